@@ -1,0 +1,79 @@
+"""Building the application: services are created once here and handed to the routes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from gatewayz.config import Settings
+from gatewayz.db.engine import create_engine
+from gatewayz.http.errors import EXCEPTION_HANDLERS
+from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
+from gatewayz.routes import ROUTES
+from gatewayz.services.catalog import Catalog
+from gatewayz.services.inference import InferenceService
+from gatewayz.services.keys import Authenticator
+from gatewayz.services.ledger import UsageLedger
+from gatewayz.services.metrics import Metrics
+from gatewayz.upstreams.base import Upstream
+from gatewayz.upstreams.registry import build_upstream
+
+log = logging.getLogger("gatewayz")
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """Everything a route may use; one per process, on ``app.state.gateway``."""
+
+    settings: Settings
+    engine: AsyncEngine
+    auth: Authenticator
+    catalog: Catalog
+    inference: InferenceService
+    ledger: UsageLedger
+    metrics: Metrics
+    upstreams: dict[str, Upstream]
+
+
+def build_gateway(settings: Settings) -> Gateway:
+    engine = create_engine(settings.database_url)
+    metrics = Metrics()
+    catalog = Catalog(settings.models)
+    upstreams = {p.name: build_upstream(p) for p in settings.providers}
+    ledger = UsageLedger(engine)
+    return Gateway(
+        settings=settings,
+        engine=engine,
+        auth=Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s),
+        catalog=catalog,
+        inference=InferenceService(catalog, upstreams, ledger, metrics),
+        ledger=ledger,
+        metrics=metrics,
+        upstreams=upstreams,
+    )
+
+
+def build_app(settings: Settings) -> ASGIApp:
+    gateway = build_gateway(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        for upstream in gateway.upstreams.values():
+            await upstream.start()
+        gateway.ledger.start()
+        try:
+            yield
+        finally:
+            await gateway.ledger.close()
+            for upstream in gateway.upstreams.values():
+                await upstream.close()
+            await gateway.engine.dispose()
+
+    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app.state.gateway = gateway
+    return RequestIdMiddleware(app, gateway.metrics)

@@ -1,0 +1,206 @@
+"""The gateway's configuration: one YAML file, validated once into ``Settings``.
+
+Secrets never live in the file: a provider names the environment variable that holds its
+key (``api_key_env``) and the value is read here, once, at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gatewayz.tasks import Task, served_tasks
+
+DEFAULT_DATABASE_URL = "sqlite:///./gatewayz.db"
+LOCAL_PROVIDER = "local"
+LOCAL_CHAT_MODEL = "smollm2-135m-instruct"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the offending key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _price(value: object) -> Decimal:
+    if isinstance(value, float):
+        raise ValueError('write prices as quoted decimal strings (e.g. "0.10"), not floats')
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ValueError("a price must be a decimal string")
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a decimal number") from None
+    if not price.is_finite() or price < 0:
+        raise ValueError("a price must be a finite, non-negative decimal")
+    return price
+
+
+class Pricing(_Strict):
+    """USD prices as exact decimals; any combination may be set."""
+
+    input_per_million_usd: Decimal = Decimal(0)
+    output_per_million_usd: Decimal = Decimal(0)
+    per_image_usd: Decimal = Decimal(0)
+    per_request_usd: Decimal = Decimal(0)
+    per_1k_chars_usd: Decimal = Decimal(0)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _decimal(cls, value: object) -> Decimal:
+        return _price(value)
+
+
+class ProviderConfig(_Strict):
+    name: str = Field(min_length=1)
+    kind: Literal["openai", "hf", "local"]
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float = Field(default=60.0, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    max_connections: int = Field(default=256, ge=1)
+    # Resolved from ``api_key_env`` at load time; never read from the file.
+    api_key: str | None = Field(default=None, exclude=True, repr=False)
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> ProviderConfig:
+        if self.kind != "local" and not self.base_url:
+            raise ValueError(f"provider {self.name!r} of kind {self.kind!r} needs a base_url")
+        return self
+
+
+class RouteConfig(_Strict):
+    provider: str
+    model: str
+    priority: int = 0
+    weight: int = Field(default=1, ge=1)
+
+
+class ModelConfig(_Strict):
+    id: str = Field(min_length=1)
+    hub_model_id: str = Field(min_length=1)
+    task: Task
+    tasks: tuple[Task, ...] = ()
+    status: Literal["live", "staging"] = "live"
+    context_length: int = Field(default=4096, ge=1)
+    routes: tuple[RouteConfig, ...] = Field(min_length=1)
+    pricing: Pricing = Pricing()
+    adapter_type: Literal["lora"] | None = None
+    base_model: str | None = None
+
+    @property
+    def serves(self) -> frozenset[str]:
+        return served_tasks(self.task, self.tasks)
+
+
+class Settings(_Strict):
+    database_url: str = DEFAULT_DATABASE_URL
+    providers: tuple[ProviderConfig, ...] = ()
+    models: tuple[ModelConfig, ...] = ()
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    auth_cache_ttl_s: float = Field(default=2.0, ge=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Where the embedded default keeps the first API key it creates (mode 0600).
+    first_key_file: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        names = [p.name for p in self.providers]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"provider names must be unique; repeated: {sorted(dupes)}")
+        ids = [m.id for m in self.models]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"model ids must be unique; repeated: {sorted(dupes)}")
+        known = set(names)
+        for model in self.models:
+            for route in model.routes:
+                if route.provider not in known:
+                    raise ValueError(
+                        f"model {model.id!r} routes to unknown provider {route.provider!r}"
+                    )
+        return self
+
+    def provider(self, name: str) -> ProviderConfig:
+        return next(p for p in self.providers if p.name == name)
+
+
+def embedded_default(database_url: str = DEFAULT_DATABASE_URL) -> Settings:
+    """The configuration used when none is given: SQLite and the embedded chat model."""
+    return Settings(
+        database_url=database_url,
+        providers=(ProviderConfig(name=LOCAL_PROVIDER, kind="local"),),
+        models=(
+            ModelConfig(
+                id=LOCAL_CHAT_MODEL,
+                hub_model_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+                task="conversational",
+                context_length=8192,
+                routes=(RouteConfig(provider=LOCAL_PROVIDER, model=LOCAL_CHAT_MODEL),),
+            ),
+        ),
+        first_key_file=".gatewayz-key",
+    )
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def parse_settings(raw: object, env: Mapping[str, str]) -> Settings:
+    """Validate a parsed YAML document; raise ``ConfigError`` naming the bad key."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("the configuration must be a YAML mapping at the top level")
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{_where(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    return _resolve_secrets(settings, env)
+
+
+def _resolve_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:
+    providers = []
+    for index, provider in enumerate(settings.providers):
+        if provider.api_key_env is None:
+            providers.append(provider)
+            continue
+        value = env.get(provider.api_key_env)
+        if not value:
+            raise ConfigError(
+                f"providers[{index}].api_key_env: environment variable "
+                f"{provider.api_key_env} is not set"
+            )
+        providers.append(provider.model_copy(update={"api_key": value}))
+    return settings.model_copy(update={"providers": tuple(providers)})
+
+
+def load_settings(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Settings:
+    """Read the file at ``path`` (or ``GATEWAYZ_CONFIG``), or the embedded default."""
+    chosen = path or env.get("GATEWAYZ_CONFIG")
+    if not chosen:
+        return embedded_default(env.get("GATEWAYZ_DATABASE_URL", DEFAULT_DATABASE_URL))
+    file = Path(chosen)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {file}: {exc.strerror}") from None
+    try:
+        raw: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file} is not valid YAML: {exc}") from None
+    return parse_settings(raw, env)

@@ -1,0 +1,133 @@
+"""The one exception hierarchy of the gateway.
+
+Every error a request can meet is a ``GatewayError``; ``http.errors`` turns it into a
+response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF routes)::
+
+    GatewayError                      500 internal_error
+    ├── InvalidRequest                400 invalid_request_error
+    │   ├── MalformedJSON             400
+    │   ├── InvalidTaskInput          422
+    │   └── PayloadTooLarge           413
+    ├── AuthenticationFailed          401
+    ├── PermissionDenied              403
+    ├── NotFound                      404
+    │   └── ModelNotFound             404
+    ├── TaskNotSupported              400 (model exists but does not serve the task)
+    ├── NotServedLocally              501 (no embedded model for the task)
+    ├── InsufficientCredits           402
+    ├── RateLimited                   429
+    └── UpstreamError                 502
+        ├── UpstreamUnavailable       502 (connection refused / reset)
+        ├── UpstreamBadResponse       502 (5xx or unparsable answer)
+        ├── UpstreamTimeout           504
+        └── UpstreamRejected          4xx passed on from the upstream
+
+Messages are written for the caller: they never contain a secret or a stack trace.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    status: int = 500
+    type: str = "internal_error"
+    code: str = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidRequest(GatewayError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class MalformedJSON(InvalidRequest):
+    code = "malformed_json"
+
+
+class InvalidTaskInput(InvalidRequest):
+    status = 422
+    code = "invalid_input"
+
+
+class PayloadTooLarge(InvalidRequest):
+    status = 413
+    code = "payload_too_large"
+
+
+class AuthenticationFailed(GatewayError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(GatewayError):
+    status = 403
+    type = "permission_error"
+    code = "forbidden"
+
+
+class NotFound(GatewayError):
+    status = 404
+    type = "not_found_error"
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class TaskNotSupported(InvalidRequest):
+    code = "task_not_supported"
+
+
+class NotServedLocally(GatewayError):
+    status = 501
+    type = "not_implemented_error"
+    code = "no_local_model"
+
+
+class InsufficientCredits(GatewayError):
+    status = 402
+    type = "insufficient_credits"
+    code = "insufficient_credits"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limited"
+
+
+class UpstreamError(GatewayError):
+    status = 502
+    type = "upstream_error"
+    code = "upstream_error"
+
+
+class UpstreamUnavailable(UpstreamError):
+    code = "upstream_unavailable"
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "upstream_bad_response"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class UpstreamRejected(UpstreamError):
+    """The upstream refused the request itself (a 4xx): the caller's fault, passed on."""
+
+    code = "upstream_rejected"
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,1 @@
+"""The HTTP edge: request ids, body parsing, responses, and the error boundary."""

@@ -1,0 +1,72 @@
+"""The error boundary: every exception becomes one JSON shape per route family.
+
+``/v1/...`` (OpenAI shape): ``{"error": {"message", "type", "code", "request_id"}}``;
+every other route (Hugging Face shape): ``{"error": "...", "request_id": "..."}``.
+Unexpected exceptions are logged with their traceback and answered as a bare 500: the
+caller never sees a stack trace or a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gatewayz.errors import GatewayError
+from gatewayz.http.requestid import request_id_of
+from gatewayz.http.responses import JSONResponse
+
+log = logging.getLogger("gatewayz.errors")
+
+
+def error_response(request: Request, status: int, message: str, type_: str, code: str) -> Response:
+    rid = request_id_of(request.scope)
+    headers = {"Retry-After": "1"} if status in (429, 503) else None
+    if request.url.path.startswith("/v1/"):
+        body: dict[str, object] = {
+            "error": {"message": message, "type": type_, "code": code, "request_id": rid}
+        }
+    else:
+        body = {"error": message, "request_id": rid}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def on_gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    if exc.status >= 500:
+        log.warning("request %s failed: %s", request_id_of(request.scope), exc.message)
+    return error_response(request, exc.status, exc.message, exc.type, exc.code)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: "no such route", 405: "method not allowed on this route"}.get(
+        exc.status_code, str(exc.detail)
+    )
+    return error_response(
+        request,
+        exc.status_code,
+        message,
+        "invalid_request_error",
+        "not_found" if exc.status_code == 404 else "bad_request",
+    )
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("request %s crashed", request_id_of(request.scope), exc_info=exc)
+    return error_response(
+        request,
+        500,
+        "internal error; quote the request id when reporting it",
+        "internal_error",
+        "internal_error",
+    )
+
+
+EXCEPTION_HANDLERS = {
+    GatewayError: on_gateway_error,
+    HTTPException: on_http_exception,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,1 @@
+"""Models embedded in the process, shipped inside PyPI packages (``gatewayz[local]``)."""

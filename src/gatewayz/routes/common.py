@@ -1,0 +1,65 @@
+"""What every inference route does first: label the request, authenticate, make a context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from gatewayz.errors import GatewayError
+from gatewayz.http.requestid import CTX_KEY, ROUTE_KEY, request_id_of
+from gatewayz.http.responses import SSE_DONE, sse_event
+from gatewayz.services.context import RequestContext
+from gatewayz.services.keys import bearer
+
+if TYPE_CHECKING:
+    from gatewayz.app import Gateway
+
+
+def gateway(request: Request) -> Gateway:
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
+async def begin(request: Request, route: str) -> tuple[Gateway, RequestContext]:
+    state = request.scope["state"]
+    state[ROUTE_KEY] = route
+    gw = gateway(request)
+    principal = await gw.auth.authenticate(bearer(request.headers.get("authorization")))
+    ctx = RequestContext(request_id_of(request.scope), route, principal)
+    state[CTX_KEY] = ctx
+    return gw, ctx
+
+
+async def primed_sse(
+    chunks: AsyncIterator[Any],
+    error_event: Callable[[GatewayError], Any],
+    done: bytes | None = SSE_DONE,
+) -> AsyncIterator[bytes]:
+    """Wait for the first chunk before the response starts, so that a failure to reach
+    the upstream is still an HTTP error status; then stream the rest as SSE events. A
+    failure after the first byte becomes an error event (the status is already sent)."""
+    first = await anext(chunks, None)
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            if first is not None:
+                yield sse_event(first)
+            async for chunk in chunks:
+                yield sse_event(chunk)
+        except GatewayError as exc:
+            yield sse_event(error_event(exc))
+            return
+        if done is not None:
+            yield done
+
+    return events()
+
+
+def openai_error_event(exc: GatewayError) -> Any:
+    return {"error": {"message": exc.message, "type": exc.type, "code": exc.code}}
+
+
+def hf_error_event(exc: GatewayError) -> Any:
+    return {"error": exc.message, "error_type": exc.type}

@@ -1,0 +1,61 @@
+"""Hugging Face task routes for text: text-generation and conversational."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gatewayz.errors import InvalidTaskInput
+from gatewayz.http.body import read_json_object
+from gatewayz.http.responses import JSONResponse, sse_response
+from gatewayz.routes.common import begin, hf_error_event, primed_sse
+from gatewayz.schemas.hf import ConversationalRequest, TextGenerationRequest
+from gatewayz.schemas.validate import validate
+from gatewayz.services.textgen import (
+    conversation_messages,
+    first_text,
+    generation_details,
+    sampling_payload,
+    tgi_events,
+)
+from gatewayz.upstreams.base import JSONDict
+
+
+async def text_generation(request: Request) -> Response:
+    gw, ctx = await begin(request, "hf_text_generation")
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    req = validate(TextGenerationRequest, body, InvalidTaskInput)
+    params = req.parameters
+    model = gw.inference.resolve(ctx, req.model or params.model, "text-generation")
+    payload: JSONDict = {"prompt": req.inputs, **sampling_payload(params)}
+    full_text = bool(params.return_full_text)
+    if req.stream:
+        chunks = gw.inference.stream(ctx, model, "text-generation", "completion", payload)
+        events: AsyncIterator[JSONDict] = tgi_events(chunks, req.inputs, full_text, params.seed)
+        return sse_response(await primed_sse(events, hf_error_event, done=None))
+    answer = await gw.inference.create(ctx, model, "text-generation", "completion", payload)
+    text, finish = first_text(answer)
+    result: JSONDict = {"generated_text": req.inputs + text if full_text else text}
+    if params.details:
+        result["details"] = generation_details(answer, finish, params.seed)
+    return JSONResponse([result])
+
+
+async def conversational(request: Request) -> Response:
+    gw, ctx = await begin(request, "hf_conversational")
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    req = validate(ConversationalRequest, body, InvalidTaskInput)
+    model = gw.inference.resolve(ctx, req.model or req.parameters.model, "conversational")
+    payload = {"messages": conversation_messages(req), **sampling_payload(req.parameters)}
+    answer = await gw.inference.create(ctx, model, "conversational", "chat", payload)
+    text, _ = first_text(answer)
+    return JSONResponse([{"generated_text": text}])
+
+
+ROUTES = [
+    Route("/hf/tasks/text-generation", text_generation, methods=["POST"]),
+    Route("/hf/tasks/conversational", conversational, methods=["POST"]),
+]

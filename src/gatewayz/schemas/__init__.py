@@ -1,0 +1,1 @@
+"""Wire schemas: request validation only, no logic and no heavy imports."""

@@ -1,0 +1,60 @@
+"""The models the gateway serves, looked up by public id or Hub id."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from gatewayz.config import ModelConfig, RouteConfig
+from gatewayz.errors import InvalidRequest, ModelNotFound, TaskNotSupported
+
+
+class Catalog:
+    def __init__(self, models: Iterable[ModelConfig]) -> None:
+        self._models = tuple(models)
+        self._by_id: dict[str, ModelConfig] = {}
+        for model in self._models:
+            self._by_id.setdefault(model.hub_model_id, model)
+        for model in self._models:  # a public id wins over another model's Hub id
+            self._by_id[model.id] = model
+
+    def all(self) -> tuple[ModelConfig, ...]:
+        return self._models
+
+    def live(self) -> list[ModelConfig]:
+        return [m for m in self._models if m.status == "live"]
+
+    def get(self, model_id: str) -> ModelConfig:
+        model = self._by_id.get(model_id)
+        if model is None:
+            raise ModelNotFound(f"model {model_id!r} does not exist; GET /v1/models lists them")
+        return model
+
+    def resolve(self, model_id: object, task: str) -> ModelConfig:
+        """The model to call for ``task``: the one named, or the first that serves it."""
+        if model_id is None:
+            for model in self._models:
+                if task in model.serves:
+                    return model
+            raise ModelNotFound(f"no model is configured for the task {task!r}")
+        if not isinstance(model_id, str) or not model_id:
+            raise InvalidRequest("'model' must be a non-empty string")
+        model = self.get(model_id)
+        if task not in model.serves:
+            raise TaskNotSupported(
+                f"model {model.id!r} serves {', '.join(sorted(model.serves))}, not {task!r}"
+            )
+        return model
+
+
+def route_order(routes: tuple[RouteConfig, ...], rng: random.Random) -> list[RouteConfig]:
+    """Routes in the order to try them: by priority (lower first), and within a priority
+    drawn by weight, so traffic spreads and a failed route falls through to the next."""
+    ordered: list[RouteConfig] = []
+    for priority in sorted({r.priority for r in routes}):
+        group = [r for r in routes if r.priority == priority]
+        while group:
+            pick = rng.choices(group, weights=[r.weight for r in group])[0]
+            ordered.append(pick)
+            group.remove(pick)
+    return ordered

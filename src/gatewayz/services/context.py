@@ -1,0 +1,22 @@
+"""What the gateway knows about one request while it is being served."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from gatewayz.services.keys import Principal
+from gatewayz.upstreams.base import Stopwatch
+
+
+@dataclass(slots=True)
+class RequestContext:
+    request_id: str
+    route: str
+    principal: Principal
+    started: float = field(default_factory=time.perf_counter)
+    model: str = ""
+    watch: Stopwatch = field(default_factory=Stopwatch)
+
+    def latency_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)

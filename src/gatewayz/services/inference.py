@@ -1,0 +1,244 @@
+"""Serving one model call: pick a route, call the upstream, meter it, record it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from gatewayz.config import ModelConfig, RouteConfig
+from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, UpstreamUnavailable
+from gatewayz.money import Usage, cost_nano_usd
+from gatewayz.services.catalog import Catalog, route_order
+from gatewayz.services.context import RequestContext
+from gatewayz.services.ledger import UsageLedger, UsageRecord
+from gatewayz.services.metrics import Metrics
+from gatewayz.upstreams.base import JSONDict, Operation, Upstream
+
+log = logging.getLogger("gatewayz.inference")
+
+
+def _usage_of(answer: JSONDict) -> Usage | None:
+    usage = answer.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return Usage(input_tokens=max(prompt, 0), output_tokens=max(completion, 0))
+
+
+def _estimated_usage(payload: JSONDict, output_text: str, output_chunks: int = 0) -> Usage:
+    """Only for an upstream that reports no usage. Streaming servers send one token per
+    chunk, so a stream's output is counted exactly by its chunks; otherwise (and for the
+    prompt) ~4 characters per token, rounded up."""
+    source = payload.get("messages") or payload.get("prompt") or ""
+    chars = len(str(source))
+    output = output_chunks or -(-len(output_text) // 4)
+    return Usage(input_tokens=-(-chars // 4), output_tokens=output)
+
+
+def _text_of(chunk: JSONDict) -> str:
+    out = []
+    for choice in chunk.get("choices") or ():
+        if isinstance(choice, dict):
+            delta = choice.get("delta") or choice.get("message") or {}
+            out.append(str(choice.get("text") or delta.get("content") or ""))
+    return "".join(out)
+
+
+class InferenceService:
+    def __init__(
+        self,
+        catalog: Catalog,
+        upstreams: dict[str, Upstream],
+        ledger: UsageLedger,
+        metrics: Metrics,
+    ) -> None:
+        self._catalog = catalog
+        self._upstreams = upstreams
+        self._ledger = ledger
+        self._metrics = metrics
+        self._rng = random.Random()
+
+    def resolve(self, ctx: RequestContext, model_id: object, task: str) -> ModelConfig:
+        model = self._catalog.resolve(model_id, task)
+        ctx.model = model.id
+        return model
+
+    def _routes(self, model: ModelConfig, task: str) -> list[tuple[RouteConfig, Upstream]]:
+        routes = model.routes if len(model.routes) == 1 else route_order(model.routes, self._rng)
+        usable = [(r, self._upstreams[r.provider]) for r in routes]
+        usable = [(r, u) for r, u in usable if task in u.tasks]
+        if not usable:
+            raise TaskNotSupported(f"no provider of model {model.id!r} serves {task!r}")
+        return usable
+
+    async def create(
+        self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
+    ) -> JSONDict:
+        """A non-streamed call; returns the OpenAI-shaped answer, already recorded."""
+        last_error: GatewayError | None = None
+        for route, upstream in self._routes(model, task):
+            try:
+                answer = await upstream.create(op, {**payload, "model": route.model}, ctx.watch)
+            except UpstreamUnavailable as exc:
+                last_error = exc
+                continue
+            except UpstreamError as exc:
+                await self._record_failure(ctx, model, task, upstream.name, exc.status)
+                raise
+            usage = _usage_of(answer) or _estimated_usage(payload, _text_of(answer))
+            answer["model"] = model.id
+            answer.setdefault("created", 0)
+            answer["usage"] = {
+                "prompt_tokens": usage.input_tokens,
+                "completion_tokens": usage.output_tokens,
+                "total_tokens": usage.input_tokens + usage.output_tokens,
+                **{k: v for k, v in (answer.get("usage") or {}).items() if k.endswith("_details")},
+            }
+            await self._record(ctx, model, task, upstream.name, usage, 200)
+            return answer
+        assert last_error is not None
+        await self._record_failure(ctx, model, task, "", last_error.status)
+        raise last_error
+
+    async def stream(
+        self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
+    ) -> AsyncIterator[JSONDict]:
+        """Streamed chunks with the public model id; the usage record is committed before
+        the last chunk is handed on, and still written if the caller goes away early."""
+        body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
+        route, upstream, chunks = await self._open_stream(model, task, op, body, ctx)
+        usage: Usage | None = None
+        text_parts: list[str] = []
+        last: JSONDict = {}
+        recorded = False
+        status = 200
+        try:
+            async for chunk in chunks:
+                chunk["model"] = model.id
+                usage = _usage_of(chunk) or usage
+                text = _text_of(chunk)
+                if text:
+                    text_parts.append(text)
+                last = chunk
+                yield chunk
+            if usage is None:  # the upstream ignored stream_options: the caller still gets usage
+                usage = _estimated_usage(payload, "", len(text_parts))
+                yield _usage_chunk(last, model.id, usage)
+            recorded = True
+            await self._record(ctx, model, task, upstream.name, usage, 200)
+        except UpstreamError as exc:
+            status = exc.status
+            raise
+        finally:
+            if not recorded:
+                # The caller left or the upstream failed: bill what was produced, without
+                # awaiting (this may run inside a cancelled task).
+                partial = usage or _estimated_usage(payload, "", len(text_parts))
+                self._ledger.submit(
+                    self._usage_record(
+                        ctx, model, task, route.provider, partial, status if status != 200 else 499
+                    )
+                )
+
+    async def _open_stream(
+        self, model: ModelConfig, task: str, op: Operation, body: JSONDict, ctx: RequestContext
+    ) -> tuple[RouteConfig, Upstream, AsyncIterator[JSONDict]]:
+        """Start the stream on the first route that answers, so failover happens before
+        any byte has gone to the caller."""
+        last_error: GatewayError | None = None
+        for route, upstream in self._routes(model, task):
+            chunks = upstream.stream(op, {**body, "model": route.model}, ctx.watch)
+            try:
+                first = await anext(chunks)
+            except UpstreamUnavailable as exc:
+                last_error = exc
+                continue
+            except StopAsyncIteration:
+                first = None
+            except UpstreamError as exc:
+                await self._record_failure(ctx, model, task, upstream.name, exc.status)
+                raise
+            return route, upstream, _prepend(first, chunks)
+        assert last_error is not None
+        await self._record_failure(ctx, model, task, "", last_error.status)
+        raise last_error
+
+    def _usage_record(
+        self,
+        ctx: RequestContext,
+        model: ModelConfig,
+        task: str,
+        provider: str,
+        usage: Usage,
+        status: int,
+    ) -> UsageRecord:
+        cost = cost_nano_usd(model.pricing, usage) if status < 400 or status == 499 else 0
+        return UsageRecord(
+            request_id=ctx.request_id,
+            api_key_id=ctx.principal.key_id,
+            created_at=datetime.now(UTC),
+            route=ctx.route,
+            model=model.id,
+            task=task,
+            provider=provider,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            images=usage.images,
+            input_chars=usage.input_chars,
+            cost_nano_usd=cost,
+            latency_ms=ctx.latency_ms(),
+            status=status,
+        )
+
+    async def _record(
+        self,
+        ctx: RequestContext,
+        model: ModelConfig,
+        task: str,
+        provider: str,
+        usage: Usage,
+        status: int,
+    ) -> None:
+        record = self._usage_record(ctx, model, task, provider, usage, status)
+        self._metrics.meter(model.id, usage.input_tokens, usage.output_tokens, record.cost_nano_usd)
+        await self._ledger.record(record)
+
+    async def _record_failure(
+        self, ctx: RequestContext, model: ModelConfig, task: str, provider: str, status: int
+    ) -> None:
+        await self._ledger.record(
+            self._usage_record(ctx, model, task, provider, Usage(requests=0), status)
+        )
+
+
+def _usage_chunk(last: JSONDict, model_id: str, usage: Usage) -> JSONDict:
+    return {
+        "id": last.get("id", ""),
+        "object": last.get("object", "chat.completion.chunk"),
+        "created": last.get("created", 0),
+        "model": model_id,
+        "choices": [],
+        "usage": {
+            "prompt_tokens": usage.input_tokens,
+            "completion_tokens": usage.output_tokens,
+            "total_tokens": usage.input_tokens + usage.output_tokens,
+        },
+    }
+
+
+async def _prepend(first: Any, rest: AsyncIterator[JSONDict]) -> AsyncIterator[JSONDict]:
+    try:
+        if first is not None:
+            yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        closer = getattr(rest, "aclose", None)
+        if closer is not None:
+            await asyncio.shield(closer())

@@ -1,0 +1,110 @@
+"""The usage ledger: every request's usage record, written with a group commit.
+
+Callers ``await ledger.record(rec)``; records that arrive while a transaction is being
+written wait for the next one, so N concurrent requests share one commit instead of each
+paying for their own. ``record`` returns only once the row is committed, so a caller that
+awaits it before finishing its response never answers for a request it has not recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gatewayz.db.tables import usage_records
+from gatewayz.errors import GatewayError
+
+log = logging.getLogger("gatewayz.ledger")
+
+MAX_BATCH = 2_000
+WRITE_ATTEMPTS = 5
+RETRY_BASE_S = 0.05
+
+
+class LedgerUnavailable(GatewayError):
+    status = 503
+    type = "service_unavailable"
+    code = "ledger_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    request_id: str
+    api_key_id: int
+    created_at: datetime
+    route: str
+    model: str
+    task: str
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    images: int
+    input_chars: int
+    cost_nano_usd: int
+    latency_ms: int
+    status: int
+
+
+class UsageLedger:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._pending: list[tuple[UsageRecord, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="usage-ledger")
+
+    def submit(self, record: UsageRecord) -> asyncio.Future[None]:
+        """Queue a record; the future resolves when it is committed. Never blocks, so it
+        is safe to call from a ``finally`` of a cancelled stream."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, future))
+        self._wake.set()
+        return future
+
+    async def record(self, record: UsageRecord) -> None:
+        await asyncio.shield(self.submit(record))
+
+    async def close(self) -> None:
+        """Write everything still queued, then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._write(batch)
+            if self._closing:
+                return
+
+    async def _write(self, batch: list[tuple[UsageRecord, asyncio.Future[None]]]) -> None:
+        rows = [asdict(rec) for rec, _ in batch]
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert(usage_records), rows)
+            except Exception as exc:  # the driver's errors vary; every one is retried
+                log.warning("usage write failed (attempt %d): %s", attempt + 1, exc)
+                await asyncio.sleep(RETRY_BASE_S * 2**attempt)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+            return
+        # Keep the records in the log so an operator can replay them, and tell callers.
+        for rec, future in batch:
+            log.error("usage record NOT written: %s", asdict(rec))
+            if not future.done():
+                future.set_exception(LedgerUnavailable("the usage ledger cannot be written"))

@@ -1,0 +1,1 @@
+"""Upstream adapters: one small class per provider kind, looked up in ``registry``."""

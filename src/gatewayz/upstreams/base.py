@@ -1,0 +1,53 @@
+"""The interface every upstream adapter implements.
+
+The gateway's internal currency is the OpenAI wire format: an adapter takes an OpenAI-style
+request body for one operation (``chat`` -> chat completions, ``completion`` -> text
+completions) and returns OpenAI-style answers, whatever the upstream actually speaks.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar, Literal
+
+from gatewayz.config import ProviderConfig
+
+Operation = Literal["chat", "completion"]
+JSONDict = dict[str, Any]
+
+
+class Stopwatch:
+    """Accumulates the time spent waiting on an upstream, to report gateway overhead."""
+
+    __slots__ = ("upstream_s",)
+
+    def __init__(self) -> None:
+        self.upstream_s = 0.0
+
+    def since(self, start: float) -> None:
+        self.upstream_s += time.perf_counter() - start
+
+
+class Upstream(ABC):
+    kind: ClassVar[str]
+    tasks: ClassVar[frozenset[str]]
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self.name = config.name
+
+    async def start(self) -> None:
+        """Open pools; called once when the app starts."""
+
+    async def close(self) -> None:
+        """Release pools; called once when the app stops."""
+
+    @abstractmethod
+    async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
+        """One non-streamed answer, OpenAI-shaped, ``usage`` included."""
+
+    @abstractmethod
+    def stream(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> AsyncIterator[JSONDict]:
+        """OpenAI-shaped chunks; the last one carries ``usage`` when the upstream gives it."""

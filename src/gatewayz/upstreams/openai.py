@@ -1,0 +1,166 @@
+"""Upstreams that speak the OpenAI API: vLLM, TGI's messages API, Ollama, llama.cpp's
+server, OpenAI itself, Together and the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from gatewayz.config import ProviderConfig
+from gatewayz.errors import (
+    UpstreamBadResponse,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
+
+_PATHS: dict[Operation, str] = {"chat": "/chat/completions", "completion": "/completions"}
+# Upstream 4xx answers that are about the caller's request and are passed on as they are;
+# any other 4xx (401, 403, 404...) means the gateway itself is misconfigured: a 502.
+_PASS_THROUGH = frozenset({400, 413, 422, 429})
+_MAX_ERROR_TEXT = 500
+
+
+def upstream_message(body: bytes) -> str:
+    """The human message inside an upstream's error body, shortened."""
+    try:
+        data: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body[:_MAX_ERROR_TEXT].decode(errors="replace").strip()
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail") or error
+    return str(error)[:_MAX_ERROR_TEXT]
+
+
+class OpenAIUpstream(Upstream):
+    kind = "openai"
+    tasks = frozenset({"conversational", "text-generation"})
+
+    def __init__(self, config: ProviderConfig) -> None:
+        super().__init__(config)
+        assert config.base_url is not None
+        self._base = config.base_url.rstrip("/")
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if config.api_key:
+            self._headers["Authorization"] = f"Bearer {config.api_key}"
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=self.config.max_connections, keepalive_timeout=60, ttl_dns_cache=300
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.config.connect_timeout_s, sock_read=self.config.timeout_s
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, headers=self._headers, auto_decompress=True
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def url(self, op: Operation) -> str:
+        return self._base + _PATHS[op]
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("upstream used before start()")
+        return self._session
+
+    async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
+        start = time.perf_counter()
+        try:
+            async with self.session.post(self.url(op), data=orjson.dumps(payload)) as resp:
+                body = await resp.read()
+                status = resp.status
+        except Exception as exc:
+            raise self._translate(exc) from None
+        finally:
+            watch.since(start)
+        if status != 200:
+            raise self._status_error(status, body)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise UpstreamBadResponse(
+                f"upstream {self.name!r} answered with invalid JSON"
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+            raise UpstreamBadResponse(f"upstream {self.name!r} answered without 'choices'")
+        return data
+
+    async def stream(
+        self, op: Operation, payload: JSONDict, watch: Stopwatch
+    ) -> AsyncIterator[JSONDict]:
+        start = time.perf_counter()
+        try:
+            resp = await self.session.post(self.url(op), data=orjson.dumps(payload))
+        except Exception as exc:
+            watch.since(start)
+            raise self._translate(exc) from None
+        try:
+            if resp.status != 200:
+                body = await resp.read()
+                watch.since(start)
+                raise self._status_error(resp.status, body)
+            watch.since(start)
+            while True:
+                start = time.perf_counter()
+                try:
+                    line = await resp.content.readline()
+                except Exception as exc:
+                    raise self._translate(exc) from None
+                finally:
+                    watch.since(start)
+                if not line:
+                    raise UpstreamBadResponse(f"upstream {self.name!r} ended the stream early")
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    return
+                try:
+                    chunk = orjson.loads(data)
+                except orjson.JSONDecodeError:
+                    raise UpstreamBadResponse(
+                        f"upstream {self.name!r} sent an unparsable stream event"
+                    ) from None
+                if not isinstance(chunk, dict):
+                    raise UpstreamBadResponse(f"upstream {self.name!r} sent a non-object event")
+                if "error" in chunk:
+                    raise UpstreamBadResponse(
+                        f"upstream {self.name!r} failed mid-stream: "
+                        + upstream_message(orjson.dumps(chunk))
+                    )
+                yield chunk
+        finally:
+            resp.release()
+
+    def _status_error(self, status: int, body: bytes) -> UpstreamError:
+        message = upstream_message(body)
+        if status in _PASS_THROUGH:
+            return UpstreamRejected(message, status=status)
+        if status == 504:
+            return UpstreamTimeout(f"upstream {self.name!r} timed out (504)")
+        return UpstreamBadResponse(f"upstream {self.name!r} answered {status}: {message}")
+
+    def _translate(self, exc: BaseException) -> UpstreamError:
+        if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+            return UpstreamTimeout(
+                f"upstream {self.name!r} did not answer within {self.config.timeout_s:g} s"
+            )
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return UpstreamUnavailable(f"upstream {self.name!r} is unreachable")
+        if isinstance(exc, aiohttp.ClientError):
+            return UpstreamBadResponse(f"upstream {self.name!r} broke the connection: {exc}")
+        raise exc

@@ -1,0 +1,23 @@
+"""Provider kinds -> adapter classes. Adding a kind is one module plus one line here."""
+
+from __future__ import annotations
+
+from gatewayz.config import ConfigError, ProviderConfig
+from gatewayz.upstreams.base import Upstream
+from gatewayz.upstreams.local import LocalUpstream
+from gatewayz.upstreams.openai import OpenAIUpstream
+
+UPSTREAM_KINDS: dict[str, type[Upstream]] = {
+    OpenAIUpstream.kind: OpenAIUpstream,
+    LocalUpstream.kind: LocalUpstream,
+}
+
+
+def build_upstream(config: ProviderConfig) -> Upstream:
+    cls = UPSTREAM_KINDS.get(config.kind)
+    if cls is None:
+        raise ConfigError(
+            f"provider {config.name!r}: kind {config.kind!r} has no adapter in this version "
+            f"(available: {', '.join(sorted(UPSTREAM_KINDS))})"
+        )
+    return cls(config)

