@@ -3,8 +3,10 @@ subprocess on a free port, called over real sockets."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -50,8 +52,9 @@ class Process:
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str], name: str) -> None:
         self.log = cwd / f"{name}.log"
         self._out = self.log.open("wb")
-        self.proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=self._out,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -70,10 +73,24 @@ class LlamaUpstream(Process):
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
         super().__init__(
-            [PYTHON, "-m", "llama_cpp.server", "--model", smollm2_path(), "--port",
-             str(self.port), "--host", "127.0.0.1", "--n_ctx", "4096", "--model_alias",
-             "smollm2"],
-            workdir, dict(os.environ), "llama-upstream",
+            [
+                PYTHON,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                smollm2_path(),
+                "--port",
+                str(self.port),
+                "--host",
+                "127.0.0.1",
+                "--n_ctx",
+                "4096",
+                "--model_alias",
+                "smollm2",
+            ],
+            workdir,
+            dict(os.environ),
+            "llama-upstream",
         )
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         wait_http(f"{self.base_url}/models", self.proc, self.log, timeout=120)
@@ -82,12 +99,13 @@ class LlamaUpstream(Process):
 class Gateway(Process):
     """``gatewayz serve`` with the given configuration (or the embedded default)."""
 
-    def __init__(self, workdir: Path, config: dict[str, Any] | None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, config: dict[str, Any] | None, env: dict[str, str] | None = None
+    ) -> None:
         self.workdir = workdir
         self.port = free_port()
-        self.env = {**os.environ, **(env or {})}
-        self.env.pop("GATEWAYZ_CONFIG", None)
+        inherited = {k: v for k, v in os.environ.items() if k != "GATEWAYZ_CONFIG"}
+        self.env = {**inherited, **(env or {})}
         self.config_args: list[str] = []
         if config is not None:
             path = workdir / "gatewayz.yaml"
@@ -95,16 +113,31 @@ class Gateway(Process):
             self.config_args = ["--config", str(path)]
         super().__init__(
             [PYTHON, "-m", "gatewayz", "serve", *self.config_args, "--port", str(self.port)],
-            workdir, self.env, f"gateway-{self.port}",
+            workdir,
+            self.env,
+            f"gateway-{self.port}",
         )
         self.url = f"http://127.0.0.1:{self.port}"
+        url = str((config or {}).get("database_url", "sqlite:///./gatewayz.db"))
+        self.db_path = workdir / url.removeprefix("sqlite:///")
         wait_http(f"{self.url}/health", self.proc, self.log)
+
+    def rows(self, sql: str, *params: object) -> list[sqlite3.Row]:
+        """Rows of the gateway's SQLite database, read by a separate connection."""
+        with contextlib.closing(sqlite3.connect(self.db_path)) as db:
+            db.row_factory = sqlite3.Row
+            return db.execute(sql, params).fetchall()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [PYTHON, "-m", "gatewayz", *args[:2], *self.config_args, *args[2:]]
-            if args[0] == "keys" else [PYTHON, "-m", "gatewayz", *args],
-            cwd=self.workdir, env=self.env, capture_output=True, text=True, check=check,
+            if args[0] == "keys"
+            else [PYTHON, "-m", "gatewayz", *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
         )
 
     def create_key(self, name: str = "test", *flags: str) -> str:

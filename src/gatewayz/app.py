@@ -15,11 +15,15 @@ from gatewayz.db.engine import create_engine
 from gatewayz.http.errors import EXCEPTION_HANDLERS
 from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
 from gatewayz.routes import ROUTES
+from gatewayz.services.billing import BillingService
 from gatewayz.services.catalog import Catalog
+from gatewayz.services.credits import CreditGuard
 from gatewayz.services.inference import InferenceService
 from gatewayz.services.keys import Authenticator
 from gatewayz.services.ledger import UsageLedger
 from gatewayz.services.metrics import Metrics
+from gatewayz.services.registry import Registry
+from gatewayz.services.usage import UsageQueries
 from gatewayz.upstreams.base import Upstream
 from gatewayz.upstreams.registry import build_upstream
 
@@ -36,25 +40,34 @@ class Gateway:
     catalog: Catalog
     inference: InferenceService
     ledger: UsageLedger
+    credits: CreditGuard
+    billing: BillingService
+    usage: UsageQueries
     metrics: Metrics
     upstreams: dict[str, Upstream]
+    registry: Registry  # the same object as ``catalog``, with the write operations
 
 
 def build_gateway(settings: Settings) -> Gateway:
     engine = create_engine(settings.database_url)
     metrics = Metrics()
-    catalog = Catalog(settings.models)
     upstreams = {p.name: build_upstream(p) for p in settings.providers}
+    catalog = Registry(engine, settings.models, {n: u.tasks for n, u in upstreams.items()})
     ledger = UsageLedger(engine)
+    credits = CreditGuard(engine)
     return Gateway(
         settings=settings,
         engine=engine,
         auth=Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s),
         catalog=catalog,
-        inference=InferenceService(catalog, upstreams, ledger, metrics),
+        inference=InferenceService(catalog, upstreams, ledger, metrics, credits),
         ledger=ledger,
+        credits=credits,
+        billing=BillingService(engine, catalog),
+        usage=UsageQueries(engine),
         metrics=metrics,
         upstreams=upstreams,
+        registry=catalog,
     )
 
 
@@ -66,10 +79,13 @@ def build_app(settings: Settings) -> ASGIApp:
         for upstream in gateway.upstreams.values():
             await upstream.start()
         gateway.ledger.start()
+        await gateway.registry.start()
         try:
             yield
         finally:
+            await gateway.registry.close()
             await gateway.ledger.close()
+            await gateway.credits.close()
             for upstream in gateway.upstreams.values():
                 await upstream.close()
             await gateway.engine.dispose()

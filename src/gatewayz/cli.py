@@ -9,8 +9,10 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from gatewayz.cli_models import add_commands
 from gatewayz.config import ConfigError, Settings, load_settings
 from gatewayz.errors import GatewayError
+from gatewayz.servers import DEFAULT_SERVER, SERVERS
 
 T = TypeVar("T")
 
@@ -37,43 +39,32 @@ def _with_store(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from gatewayz.db.migrate import upgrade
     from gatewayz.first_run import ensure_first_key, welcome
+    from gatewayz.servers import run_server
 
     settings = _settings(args)
     upgrade(settings.database_url)
     key = _with_store(settings, lambda store: ensure_first_key(settings, store))
     if key is not None and settings.models:
         print(welcome(key, args.host, args.port, settings.models[0].id), flush=True)
-    common = dict(
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.log_level,
-        access_log=False,
-        server_header=False,
-        timeout_keep_alive=30,
-    )
-    if args.workers > 1:
-        if args.config:
-            os.environ["GATEWAYZ_CONFIG"] = os.path.abspath(args.config)
-        uvicorn.run("gatewayz.asgi:create_app", factory=True, workers=args.workers, **common)
-    else:
-        from gatewayz.app import build_app
-
-        uvicorn.run(build_app(settings), **common)
+    run_server(args.server, settings, args.config, args.host, args.port, args.workers)
     return 0
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
+    from gatewayz.services.credits import parse_usd
+
+    balance = None if args.balance_usd is None else parse_usd(args.balance_usd)
     key = _with_store(
-        _settings(args), lambda s: s.create(args.name, admin=args.admin, partner=args.partner)
+        _settings(args),
+        lambda s: s.create(
+            args.name, admin=args.admin, partner=args.partner, balance_nano_usd=balance
+        ),
     )
     role = "admin" if args.admin else ("partner" if args.partner else "standard")
-    print(f"created {role} key {args.name!r}; it is shown only once:")
+    credit = "" if balance is None else f" with a balance of {balance} nano-USD"
+    print(f"created {role} key {args.name!r}{credit}; it is shown only once:")
     print(key)
     return 0
 
@@ -97,6 +88,38 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_credit(args: argparse.Namespace) -> int:
+    from gatewayz.services.credits import parse_usd
+
+    amount = parse_usd(args.usd)
+    balance = _with_store(_settings(args), lambda s: s.credit(args.key, amount))
+    print(f"credited {amount} nano-USD to {args.key}; balance {balance} nano-USD")
+    return 0
+
+
+def cmd_usage_export(args: argparse.Namespace) -> int:
+    from gatewayz.db.migrate import upgrade
+    from gatewayz.services.usage import UsageFilter, parse_time
+    from gatewayz.services.usage_export import export_usage
+
+    settings = _settings(args)
+    upgrade(settings.database_url)
+    flt = UsageFilter(
+        api_key_id=args.api_key_id,
+        start=parse_time("--start", args.start),
+        end=parse_time("--end", args.end),
+        model=args.model,
+        task=args.task,
+    )
+    if args.output is None:
+        asyncio.run(export_usage(settings, flt, args.format, sys.stdout))
+        return 0
+    with open(args.output, "w", encoding="utf-8", newline="") as out:
+        count = asyncio.run(export_usage(settings, flt, args.format, out))
+    print(f"wrote {count} usage records to {args.output}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="gatewayz", description=__doc__)
     top.add_argument(
@@ -110,6 +133,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=DEFAULT_SERVER,
+        help=f"the ASGI server (default: {DEFAULT_SERVER}, the faster one in bench/run.py)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(
@@ -122,13 +151,34 @@ def parser() -> argparse.ArgumentParser:
     role.add_argument(
         "--partner", action="store_true", help="a key for Hugging Face's router (billing lookups)"
     )
+    create.add_argument("--balance-usd", help="prepaid credits, e.g. 1.50 (default: unlimited)")
     create.set_defaults(func=cmd_keys_create)
-    keys.add_parser("list", help="list keys").set_defaults(func=cmd_keys_list)
+    credit = keys.add_parser("credit", help="add prepaid credits to a key")
+    credit.add_argument("key", help="the key's id, prefix or whole key")
+    credit.add_argument("--usd", required=True, help="the amount, e.g. 2 or 0.25")
+    credit.set_defaults(func=cmd_keys_credit)
+    listing = keys.add_parser("list", help="list keys")
+    listing.set_defaults(func=cmd_keys_list)
     revoke = keys.add_parser("revoke", help="revoke a key (by id, prefix or whole key)")
     revoke.add_argument("key")
     revoke.set_defaults(func=cmd_keys_revoke)
-    for p in (create, revoke):
+    for p in (create, listing, revoke, credit):
         p.add_argument("--config", default=argparse.SUPPRESS)
+
+    usage = sub.add_parser("usage", help="usage records").add_subparsers(
+        dest="action", required=True
+    )
+    export = usage.add_parser("export", help="stream usage records as CSV or JSON Lines")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--start", help="ISO 8601, inclusive (UTC if no offset)")
+    export.add_argument("--end", help="ISO 8601, exclusive (UTC if no offset)")
+    export.add_argument("--model")
+    export.add_argument("--task")
+    export.add_argument("--api-key-id", type=int, help="one key's records (default: all keys)")
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.add_argument("--config", default=argparse.SUPPRESS)
+    export.set_defaults(func=cmd_usage_export)
+    add_commands(sub)  # models ..., hf sync
     return top
 
 

@@ -70,6 +70,16 @@ class ProviderConfig(_Strict):
     # Resolved from ``api_key_env`` at load time; never read from the file.
     api_key: str | None = Field(default=None, exclude=True, repr=False)
 
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _no_secret_in_file(cls, value: object) -> None:
+        if value is not None:
+            raise ValueError(
+                "secrets are not read from the file; put the key in an environment "
+                "variable and name it in api_key_env"
+            )
+        return None
+
     @model_validator(mode="after")
     def _needs_url(self) -> ProviderConfig:
         if self.kind != "local" and not self.base_url:
@@ -122,11 +132,12 @@ class Settings(_Strict):
         if dupes:
             raise ValueError(f"model ids must be unique; repeated: {sorted(dupes)}")
         known = set(names)
-        for model in self.models:
-            for route in model.routes:
+        for i, model in enumerate(self.models):
+            for j, route in enumerate(model.routes):
                 if route.provider not in known:
                     raise ValueError(
-                        f"model {model.id!r} routes to unknown provider {route.provider!r}"
+                        f"models[{i}].routes[{j}].provider: model {model.id!r} routes to "
+                        f"unknown provider {route.provider!r}"
                     )
         return self
 

@@ -12,6 +12,7 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── PermissionDenied              403
     ├── NotFound                      404
     │   └── ModelNotFound             404
+    ├── Conflict                      409 (e.g. a registry entry the config file owns)
     ├── TaskNotSupported              400 (model exists but does not serve the task)
     ├── NotServedLocally              501 (no embedded model for the task)
     ├── InsufficientCredits           402
@@ -80,6 +81,12 @@ class NotFound(GatewayError):
 
 class ModelNotFound(NotFound):
     code = "model_not_found"
+
+
+class Conflict(GatewayError):
+    status = 409
+    type = "conflict_error"
+    code = "conflict"
 
 
 class TaskNotSupported(InvalidRequest):

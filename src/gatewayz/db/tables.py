@@ -4,6 +4,7 @@ the schema; these mirror them for queries, and a test checks the two agree."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -30,6 +31,8 @@ api_keys = Table(
     Column("is_partner", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    # Prepaid credits in nano-USD; NULL means unlimited (see services/credits.py).
+    Column("balance_nano_usd", BigInteger, nullable=True),
 )
 
 usage_records = Table(
@@ -49,8 +52,71 @@ usage_records = Table(
     Column("cost_nano_usd", BigInteger, nullable=False),
     Column("latency_ms", Integer, nullable=False),
     Column("status", Integer, nullable=False),
-    Index("ix_usage_key_created", "api_key_id", "created_at"),
+    Index("ix_usage_key_created_rid", "api_key_id", "created_at", "request_id"),
     Index("ix_usage_created", "created_at"),
     Index("ix_usage_model_created", "model", "created_at"),
     Index("ix_usage_task_created", "task", "created_at"),
+)
+
+# The model registry (migration 0003). Prices are decimal strings, never floats.
+registry_models = Table(
+    "registry_models",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("hub_model_id", String(200), nullable=False),
+    Column("task", String(64), nullable=False),
+    Column("extra_tasks", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("context_length", Integer, nullable=False),
+    Column("input_per_million_usd", String(40), nullable=False),
+    Column("output_per_million_usd", String(40), nullable=False),
+    Column("per_image_usd", String(40), nullable=False),
+    Column("per_request_usd", String(40), nullable=False),
+    Column("per_1k_chars_usd", String(40), nullable=False),
+    Column("adapter_type", String(16), nullable=True),
+    Column("base_model", String(200), nullable=True),
+    # "config" for entries the configuration file names, "api" for the others.
+    Column("source", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+registry_routes = Table(
+    "registry_routes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "model_id",
+        String(200),
+        ForeignKey("registry_models.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("position", Integer, nullable=False),
+    Column("provider", String(200), nullable=False),
+    Column("upstream_model", String(200), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("weight", Integer, nullable=False),
+    Index("ix_registry_routes_model", "model_id"),
+)
+
+registry_audit = Table(
+    "registry_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    # "key:<api key id>", "cli" or "config".
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("model_id", String(200), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_registry_audit_model", "model_id", "at"),
+)
+
+# One row (id 1) whose version every registry change increments: instances poll it cheaply.
+registry_state = Table(
+    "registry_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )

@@ -1,5 +1,13 @@
-"""All HTTP routes, gathered in one list."""
+"""All HTTP routes, gathered in one list (specific paths before patterns)."""
 
-from gatewayz.routes import hf_text, openai, ops
+from gatewayz.routes import billing, hf_tasks, hf_text, models, openai, openai_tasks, ops
 
-ROUTES = [*openai.ROUTES, *hf_text.ROUTES, *ops.ROUTES]
+ROUTES = [
+    *billing.ROUTES,
+    *openai.ROUTES,
+    *openai_tasks.ROUTES,
+    *hf_text.ROUTES,
+    *models.ROUTES,
+    *ops.ROUTES,
+    *hf_tasks.ROUTES,
+]

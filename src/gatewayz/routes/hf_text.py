@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,6 +15,7 @@ from gatewayz.http.responses import JSONResponse, sse_response
 from gatewayz.routes.common import begin, hf_error_event, primed_sse
 from gatewayz.schemas.hf import ConversationalRequest, TextGenerationRequest
 from gatewayz.schemas.validate import validate
+from gatewayz.services.context import RequestContext
 from gatewayz.services.textgen import (
     conversation_messages,
     first_text,
@@ -23,13 +25,17 @@ from gatewayz.services.textgen import (
 )
 from gatewayz.upstreams.base import JSONDict
 
+if TYPE_CHECKING:
+    from gatewayz.app import Gateway
 
-async def text_generation(request: Request) -> Response:
-    gw, ctx = await begin(request, "hf_text_generation")
-    body = await read_json_object(request, gw.settings.max_body_bytes)
+
+async def generate(
+    gw: Gateway, ctx: RequestContext, body: JSONDict, model_id: str | None
+) -> Response:
+    """text-generation in the HF/TGI format (streamed as TGI token events if asked)."""
     req = validate(TextGenerationRequest, body, InvalidTaskInput)
     params = req.parameters
-    model = gw.inference.resolve(ctx, req.model or params.model, "text-generation")
+    model = gw.inference.resolve(ctx, model_id or req.model or params.model, "text-generation")
     payload: JSONDict = {"prompt": req.inputs, **sampling_payload(params)}
     full_text = bool(params.return_full_text)
     if req.stream:
@@ -44,15 +50,32 @@ async def text_generation(request: Request) -> Response:
     return JSONResponse([result])
 
 
-async def conversational(request: Request) -> Response:
-    gw, ctx = await begin(request, "hf_conversational")
-    body = await read_json_object(request, gw.settings.max_body_bytes)
+async def converse(
+    gw: Gateway, ctx: RequestContext, body: JSONDict, model_id: str | None
+) -> Response:
+    """conversational: OpenAI-style messages in, ``[{"generated_text": ...}]`` out."""
     req = validate(ConversationalRequest, body, InvalidTaskInput)
-    model = gw.inference.resolve(ctx, req.model or req.parameters.model, "conversational")
+    model = gw.inference.resolve(
+        ctx, model_id or req.model or req.parameters.model, "conversational"
+    )
     payload = {"messages": conversation_messages(req), **sampling_payload(req.parameters)}
     answer = await gw.inference.create(ctx, model, "conversational", "chat", payload)
     text, _ = first_text(answer)
     return JSONResponse([{"generated_text": text}])
+
+
+async def text_generation(request: Request) -> Response:
+    gw, ctx = await begin(request, "hf_text_generation")
+    return await generate(
+        gw, ctx, await read_json_object(request, gw.settings.max_body_bytes), None
+    )
+
+
+async def conversational(request: Request) -> Response:
+    gw, ctx = await begin(request, "hf_conversational")
+    return await converse(
+        gw, ctx, await read_json_object(request, gw.settings.max_body_bytes), None
+    )
 
 
 ROUTES = [

@@ -16,13 +16,19 @@ from gatewayz.schemas.openai import ChatCompletionRequest, CompletionRequest
 from gatewayz.schemas.validate import validate
 from gatewayz.upstreams.base import Operation
 
+_SCHEMAS: dict[str, Any] = {"chat": ChatCompletionRequest, "completion": CompletionRequest}
 
-async def _serve(request: Request, route: str, op: Operation, schema: Any) -> Response:
+
+async def serve_openai(
+    request: Request, route: str, op: Operation, model_id: str | None = None
+) -> Response:
+    """Chat or text completion, streamed or not; ``model_id`` (from a URL) overrides the
+    body's model."""
     gw, ctx = await begin(request, route)
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    req = validate(schema, body)
+    req = validate(_SCHEMAS[op], body)
     task = "conversational" if op == "chat" else "text-generation"
-    model = gw.inference.resolve(ctx, req.model, task)
+    model = gw.inference.resolve(ctx, model_id or req.model, task)
     if req.stream:
         chunks = gw.inference.stream(ctx, model, task, op, body)
         return sse_response(await primed_sse(chunks, openai_error_event))
@@ -30,11 +36,11 @@ async def _serve(request: Request, route: str, op: Operation, schema: Any) -> Re
 
 
 async def chat_completions(request: Request) -> Response:
-    return await _serve(request, "chat_completions", "chat", ChatCompletionRequest)
+    return await serve_openai(request, "chat_completions", "chat")
 
 
 async def completions(request: Request) -> Response:
-    return await _serve(request, "completions", "completion", CompletionRequest)
+    return await serve_openai(request, "completions", "completion")
 
 
 async def list_models(request: Request) -> Response:

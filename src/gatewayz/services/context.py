@@ -16,6 +16,7 @@ class RequestContext:
     principal: Principal
     started: float = field(default_factory=time.perf_counter)
     model: str = ""
+    cost_nano_usd: int = 0
     watch: Stopwatch = field(default_factory=Stopwatch)
 
     def latency_ms(self) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,10 @@ from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, Upstr
 from gatewayz.money import Usage, cost_nano_usd
 from gatewayz.services.catalog import Catalog, route_order
 from gatewayz.services.context import RequestContext
+from gatewayz.services.credits import CreditGuard
 from gatewayz.services.ledger import UsageLedger, UsageRecord
 from gatewayz.services.metrics import Metrics
+from gatewayz.tasks.base import TaskRequest, TaskResult, input_chars
 from gatewayz.upstreams.base import JSONDict, Operation, Upstream
 
 log = logging.getLogger("gatewayz.inference")
@@ -57,11 +60,13 @@ class InferenceService:
         upstreams: dict[str, Upstream],
         ledger: UsageLedger,
         metrics: Metrics,
+        credits: CreditGuard,
     ) -> None:
         self._catalog = catalog
         self._upstreams = upstreams
         self._ledger = ledger
         self._metrics = metrics
+        self._credits = credits
         self._rng = random.Random()
 
     def resolve(self, ctx: RequestContext, model_id: object, task: str) -> ModelConfig:
@@ -80,7 +85,17 @@ class InferenceService:
     async def create(
         self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
     ) -> JSONDict:
-        """A non-streamed call; returns the OpenAI-shaped answer, already recorded."""
+        """A non-streamed call; returns the OpenAI-shaped answer, already recorded (and,
+        for a key with credits, paid for: reserved before the call, settled after it)."""
+        hold = await self._credits.reserve(ctx.principal, model, payload)
+        try:
+            return await self._create(ctx, model, task, op, payload)
+        finally:
+            await self._credits.settle(hold, ctx.cost_nano_usd)
+
+    async def _create(
+        self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
+    ) -> JSONDict:
         last_error: GatewayError | None = None
         for route, upstream in self._routes(model, task):
             try:
@@ -106,13 +121,42 @@ class InferenceService:
         await self._record_failure(ctx, model, task, "", last_error.status)
         raise last_error
 
+    async def run_task(
+        self, ctx: RequestContext, model: ModelConfig, request: TaskRequest
+    ) -> TaskResult:
+        """A non-chat HF task; the result is recorded (and priced) before it is returned."""
+        last_error: GatewayError | None = None
+        for route, upstream in self._routes(model, request.task):
+            try:
+                result = await upstream.run_task(route.model, request, ctx.watch)
+            except UpstreamUnavailable as exc:
+                last_error = exc
+                continue
+            except UpstreamError as exc:
+                await self._record_failure(ctx, model, request.task, upstream.name, exc.status)
+                raise
+            usage = result.usage
+            if not usage.input_chars:
+                usage = replace(usage, input_chars=input_chars(request.inputs))
+            result.usage = usage
+            await self._record(ctx, model, request.task, upstream.name, usage, 200)
+            return result
+        assert last_error is not None
+        await self._record_failure(ctx, model, request.task, "", last_error.status)
+        raise last_error
+
     async def stream(
         self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
     ) -> AsyncIterator[JSONDict]:
         """Streamed chunks with the public model id; the usage record is committed before
         the last chunk is handed on, and still written if the caller goes away early."""
         body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
-        route, upstream, chunks = await self._open_stream(model, task, op, body, ctx)
+        hold = await self._credits.reserve(ctx.principal, model, payload)
+        try:
+            route, upstream, chunks = await self._open_stream(model, task, op, body, ctx)
+        except BaseException:
+            self._credits.settle(hold, ctx.cost_nano_usd)
+            raise
         usage: Usage | None = None
         text_parts: list[str] = []
         last: JSONDict = {}
@@ -132,6 +176,7 @@ class InferenceService:
                 yield _usage_chunk(last, model.id, usage)
             recorded = True
             await self._record(ctx, model, task, upstream.name, usage, 200)
+            await self._credits.settle(hold, ctx.cost_nano_usd)
         except UpstreamError as exc:
             status = exc.status
             raise
@@ -145,6 +190,7 @@ class InferenceService:
                         ctx, model, task, route.provider, partial, status if status != 200 else 499
                     )
                 )
+            self._credits.settle(hold, ctx.cost_nano_usd)  # a no-op once settled above
 
     async def _open_stream(
         self, model: ModelConfig, task: str, op: Operation, body: JSONDict, ctx: RequestContext
@@ -179,6 +225,7 @@ class InferenceService:
         status: int,
     ) -> UsageRecord:
         cost = cost_nano_usd(model.pricing, usage) if status < 400 or status == 499 else 0
+        ctx.cost_nano_usd = cost  # what the request's credits are settled with
         return UsageRecord(
             request_id=ctx.request_id,
             api_key_id=ctx.principal.key_id,

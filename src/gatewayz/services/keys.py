@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.tables import api_keys
@@ -30,6 +30,9 @@ class Principal:
     name: str
     is_admin: bool
     is_partner: bool
+    # The key has a credit balance (not unlimited). Only whether it has one is cached with
+    # the principal; the balance itself is always read from the database.
+    metered: bool = False
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -45,10 +48,18 @@ class KeyInfo:
     is_partner: bool
     created_at: datetime
     revoked_at: datetime | None
+    balance_nano_usd: int | None = None
 
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _matches(ident: str) -> ColumnElement[bool]:
+    """The row a numeric id, a prefix or a whole key names."""
+    if ident.isdigit():
+        return api_keys.c.id == int(ident)
+    return api_keys.c.prefix == (_split(ident) or ident)
 
 
 def _split(key: str) -> str | None:
@@ -65,7 +76,14 @@ class KeyStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def create(self, name: str, *, admin: bool = False, partner: bool = False) -> str:
+    async def create(
+        self,
+        name: str,
+        *,
+        admin: bool = False,
+        partner: bool = False,
+        balance_nano_usd: int | None = None,
+    ) -> str:
         prefix = secrets.token_hex(6)
         key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
         async with self._engine.begin() as conn:
@@ -77,6 +95,7 @@ class KeyStore:
                     is_admin=admin,
                     is_partner=partner,
                     created_at=datetime.now(UTC),
+                    balance_nano_usd=balance_nano_usd,
                 )
             )
         return key
@@ -93,24 +112,37 @@ class KeyStore:
                     is_partner=r.is_partner,
                     created_at=r.created_at,
                     revoked_at=r.revoked_at,
+                    balance_nano_usd=r.balance_nano_usd,
                 )
                 for r in rows
             ]
 
     async def revoke(self, ident: str) -> None:
         """Revoke by numeric id, by prefix, or by the whole key."""
-        column = api_keys.c.prefix
-        value: object = _split(ident) or ident
-        if ident.isdigit():
-            column, value = api_keys.c.id, int(ident)
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(api_keys)
-                .where(column == value, api_keys.c.revoked_at.is_(None))
+                .where(_matches(ident), api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=datetime.now(UTC))
             )
             if result.rowcount == 0:
                 raise NotFound(f"no active key matches {ident!r}")
+
+    async def credit(self, ident: str, amount_nano_usd: int) -> int:
+        """Add credits to a key (by id, prefix or whole key) and return its new balance.
+        An unlimited key becomes a metered one starting from zero."""
+        balance = api_keys.c.balance_nano_usd
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(api_keys)
+                .where(_matches(ident), api_keys.c.revoked_at.is_(None))
+                .values(balance_nano_usd=func.coalesce(balance, 0) + amount_nano_usd)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"no active key matches {ident!r}")
+            new = await conn.scalar(select(balance).where(_matches(ident)))
+        assert new is not None
+        return int(new)
 
     async def is_active(self, key: str) -> bool:
         try:
@@ -155,7 +187,8 @@ class Authenticator:
             raise AuthenticationFailed("invalid API key")
         if row.revoked_at is not None:
             raise AuthenticationFailed("this API key has been revoked")
-        return Principal(row.id, row.name, row.is_admin, row.is_partner)
+        metered = row.balance_nano_usd is not None
+        return Principal(row.id, row.name, row.is_admin, row.is_partner, metered)
 
 
 def bearer(header: str | None) -> str | None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass
+import operator
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatewayz.db.tables import usage_records
+from gatewayz.db.usage_writer import usage_writer
 from gatewayz.errors import GatewayError
 
 log = logging.getLogger("gatewayz.ledger")
@@ -50,9 +50,13 @@ class UsageRecord:
     status: int
 
 
+_COLUMNS = tuple(f.name for f in fields(UsageRecord))
+_as_row = operator.attrgetter(*_COLUMNS)
+
+
 class UsageLedger:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        self._writer = usage_writer(engine, _COLUMNS)
         self._pending: list[tuple[UsageRecord, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -78,6 +82,7 @@ class UsageLedger:
         self._wake.set()
         if self._task is not None:
             await self._task
+        await self._writer.close()
 
     async def _run(self) -> None:
         while True:
@@ -90,11 +95,10 @@ class UsageLedger:
                 return
 
     async def _write(self, batch: list[tuple[UsageRecord, asyncio.Future[None]]]) -> None:
-        rows = [asdict(rec) for rec, _ in batch]
+        rows = [_as_row(rec) for rec, _ in batch]
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(insert(usage_records), rows)
+                await self._writer.write(rows)
             except Exception as exc:  # the driver's errors vary; every one is retried
                 log.warning("usage write failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(RETRY_BASE_S * 2**attempt)

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
 
 from gatewayz.config import ProviderConfig
+from gatewayz.errors import TaskNotSupported
+from gatewayz.tasks.base import TaskRequest, TaskResult
 
 Operation = Literal["chat", "completion"]
 JSONDict = dict[str, Any]
@@ -43,6 +45,10 @@ class Upstream(ABC):
 
     async def close(self) -> None:
         """Release pools; called once when the app stops."""
+
+    async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
+        """Serve a non-chat HF task (see ``tasks``); kinds that serve some override this."""
+        raise TaskNotSupported(f"provider {self.name!r} does not serve {request.task!r}")
 
     @abstractmethod
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:

@@ -19,7 +19,9 @@ from gatewayz.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
+from gatewayz.upstreams.openai_tasks.registry import OPENAI_TASKS
 
 _PATHS: dict[Operation, str] = {"chat": "/chat/completions", "completion": "/completions"}
 # Upstream 4xx answers that are about the caller's request and are passed on as they are;
@@ -42,7 +44,7 @@ def upstream_message(body: bytes) -> str:
 
 class OpenAIUpstream(Upstream):
     kind = "openai"
-    tasks = frozenset({"conversational", "text-generation"})
+    tasks = frozenset({"conversational", "text-generation", *OPENAI_TASKS})
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -52,6 +54,8 @@ class OpenAIUpstream(Upstream):
         if config.api_key:
             self._headers["Authorization"] = f"Bearer {config.api_key}"
         self._session: aiohttp.ClientSession | None = None
+        # How this server takes a JSON schema for structured output (learned on first use).
+        self.structured_style = "json_schema"
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -68,8 +72,9 @@ class OpenAIUpstream(Upstream):
         if self._session is not None:
             await self._session.close()
 
-    def url(self, op: Operation) -> str:
-        return self._base + _PATHS[op]
+    def url(self, path: str, model: object) -> str:
+        """Where to POST an OpenAI-style ``path`` (e.g. ``/chat/completions``) for ``model``."""
+        return self._base + path
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -77,10 +82,24 @@ class OpenAIUpstream(Upstream):
             raise RuntimeError("upstream used before start()")
         return self._session
 
+    async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
+        helper = OPENAI_TASKS.get(request.task)
+        if helper is None:
+            return await super().run_task(model, request, watch)
+        return await helper.run(self, model, request, watch)
+
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
+        data = await self.post_json(_PATHS[op], payload, watch)
+        if not isinstance(data.get("choices"), list):
+            raise UpstreamBadResponse(f"upstream {self.name!r} answered without 'choices'")
+        return data
+
+    async def post_json(self, path: str, payload: JSONDict, watch: Stopwatch) -> JSONDict:
+        """POST ``payload`` to ``base_url + path``; the answer must be a JSON object."""
         start = time.perf_counter()
         try:
-            async with self.session.post(self.url(op), data=orjson.dumps(payload)) as resp:
+            url = self.url(path, payload.get("model"))
+            async with self.session.post(url, data=orjson.dumps(payload)) as resp:
                 body = await resp.read()
                 status = resp.status
         except Exception as exc:
@@ -95,8 +114,8 @@ class OpenAIUpstream(Upstream):
             raise UpstreamBadResponse(
                 f"upstream {self.name!r} answered with invalid JSON"
             ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
-            raise UpstreamBadResponse(f"upstream {self.name!r} answered without 'choices'")
+        if not isinstance(data, dict):
+            raise UpstreamBadResponse(f"upstream {self.name!r} answered with a non-object")
         return data
 
     async def stream(
@@ -104,7 +123,8 @@ class OpenAIUpstream(Upstream):
     ) -> AsyncIterator[JSONDict]:
         start = time.perf_counter()
         try:
-            resp = await self.session.post(self.url(op), data=orjson.dumps(payload))
+            url = self.url(_PATHS[op], payload.get("model"))
+            resp = await self.session.post(url, data=orjson.dumps(payload))
         except Exception as exc:
             watch.since(start)
             raise self._translate(exc) from None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from gatewayz.config import ConfigError, ProviderConfig
 from gatewayz.upstreams.base import Upstream
+from gatewayz.upstreams.hf import HFUpstream
 from gatewayz.upstreams.local import LocalUpstream
 from gatewayz.upstreams.openai import OpenAIUpstream
 
 UPSTREAM_KINDS: dict[str, type[Upstream]] = {
     OpenAIUpstream.kind: OpenAIUpstream,
+    HFUpstream.kind: HFUpstream,
     LocalUpstream.kind: LocalUpstream,
 }
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything Gatewayz needs into ./.venv (idempotent; quick when nothing changed).
+# Called by scripts/serve.sh and scripts/test.sh; safe to run by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+. .venv/bin/activate
+
+# llama-cpp-python compiles llama.cpp on first install (~5 min on 2 cores); pip caches the
+# wheel afterwards. Portable build flags so the cached wheel runs on any x86-64 CPU.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+
+extras="${GATEWAYZ_EXTRAS:-local,dev}"
+stamp=".venv/.gatewayz-installed"
+want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  python -m pip install --quiet --upgrade pip
+  python -m pip install --quiet -e ".[${extras}]"
+  rm -f "$stamp"
+  echo "$want" > "$stamp"
+fi

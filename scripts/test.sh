@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs everything, checks formatting, lint and types, then runs every test
+# (SQLite and PostgreSQL). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/services.sh
+. .venv/bin/activate
+
+echo "== ruff format --check"; ruff format --check src tests bench
+echo "== ruff check"; ruff check src tests bench
+echo "== mypy"; mypy
+echo "== pytest"; pytest "$@"

@@ -1,0 +1,215 @@
+"""``gatewayz models ...`` and ``gatewayz hf sync``: the registry from the command line.
+
+The work is done by ``services.registry`` and ``services.hub_sync``; this module parses
+arguments and prints. Changes made here are audited as ``cli`` and reach running
+instances through the registry's change counter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from gatewayz.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from gatewayz.services.registry import Registry
+
+T = TypeVar("T")
+CLI_ACTOR = "cli"
+
+
+def _with_registry(args: argparse.Namespace, work: Callable[[Registry], Awaitable[T]]) -> T:
+    from gatewayz.db.engine import create_engine
+    from gatewayz.db.migrate import upgrade
+    from gatewayz.services.registry import Registry, provider_tasks
+
+    settings: Settings = load_settings(args.config, os.environ)
+    upgrade(settings.database_url)
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            registry = Registry(engine, settings.models, provider_tasks(settings))
+            await registry.load()
+            return await work(registry)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _route(text: str) -> dict[str, Any]:
+    """``provider:model[:priority[:weight]]``; the model may itself contain ':'."""
+    provider, _, rest = text.partition(":")
+    parts = rest.rsplit(":", 2)
+    numbers: list[int] = []
+    while len(parts) > 1 and parts[-1].lstrip("-").isdigit() and len(numbers) < 2:
+        numbers.insert(0, int(parts.pop()))
+    model = ":".join(parts)
+    if not provider or not model:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a route as provider:model")
+    route: dict[str, Any] = {"provider": provider, "model": model}
+    route.update(zip(("priority", "weight"), numbers, strict=False))
+    return route
+
+
+def _price(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a price as name=decimal")
+    return name, value
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from gatewayz.services.registry_store import describe
+
+    async def work(registry: Registry) -> list[dict[str, Any]]:
+        return [
+            {**describe(m), "source": registry.source(m.id)}
+            for m in registry.all()
+            if (args.task is None or m.task == args.task)
+            and (args.status is None or m.status == args.status)
+        ]
+
+    rows = _with_registry(args, work)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'model':<32} {'hub model':<44} {'task':<16} {'status':<8} routes")
+    for r in rows:
+        routes = ", ".join(f"{x['provider']}:{x['model']}" for x in r["routes"])
+        print(
+            f"{r['provider_model_id']:<32} {r['hub_model_id']:<44} "
+            f"{r['task_type']:<16} {r['status']:<8} {routes}"
+        )
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from gatewayz.schemas.registry import MappingRequest
+    from gatewayz.schemas.validate import validate
+
+    body: dict[str, Any] = {
+        "provider_model_id": args.id,
+        "hub_model_id": args.hub,
+        "task_type": args.task,
+        "status": args.status,
+        "routes": args.route,
+        "pricing": dict(args.price),
+        "tasks": args.extra_task,
+    }
+    if args.context_length is not None:
+        body["context_length"] = args.context_length
+    if args.lora_base is not None:
+        body.update(adapter_type="lora", base_model=args.lora_base)
+    model = validate(MappingRequest, body).to_model()
+    created = _with_registry(args, lambda registry: registry.map(model, CLI_ACTOR))
+    print(
+        f"{'created' if created else 'updated'} {model.id} -> {model.hub_model_id} "
+        f"({model.task}, {model.status})"
+    )
+    return 0
+
+
+def cmd_set_status(args: argparse.Namespace) -> int:
+    model = _with_registry(args, lambda r: r.set_status(args.id, args.status, CLI_ACTOR))
+    print(f"{model.id} is now {model.status}")
+    return 0
+
+
+def cmd_unmap(args: argparse.Namespace) -> int:
+    model = _with_registry(args, lambda r: r.unmap(args.id, CLI_ACTOR))
+    print(f"removed {model.id} from the registry")
+    return 0
+
+
+def cmd_hf_sync(args: argparse.Namespace) -> int:
+    import aiohttp
+
+    from gatewayz.services.hub_client import HubClient
+    from gatewayz.services.hub_sync import sync
+
+    token = os.environ.get(args.token_env) or None
+    if token is None and not args.dry_run:
+        raise ConfigError(
+            f"environment variable {args.token_env} is not set: the sync needs a Hub token "
+            "with write access to the provider's organization (--dry-run needs none)"
+        )
+
+    async def work(registry: Registry) -> int:
+        async with aiohttp.ClientSession() as session:
+            client = HubClient(session, args.hub_url, args.provider, token)
+            return await sync(
+                client,
+                args.provider,
+                registry.all(),
+                dry_run=args.dry_run,
+                out=lambda line: print(line, flush=True),
+            )
+
+    return _with_registry(args, work)
+
+
+def add_commands(sub: Any) -> None:
+    """Register ``models`` and ``hf`` on the top-level subparsers."""
+    from gatewayz.services.hub_client import DEFAULT_HUB_URL
+    from gatewayz.tasks import ALL_TASKS
+
+    statuses = ("staging", "live")
+    models = sub.add_parser("models", help="the model registry").add_subparsers(
+        dest="action", required=True
+    )
+    listing = models.add_parser("list", help="list registered models")
+    listing.add_argument("--task", choices=ALL_TASKS)
+    listing.add_argument("--status", choices=statuses)
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=cmd_list)
+
+    mapping = models.add_parser("map", help="register or replace a mapping")
+    mapping.add_argument("--id", required=True, help="the gateway model id (providerModel)")
+    mapping.add_argument("--hub", required=True, help="the Hub model id, namespace/name")
+    mapping.add_argument("--task", required=True, choices=ALL_TASKS)
+    mapping.add_argument("--extra-task", action="append", default=[], choices=ALL_TASKS)
+    mapping.add_argument("--status", choices=statuses, default="staging")
+    mapping.add_argument(
+        "--route",
+        action="append",
+        type=_route,
+        required=True,
+        help="provider:upstream-model[:priority[:weight]] (repeat for failover)",
+    )
+    mapping.add_argument(
+        "--price",
+        action="append",
+        type=_price,
+        default=[],
+        help="e.g. input_per_million_usd=0.50 (repeatable)",
+    )
+    mapping.add_argument("--context-length", type=int)
+    mapping.add_argument("--lora-base", help="map as a LoRA tag filter on this base model")
+    mapping.set_defaults(func=cmd_map)
+
+    status = models.add_parser("set-status", help="set a mapping's status")
+    status.add_argument("id")
+    status.add_argument("status", choices=statuses)
+    status.set_defaults(func=cmd_set_status)
+
+    unmap = models.add_parser("unmap", help="remove a mapping")
+    unmap.add_argument("id")
+    unmap.set_defaults(func=cmd_unmap)
+
+    hf = sub.add_parser("hf", help="Hugging Face").add_subparsers(dest="action", required=True)
+    sync = hf.add_parser("sync", help="push the registry to the Hub's Model Mapping API")
+    sync.add_argument("--provider", required=True, help="your provider name on the Hub")
+    sync.add_argument("--hub-url", default=DEFAULT_HUB_URL)
+    sync.add_argument("--token-env", default="HF_TOKEN", help="variable holding the Hub token")
+    sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    sync.set_defaults(func=cmd_hf_sync)
+
+    for p in (listing, mapping, status, unmap, sync):
+        p.add_argument("--config", default=argparse.SUPPRESS)

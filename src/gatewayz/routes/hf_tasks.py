@@ -1,0 +1,90 @@
+"""Hugging Face task routes: ``/hf/tasks/{task}``, the generic ``/hf/tasks/run``, and the
+hf-inference shape the official clients speak (``/models/{org/name}[...]``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gatewayz.errors import InvalidTaskInput
+from gatewayz.http.body import read_json_object
+from gatewayz.http.responses import JSONResponse
+from gatewayz.routes import hf_text
+from gatewayz.routes.common import begin
+from gatewayz.routes.openai import serve_openai
+from gatewayz.services.context import RequestContext
+from gatewayz.tasks.base import TaskResult
+from gatewayz.tasks.registry import spec_for
+from gatewayz.upstreams.base import JSONDict
+
+if TYPE_CHECKING:
+    from gatewayz.app import Gateway
+
+
+def task_response(result: TaskResult) -> Response:
+    if result.image is not None:
+        return Response(result.image, media_type=result.media_type)
+    return JSONResponse(result.output)
+
+
+async def run(
+    gw: Gateway, ctx: RequestContext, task: str, body: JSONDict, model_id: str | None
+) -> Response:
+    """Serve ``task`` for ``body``; ``model_id`` (from the URL) overrides the body's."""
+    if task == "text-generation":
+        return await hf_text.generate(gw, ctx, body, model_id)
+    if task == "conversational":
+        return await hf_text.converse(gw, ctx, body, model_id)
+    spec = spec_for(task)
+    request = spec.parse(body, model_id)
+    model = gw.inference.resolve(ctx, request.model, spec.name)
+    return task_response(await gw.inference.run_task(ctx, model, request))
+
+
+async def by_task(request: Request) -> Response:
+    gw, ctx = await begin(request, "hf_task")
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    return await run(gw, ctx, request.path_params["task"], body, None)
+
+
+async def generic(request: Request) -> Response:
+    gw, ctx = await begin(request, "hf_run")
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    task = body.pop("task", None)
+    if not isinstance(task, str) or not task:
+        raise InvalidTaskInput('task: required, e.g. "summarization"')
+    return await run(gw, ctx, task, body, None)
+
+
+async def model_default_task(request: Request) -> Response:
+    """``POST /models/{id}``: the task is the model's registered one (a chat model answers
+    text-generation here, as TGI does; chat itself is at ``.../v1/chat/completions``)."""
+    gw, ctx = await begin(request, "hf_model")
+    model_id = request.path_params["model_id"]
+    task = gw.catalog.get(model_id).task
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    return await run(
+        gw, ctx, "text-generation" if task == "conversational" else task, body, model_id
+    )
+
+
+async def model_pipeline(request: Request) -> Response:
+    gw, ctx = await begin(request, "hf_model")
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    return await run(gw, ctx, request.path_params["task"], body, request.path_params["model_id"])
+
+
+async def model_chat(request: Request) -> Response:
+    return await serve_openai(request, "hf_model_chat", "chat", request.path_params["model_id"])
+
+
+ROUTES = [
+    Route("/hf/tasks/run", generic, methods=["POST"]),
+    Route("/hf/tasks/{task}", by_task, methods=["POST"]),
+    Route("/models/{model_id:path}/v1/chat/completions", model_chat, methods=["POST"]),
+    Route("/models/{model_id:path}/pipeline/{task}", model_pipeline, methods=["POST"]),
+    Route("/models/{model_id:path}", model_default_task, methods=["POST"]),
+]

@@ -1,0 +1,89 @@
+"""The model registry API: discovery for any key, mapping changes for admin keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gatewayz.errors import InvalidRequest
+from gatewayz.http.body import read_json_object
+from gatewayz.http.responses import JSONResponse
+from gatewayz.routes.common import begin
+from gatewayz.schemas.registry import MappingRequest, StatusRequest
+from gatewayz.schemas.validate import validate
+from gatewayz.services.hub_mapping import grouped, mapping_of
+from gatewayz.services.registry import STATUSES, Registry
+from gatewayz.services.registry_store import describe
+from gatewayz.tasks import ALL_TASKS
+
+
+def _actor(key_id: int) -> str:
+    return f"key:{key_id}"
+
+
+def _item(registry: Registry, model_id: str) -> dict[str, Any]:
+    return {**describe(registry.get(model_id)), "source": registry.source(model_id)}
+
+
+def _filter(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and value not in allowed:
+        raise InvalidRequest(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+async def list_models(request: Request) -> Response:
+    gw, _ = await begin(request, "registry_list")
+    task = _filter(request, "task_type", ALL_TASKS)
+    status = _filter(request, "status", STATUSES)
+    models = [
+        _item(gw.registry, m.id)
+        for m in gw.registry.all()
+        if (task is None or m.task == task) and (status is None or m.status == status)
+    ]
+    return JSONResponse({"models": models})
+
+
+async def hub_listing(request: Request) -> Response:
+    gw, _ = await begin(request, "registry_hub_listing")
+    status = _filter(request, "status", STATUSES)
+    models = [m for m in gw.registry.all() if status is None or m.status == status]
+    return JSONResponse(grouped(mapping_of(m) for m in models))
+
+
+async def map_model(request: Request) -> Response:
+    gw, ctx = await begin(request, "registry_map")
+    ctx.principal.require_admin()
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    model = validate(MappingRequest, body).to_model()
+    created = await gw.registry.map(model, _actor(ctx.principal.key_id))
+    return JSONResponse(_item(gw.registry, model.id), status_code=201 if created else 200)
+
+
+async def set_status(request: Request) -> Response:
+    gw, ctx = await begin(request, "registry_status")
+    ctx.principal.require_admin()
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    status = validate(StatusRequest, body).status
+    model_id = request.path_params["model_id"]
+    await gw.registry.set_status(model_id, status, _actor(ctx.principal.key_id))
+    return JSONResponse(_item(gw.registry, model_id))
+
+
+async def unmap_model(request: Request) -> Response:
+    gw, ctx = await begin(request, "registry_unmap")
+    ctx.principal.require_admin()
+    model = await gw.registry.unmap(request.path_params["model_id"], _actor(ctx.principal.key_id))
+    return JSONResponse({"deleted": model.id})
+
+
+ROUTES = [
+    Route("/hf/tasks/models", list_models, methods=["GET"]),
+    Route("/hf/tasks/models/registry", hub_listing, methods=["GET"]),
+    Route("/hf/tasks/models/map", map_model, methods=["POST"]),
+    Route("/hf/tasks/models/{model_id:path}/status", set_status, methods=["PUT"]),
+    Route("/hf/tasks/models/{model_id:path}", unmap_model, methods=["DELETE"]),
+]

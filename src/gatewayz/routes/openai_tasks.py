@@ -1,0 +1,78 @@
+"""OpenAI-shaped routes for two HF tasks: ``/v1/embeddings`` (feature-extraction) and
+``/v1/images/generations`` (text-to-image)."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gatewayz.errors import InvalidRequest
+from gatewayz.http.body import read_json_object
+from gatewayz.http.responses import JSONResponse
+from gatewayz.routes.common import begin
+from gatewayz.schemas.openai_tasks import EmbeddingsRequest, ImageGenerationRequest
+from gatewayz.schemas.validate import validate
+from gatewayz.tasks.base import TaskRequest
+
+
+def _encode(vector: list[float], encoding: str) -> Any:
+    if encoding == "base64":  # little-endian float32, as the openai SDKs decode it
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector
+
+
+async def embeddings(request: Request) -> Response:
+    gw, ctx = await begin(request, "embeddings")
+    req = validate(EmbeddingsRequest, await read_json_object(request, gw.settings.max_body_bytes))
+    model = gw.inference.resolve(ctx, req.model, "feature-extraction")
+    texts = [req.input] if isinstance(req.input, str) else req.input
+    task = TaskRequest("feature-extraction", texts, {"normalize": True})
+    result = await gw.inference.run_task(ctx, model, task)
+    vectors: list[list[float]] = result.output
+    if req.dimensions is not None:
+        if req.dimensions > len(vectors[0]):
+            raise InvalidRequest(f"dimensions: the model gives {len(vectors[0])} at most")
+        vectors = [v[: req.dimensions] for v in vectors]
+    data = [
+        {"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}
+        for i, v in enumerate(vectors)
+    ]
+    tokens = result.usage.input_tokens
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": model.id,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
+
+
+async def image_generations(request: Request) -> Response:
+    gw, ctx = await begin(request, "image_generations")
+    req = validate(
+        ImageGenerationRequest, await read_json_object(request, gw.settings.max_body_bytes)
+    )
+    model = gw.inference.resolve(ctx, req.model, "text-to-image")
+    params: dict[str, Any] = {"seed": req.seed, "negative_prompt": req.negative_prompt}
+    if req.size:
+        width, height = (int(x) for x in req.size.split("x"))
+        params.update(width=width, height=height)
+    task = TaskRequest(
+        "text-to-image", req.prompt, {k: v for k, v in params.items() if v is not None}
+    )
+    result = await gw.inference.run_task(ctx, model, task)
+    image = base64.b64encode(result.image or b"").decode()
+    return JSONResponse({"created": int(time.time()), "data": [{"b64_json": image}]})
+
+
+ROUTES = [
+    Route("/v1/embeddings", embeddings, methods=["POST"]),
+    Route("/v1/images/generations", image_generations, methods=["POST"]),
+]

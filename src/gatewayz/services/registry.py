@@ -1,0 +1,171 @@
+"""The model registry: the ``Catalog`` the gateway serves from, kept in the database.
+
+Lookups (``get``, ``resolve``, ``live``, ``all``) answer from an in-memory snapshot, so the
+hot path never touches the database. A background task reads one integer - the registry's
+change counter - every ``REFRESH_INTERVAL_S`` and reloads the snapshot when it moved, so a
+change made through any instance sharing the database is served by every instance within
+about that time, without a restart. A change made through this instance is visible here
+at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gatewayz.config import ModelConfig, Settings
+from gatewayz.errors import InvalidRequest
+from gatewayz.services.catalog import Catalog
+from gatewayz.services.registry_store import AuditEntry, Entry, RegistryStore, Source
+
+log = logging.getLogger("gatewayz.registry")
+
+REFRESH_INTERVAL_S = 1.0
+STATUSES = ("staging", "live")
+# Hub repository ids: "namespace/name".
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_MODEL_ID = re.compile(r"^[^\s]{1,200}$")
+
+
+class TaskMismatch(InvalidRequest):
+    code = "task_mismatch"
+
+
+def provider_tasks(settings: Settings) -> dict[str, frozenset[str]]:
+    """The tasks each configured provider's adapter can serve, without starting it."""
+    from gatewayz.upstreams.registry import UPSTREAM_KINDS
+
+    return {
+        p.name: UPSTREAM_KINDS[p.kind].tasks for p in settings.providers if p.kind in UPSTREAM_KINDS
+    }
+
+
+def check_mapping(model: ModelConfig, providers: Mapping[str, frozenset[str]]) -> None:
+    """Reject a mapping the gateway could not serve: an unknown provider, or a task that a
+    route's provider does not serve (e.g. text-to-image routed to a chat upstream)."""
+    if not _MODEL_ID.match(model.id) or model.id.startswith("/") or model.id.endswith("/"):
+        raise InvalidRequest(
+            f"provider_model_id {model.id!r}: use 1-200 characters, no spaces, "
+            "no leading or trailing '/'"
+        )
+    if not _HUB_ID.match(model.hub_model_id):
+        raise InvalidRequest(
+            f"hub_model_id {model.hub_model_id!r} is not a Hub repository id (namespace/name)"
+        )
+    if (model.adapter_type is None) != (model.base_model is None):
+        raise InvalidRequest("adapter_type 'lora' and base_model go together: give both or neither")
+    if model.base_model is not None and not _HUB_ID.match(model.base_model):
+        raise InvalidRequest(f"base_model {model.base_model!r} is not a Hub repository id")
+    for index, route in enumerate(model.routes):
+        served = providers.get(route.provider)
+        if served is None:
+            known = ", ".join(sorted(providers)) or "none"
+            raise InvalidRequest(
+                f"routes[{index}].provider: unknown provider {route.provider!r} "
+                f"(configured: {known})"
+            )
+        for task in (model.task, *model.tasks):
+            if task not in served:
+                raise TaskMismatch(
+                    f"task {task!r} does not fit model {model.id!r}: its route to provider "
+                    f"{route.provider!r} serves only {', '.join(sorted(served))}"
+                )
+
+
+class Registry(Catalog):
+    """The catalog, backed by the database and shared by every instance."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        config_models: Iterable[ModelConfig],
+        providers: Mapping[str, frozenset[str]],
+        *,
+        refresh_interval_s: float = REFRESH_INTERVAL_S,
+    ) -> None:
+        config_models = tuple(config_models)
+        super().__init__(config_models)  # served until the first load from the database
+        self.store = RegistryStore(engine)
+        self._config_models = config_models
+        self._providers = dict(providers)
+        self._interval = refresh_interval_s
+        self._version = -1
+        self._sources: dict[str, Source] = {m.id: "config" for m in config_models}
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Seed from the configuration file, load, and keep the snapshot fresh."""
+        await self.load()
+        self._poller = asyncio.create_task(self._poll(), name="registry-refresh")
+
+    async def load(self) -> None:
+        changed = await self.store.seed(self._config_models)
+        if changed:
+            log.info("registry: %d entries written from the configuration file", changed)
+        await self.refresh(force=True)
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+
+    async def refresh(self, *, force: bool = False) -> bool:
+        """Reload when another writer moved the change counter; True if reloaded."""
+        if not force and await self.store.version() == self._version:
+            return False
+        version, entries = await self.store.load()
+        self._install(version, entries)
+        return True
+
+    def _install(self, version: int, entries: list[Entry]) -> None:
+        snapshot = Catalog(e.model for e in entries)
+        # Swapped between awaits: a request sees the old snapshot or the new, never a mix.
+        self._models, self._by_id = snapshot._models, snapshot._by_id
+        self._sources = {e.model.id: e.source for e in entries}
+        self._version = version
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except (SQLAlchemyError, OSError) as exc:
+                # Keep serving the last snapshot; the next tick tries again.
+                log.warning("registry refresh failed: %s", exc)
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    def source(self, model_id: str) -> Source:
+        return self._sources.get(model_id, "api")
+
+    async def map(self, model: ModelConfig, actor: str) -> bool:
+        """Register or replace a mapping; True when it was created."""
+        check_mapping(model, self._providers)
+        created = await self.store.put(model, actor)
+        await self.refresh(force=True)
+        return created
+
+    async def set_status(self, model_id: str, status: str, actor: str) -> ModelConfig:
+        if status not in STATUSES:
+            raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        model = await self.store.set_status(model_id, status, actor)
+        await self.refresh(force=True)
+        return model
+
+    async def unmap(self, model_id: str, actor: str) -> ModelConfig:
+        model = await self.store.delete(model_id, actor)
+        await self.refresh(force=True)
+        return model
+
+    async def audit(self, model_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        return await self.store.audit(model_id, limit)

@@ -1,0 +1,314 @@
+"""The model registry's storage: rows <-> ``ModelConfig``, every change audited.
+
+Each write runs in one transaction that also records who changed what (before/after as
+JSON) and increments the single ``registry_state.version`` counter, which every running
+instance polls to know when to reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gatewayz.config import ModelConfig, Pricing, RouteConfig
+from gatewayz.db.tables import registry_audit, registry_models, registry_routes, registry_state
+from gatewayz.errors import Conflict, ModelNotFound
+
+Source = Literal["config", "api"]
+PRICE_FIELDS = tuple(Pricing.model_fields)
+# Instances starting together race to seed the same rows; the loser retries.
+_SEED_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    model: ModelConfig
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    model_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def describe(model: ModelConfig) -> dict[str, Any]:
+    """A mapping as the API and the audit trail show it; prices stay decimal strings."""
+    return {
+        "provider_model_id": model.id,
+        "hub_model_id": model.hub_model_id,
+        "task_type": model.task,
+        "tasks": list(model.tasks),
+        "status": model.status,
+        "context_length": model.context_length,
+        "pricing": {name: str(getattr(model.pricing, name)) for name in PRICE_FIELDS},
+        "routes": [
+            {"provider": r.provider, "model": r.model, "priority": r.priority, "weight": r.weight}
+            for r in model.routes
+        ],
+        "adapter_type": model.adapter_type,
+        "base_model": model.base_model,
+    }
+
+
+def _values(model: ModelConfig, source: Source, now: datetime) -> dict[str, Any]:
+    return {
+        "hub_model_id": model.hub_model_id,
+        "task": model.task,
+        "extra_tasks": list(model.tasks),
+        "status": model.status,
+        "context_length": model.context_length,
+        **{name: str(getattr(model.pricing, name)) for name in PRICE_FIELDS},
+        "adapter_type": model.adapter_type,
+        "base_model": model.base_model,
+        "source": source,
+        "updated_at": now,
+    }
+
+
+def _model_of(row: Any, routes: Sequence[Any]) -> ModelConfig:
+    return ModelConfig(
+        id=row.id,
+        hub_model_id=row.hub_model_id,
+        task=row.task,
+        tasks=tuple(row.extra_tasks or ()),
+        status=row.status,
+        context_length=row.context_length,
+        routes=tuple(
+            RouteConfig(
+                provider=r.provider, model=r.upstream_model, priority=r.priority, weight=r.weight
+            )
+            for r in routes
+        ),
+        pricing=Pricing(**{name: getattr(row, name) for name in PRICE_FIELDS}),
+        adapter_type=row.adapter_type,
+        base_model=row.base_model,
+    )
+
+
+class RegistryStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def version(self) -> int:
+        async with self._engine.connect() as conn:
+            value = await conn.scalar(
+                select(registry_state.c.version).where(registry_state.c.id == 1)
+            )
+        return int(value or 0)
+
+    async def load(self) -> tuple[int, list[Entry]]:
+        """The version and every entry, read in one transaction so they agree."""
+        async with self._engine.begin() as conn:
+            version = await conn.scalar(
+                select(registry_state.c.version).where(registry_state.c.id == 1)
+            )
+            rows = (
+                await conn.execute(select(registry_models).order_by(registry_models.c.id))
+            ).all()
+            route_rows = (
+                await conn.execute(
+                    select(registry_routes).order_by(
+                        registry_routes.c.model_id, registry_routes.c.position
+                    )
+                )
+            ).all()
+        routes: dict[str, list[Any]] = {}
+        for r in route_rows:
+            routes.setdefault(r.model_id, []).append(r)
+        entries = [Entry(_model_of(row, routes.get(row.id, ())), row.source) for row in rows]
+        return int(version or 0), entries
+
+    async def audit(self, model_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        query = select(registry_audit).order_by(registry_audit.c.id.desc()).limit(limit)
+        if model_id is not None:
+            query = query.where(registry_audit.c.model_id == model_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [AuditEntry(r.at, r.actor, r.action, r.model_id, r.before, r.after) for r in rows]
+
+    async def seed(self, models: Iterable[ModelConfig]) -> int:
+        """Make the registry agree with the configuration file: the entries it names are
+        written as configured; entries it once seeded but no longer names are removed;
+        entries created through the API stay. Returns the number of entries changed."""
+        wanted = {m.id: m for m in models}
+        for attempt in range(_SEED_ATTEMPTS):
+            try:
+                async with self._engine.begin() as conn:
+                    return await self._seed(conn, wanted)
+            except (IntegrityError, OperationalError):
+                if attempt == _SEED_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+        return 0  # unreachable: the loop returns or raises
+
+    async def _seed(self, conn: AsyncConnection, wanted: dict[str, ModelConfig]) -> int:
+        rows = (await conn.execute(select(registry_models.c.id, registry_models.c.source))).all()
+        changed = 0
+        for model_id, source in rows:
+            if source == "config" and model_id not in wanted:
+                before = await self._current(conn, model_id)
+                await self._remove(conn, model_id)
+                await self._audit(conn, "config", "delete", model_id, before, None)
+                changed += 1
+        for model in wanted.values():
+            current = await self._current_entry(conn, model.id)
+            if current is not None and current.model == model and current.source == "config":
+                continue
+            before = describe(current.model) if current else None
+            await self._write(conn, model, "config", exists=current is not None)
+            action = "update" if current else "create"
+            await self._audit(conn, "config", action, model.id, before, describe(model))
+            changed += 1
+        if changed:
+            await self._bump(conn)
+        return changed
+
+    async def put(self, model: ModelConfig, actor: str) -> bool:
+        """Create or replace one entry; True when it was created."""
+        async with self._engine.begin() as conn:
+            current = _owned(await self._current_entry(conn, model.id))
+            await self._write(conn, model, "api", exists=current is not None)
+            before = describe(current.model) if current else None
+            action = "update" if current else "create"
+            await self._audit(conn, actor, action, model.id, before, describe(model))
+            await self._bump(conn)
+        return current is None
+
+    async def set_status(self, model_id: str, status: str, actor: str) -> ModelConfig:
+        async with self._engine.begin() as conn:
+            current = _owned(await self._current_entry(conn, model_id))
+            if current is None:
+                raise _not_found(model_id)
+            updated = current.model.model_copy(update={"status": status})
+            if updated != current.model:
+                await conn.execute(
+                    update(registry_models)
+                    .where(registry_models.c.id == model_id)
+                    .values(status=status, updated_at=datetime.now(UTC))
+                )
+                await self._audit(
+                    conn, actor, "set_status", model_id, describe(current.model), describe(updated)
+                )
+                await self._bump(conn)
+        return updated
+
+    async def delete(self, model_id: str, actor: str) -> ModelConfig:
+        async with self._engine.begin() as conn:
+            current = _owned(await self._current_entry(conn, model_id))
+            if current is None:
+                raise _not_found(model_id)
+            await self._remove(conn, model_id)
+            await self._audit(conn, actor, "delete", model_id, describe(current.model), None)
+            await self._bump(conn)
+        return current.model
+
+    async def _current_entry(self, conn: AsyncConnection, model_id: str) -> Entry | None:
+        row = (
+            await conn.execute(select(registry_models).where(registry_models.c.id == model_id))
+        ).first()
+        if row is None:
+            return None
+        routes = (
+            await conn.execute(
+                select(registry_routes)
+                .where(registry_routes.c.model_id == model_id)
+                .order_by(registry_routes.c.position)
+            )
+        ).all()
+        return Entry(_model_of(row, routes), row.source)
+
+    async def _current(self, conn: AsyncConnection, model_id: str) -> dict[str, Any] | None:
+        entry = await self._current_entry(conn, model_id)
+        return describe(entry.model) if entry else None
+
+    async def _write(
+        self, conn: AsyncConnection, model: ModelConfig, source: Source, *, exists: bool
+    ) -> None:
+        now = datetime.now(UTC)
+        values = _values(model, source, now)
+        if exists:
+            await conn.execute(
+                update(registry_models).where(registry_models.c.id == model.id).values(**values)
+            )
+            await conn.execute(
+                delete(registry_routes).where(registry_routes.c.model_id == model.id)
+            )
+        else:
+            await conn.execute(
+                insert(registry_models).values(id=model.id, created_at=now, **values)
+            )
+        await conn.execute(
+            insert(registry_routes),
+            [
+                {
+                    "model_id": model.id,
+                    "position": i,
+                    "provider": r.provider,
+                    "upstream_model": r.model,
+                    "priority": r.priority,
+                    "weight": r.weight,
+                }
+                for i, r in enumerate(model.routes)
+            ],
+        )
+
+    async def _remove(self, conn: AsyncConnection, model_id: str) -> None:
+        # Routes first: SQLite enforces the cascade only with foreign_keys on.
+        await conn.execute(delete(registry_routes).where(registry_routes.c.model_id == model_id))
+        await conn.execute(delete(registry_models).where(registry_models.c.id == model_id))
+
+    async def _audit(
+        self,
+        conn: AsyncConnection,
+        actor: str,
+        action: str,
+        model_id: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        await conn.execute(
+            insert(registry_audit).values(
+                at=datetime.now(UTC),
+                actor=actor,
+                action=action,
+                model_id=model_id,
+                before=before,
+                after=after,
+            )
+        )
+
+    async def _bump(self, conn: AsyncConnection) -> None:
+        await conn.execute(
+            update(registry_state)
+            .where(registry_state.c.id == 1)
+            .values(version=registry_state.c.version + 1)
+        )
+
+
+def _not_found(model_id: str) -> ModelNotFound:
+    return ModelNotFound(
+        f"model {model_id!r} is not in the registry; GET /hf/tasks/models lists them"
+    )
+
+
+def _owned(entry: Entry | None) -> Entry | None:
+    """The entry, if the API may change it: the configuration file wins for the entries
+    it names (it is applied again at every start), so those change only there."""
+    if entry is not None and entry.source == "config":
+        raise Conflict(
+            f"model {entry.model.id!r} is defined in the configuration file, which is applied "
+            "at every start; change it there, or remove it from the file to manage it here"
+        )
+    return entry

@@ -1,0 +1,52 @@
+"""Assertions shared by the end-to-end tests: what every error and every response must carry."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def inference_id(resp: httpx.Response) -> str:
+    """The response's ``Inference-Id``, checked to be a UUID."""
+    rid = resp.headers.get("inference-id")
+    assert rid, f"no Inference-Id on {resp.status_code} {resp.request.url}"
+    assert str(uuid.UUID(rid)) == rid
+    return rid
+
+
+def openai_error(resp: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """An OpenAI-shaped error with the request id in the body and the header."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    error = resp.json()["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["type"], str) and error["type"]
+    assert isinstance(error["code"], str) and error["code"]
+    assert error["request_id"] == inference_id(resp)
+    if code is not None:
+        assert error["code"] == code, error
+    return dict(error)
+
+
+def hf_error(resp: httpx.Response, status: int) -> str:
+    """A Hugging Face-shaped error: ``{"error": "...", "request_id": ...}``."""
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert isinstance(body["error"], str) and body["error"]
+    assert body["request_id"] == inference_id(resp)
+    return str(body["error"])
+
+
+def chat_body(model: str, content: str = "Say hello.", **extra: Any) -> dict[str, Any]:
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": content}],
+        "max_tokens": 8,
+        **extra,
+    }
