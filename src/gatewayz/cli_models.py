@@ -206,7 +206,11 @@ def add_commands(sub: Any) -> None:
     hf = sub.add_parser("hf", help="Hugging Face").add_subparsers(dest="action", required=True)
     sync = hf.add_parser("sync", help="push the registry to the Hub's Model Mapping API")
     sync.add_argument("--provider", required=True, help="your provider name on the Hub")
-    sync.add_argument("--hub-url", default=DEFAULT_HUB_URL)
+    sync.add_argument(
+        "--hub-url",
+        default=os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL,
+        help="the Hub's address (default: $HF_ENDPOINT, else https://huggingface.co)",
+    )
     sync.add_argument("--token-env", default="HF_TOKEN", help="variable holding the Hub token")
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     sync.set_defaults(func=cmd_hf_sync)

@@ -74,18 +74,25 @@ class Workdir:
     def write_config(self, config: dict[str, Any]) -> None:
         self.config_path.write_text(yaml.safe_dump(config))
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "GATEWAYZ_CONFIG")}
         full_env.update(env or {})
         return subprocess.run(
             [PYTHON, "-m", "gatewayz", "--config", str(self.config_path), *args],
-            cwd=self.path, env=full_env, capture_output=True, text=True, timeout=120,
+            cwd=self.path,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     def sync(self, *extra: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
         env = {"HF_TOKEN": token} if token is not None else {}
-        return self.cli("hf", "sync", "--provider", PROVIDER, "--hub-url", self.hub.url,
-                        *extra, env=env)
+        return self.cli(
+            "hf", "sync", "--provider", PROVIDER, "--hub-url", self.hub.url, *extra, env=env
+        )
 
     def models(self) -> list[dict[str, Any]]:
         out = self.cli("models", "list", "--json")

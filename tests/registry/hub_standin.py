@@ -44,6 +44,7 @@ HUB_MODELS: dict[str, HubModel] = {
     "HuggingFaceTB/SmolLM2-135M-Instruct": HubModel("text-generation", ("conversational",)),
     "HuggingFaceTB/SmolLM2-360M-Instruct": HubModel("text-generation", ("conversational",)),
     "HuggingFaceTB/SmolLM2-135M": HubModel("text-generation"),
+    "meta-llama/Llama-3.1-8B-Instruct": HubModel("text-generation", ("conversational",)),
     "sentence-transformers/all-MiniLM-L6-v2": HubModel("sentence-similarity"),
     "distilbert/distilbert-base-uncased-finetuned-sst-2-english": HubModel("text-classification"),
     "black-forest-labs/FLUX.1-dev": HubModel("text-to-image"),

@@ -68,8 +68,13 @@ def test_status_difference_is_updated(workdir: Workdir) -> None:
 
 
 def test_mapping_the_registry_does_not_have_is_deleted(workdir: Workdir) -> None:
-    workdir.hub.seed(PROVIDER, "sentence-similarity", "sentence-transformers/all-MiniLM-L6-v2",
-                     "retired-embedder", "live")
+    workdir.hub.seed(
+        PROVIDER,
+        "sentence-similarity",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "retired-embedder",
+        "live",
+    )
     out = workdir.sync()
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 to create, 0 to update status, 1 to delete" in out.stdout
@@ -88,8 +93,18 @@ def test_changed_provider_model_is_deleted_and_created_again(workdir: Workdir) -
 
 def test_registry_changes_are_planned_on_the_next_sync(workdir: Workdir) -> None:
     bigger = "HuggingFaceTB/SmolLM2-360M-Instruct"
-    mapped = workdir.cli("models", "map", "--id", "smol-360", "--hub", bigger,
-                         "--task", "conversational", "--route", "chat:smollm2-360m")
+    mapped = workdir.cli(
+        "models",
+        "map",
+        "--id",
+        "smol-360",
+        "--hub",
+        bigger,
+        "--task",
+        "conversational",
+        "--route",
+        "chat:smollm2-360m",
+    )
     assert mapped.returncode == 0, mapped.stderr
     first = workdir.sync()
     assert "4 to create" in first.stdout and first.returncode == 0, first.stdout
@@ -113,6 +128,7 @@ def test_entries_named_by_the_config_file_change_only_there(workdir: Workdir) ->
 
 
 def test_401_unknown_token_is_reported_per_mapping_without_retry(workdir: Workdir) -> None:
+    assert len(workdir.models()) == 3
     version = workdir.version()
     out = workdir.sync(token="hf_not_a_real_token")
     assert out.returncode == 1
@@ -146,9 +162,20 @@ def test_409_is_reported_for_that_mapping_and_the_others_apply(workdir: Workdir)
 
 def test_422_when_the_hub_model_pipeline_tag_does_not_fit_the_task(workdir: Workdir) -> None:
     # SmolLM2-135M (base) is a text-generation model without the conversational tag.
-    mapped = workdir.cli("models", "map", "--id", "smol-base-chat", "--hub", BASE,
-                         "--task", "conversational", "--status", "live",
-                         "--route", "chat:smollm2-base")
+    mapped = workdir.cli(
+        "models",
+        "map",
+        "--id",
+        "smol-base-chat",
+        "--hub",
+        BASE,
+        "--task",
+        "conversational",
+        "--status",
+        "live",
+        "--route",
+        "chat:smollm2-base",
+    )
     assert mapped.returncode == 0, mapped.stderr
     out = workdir.sync()
     assert out.returncode == 1
@@ -190,6 +217,7 @@ def test_5xx_is_retried_with_backoff(workdir: Workdir) -> None:
 def test_5xx_that_persists_is_reported(workdir: Workdir) -> None:
     workdir.hub.seed(PROVIDER, "conversational", CHAT, "smol-chat", "staging")
     workdir.hub.fail(CHAT, 500, times=3)
+    before = workdir.models()
     version = workdir.version()
     out = workdir.sync()
     assert out.returncode == 1
@@ -197,20 +225,24 @@ def test_5xx_that_persists_is_reported(workdir: Workdir) -> None:
         f"FAILED update status conversational {CHAT}: staging -> live: "
         "HTTP 500 after 3 attempts: the Hub failed"
     ) in out.stdout
-    assert workdir.version() == version  # a failed sync leaves the registry as it was
+    # A failed sync leaves the registry as it was.
+    assert workdir.version() == version and workdir.models() == before
 
 
 def test_unreadable_hub_listing_stops_before_any_change(workdir: Workdir) -> None:
     workdir.hub.fail(LIST_KEY, 502, times=3)
     out = workdir.sync()
     assert out.returncode == 1
-    assert "cannot read the Hub's mappings" in out.stdout and "HTTP 502 after 3 attempts" in out.stdout
+    assert (
+        "cannot read the Hub's mappings" in out.stdout and "HTTP 502 after 3 attempts" in out.stdout
+    )
     assert writes(workdir) == []
 
 
 def test_unknown_provider_listing_is_reported(workdir: Workdir) -> None:
-    out = workdir.cli("hf", "sync", "--provider", "nobody", "--hub-url", workdir.hub.url,
-                      "--dry-run")
+    out = workdir.cli(
+        "hf", "sync", "--provider", "nobody", "--hub-url", workdir.hub.url, "--dry-run"
+    )
     assert out.returncode == 1
     assert "HTTP 404" in out.stdout
 
@@ -223,11 +255,23 @@ def test_missing_token_is_a_clear_error(workdir: Workdir) -> None:
 
 
 def test_two_models_claiming_one_hub_mapping_are_reported(workdir: Workdir) -> None:
-    mapped = workdir.cli("models", "map", "--id", "smol-chat-2", "--hub", CHAT,
-                         "--task", "conversational", "--route", "chat:smollm2")
+    mapped = workdir.cli(
+        "models",
+        "map",
+        "--id",
+        "smol-chat-2",
+        "--hub",
+        CHAT,
+        "--task",
+        "conversational",
+        "--route",
+        "chat:smollm2",
+    )
     assert mapped.returncode == 0, mapped.stderr
     out = workdir.sync()
     assert out.returncode == 1
-    assert "! skipped smol-chat-2: conversational HuggingFaceTB/SmolLM2-135M-Instruct is " \
+    assert (
+        "! skipped smol-chat-2: conversational HuggingFaceTB/SmolLM2-135M-Instruct is "
         "already mapped to smol-chat" in out.stdout
+    )
     assert workdir.hub.grouped(PROVIDER) == EXPECTED

@@ -108,8 +108,8 @@ registry_audit = Table(
     Column("actor", String(64), nullable=False),
     Column("action", String(32), nullable=False),
     Column("model_id", String(200), nullable=False),
-    Column("before", JSON, nullable=True),
-    Column("after", JSON, nullable=True),
+    Column("before", JSON(none_as_null=True), nullable=True),
+    Column("after", JSON(none_as_null=True), nullable=True),
     Index("ix_registry_audit_model", "model_id", "at"),
 )
 

@@ -42,7 +42,9 @@ class ConversationalRequest(BaseModel):
     user message as a string."""
 
     model_config = ConfigDict(extra="allow")
-    inputs: StrictStr | list[ChatMessage] | dict[str, Any] | None = None
+    # Checked by ``services.textgen.conversation_messages``, which names the bad field
+    # (a union here would report "inputs.str: ..." for a bad message).
+    inputs: Any = None
     messages: list[ChatMessage] | None = None
     parameters: TextGenerationParameters = TextGenerationParameters()
     model: StrictStr | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (
@@ -61,17 +63,40 @@ class Metrics:
             registry=self.registry,
         )
 
+        # ``labels()`` validates and locks on every call; the children it returns are
+        # stable, so each label combination is looked up once and kept here.
+        self._by_request: dict[tuple[str, str, int], Any] = {}
+        self._by_route: dict[str, tuple[Any, Any]] = {}
+        self._by_model: dict[str, tuple[Any, Any, Any]] = {}
+
     def observe(
         self, route: str, model: str, status: int, total_s: float, upstream_s: float
     ) -> None:
-        self.requests.labels(route, model, str(status)).inc()
-        self.latency.labels(route).observe(total_s)
-        self.overhead.labels(route).observe(max(total_s - upstream_s, 0.0))
+        key = (route, model, status)
+        count = self._by_request.get(key)
+        if count is None:
+            count = self._by_request[key] = self.requests.labels(route, model, str(status))
+        timers = self._by_route.get(route)
+        if timers is None:
+            timers = self._by_route[route] = (
+                self.latency.labels(route),
+                self.overhead.labels(route),
+            )
+        count.inc()
+        timers[0].observe(total_s)
+        timers[1].observe(max(total_s - upstream_s, 0.0))
 
     def meter(self, model: str, input_tokens: int, output_tokens: int, cost_nano: int) -> None:
-        self.tokens.labels(model, "input").inc(input_tokens)
-        self.tokens.labels(model, "output").inc(output_tokens)
-        self.cost.labels(model).inc(cost_nano)
+        counters = self._by_model.get(model)
+        if counters is None:
+            counters = self._by_model[model] = (
+                self.tokens.labels(model, "input"),
+                self.tokens.labels(model, "output"),
+                self.cost.labels(model),
+            )
+        counters[0].inc(input_tokens)
+        counters[1].inc(output_tokens)
+        counters[2].inc(cost_nano)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

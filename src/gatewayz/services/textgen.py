@@ -45,16 +45,16 @@ def conversation_messages(req: ConversationalRequest) -> list[JSONDict]:
         if not inputs:
             raise InvalidTaskInput("inputs: the message is empty")
         return [{"role": "user", "content": inputs}]
+    where: tuple[str, ...] = ("inputs",)
     if isinstance(inputs, dict):
-        inputs = inputs.get("messages")
-        if isinstance(inputs, list):
-            try:
-                inputs = _MESSAGES.validate_python(inputs)
-            except ValidationError as exc:
-                where = field_path(("inputs", "messages", *exc.errors()[0]["loc"]))
-                raise InvalidTaskInput(f"{where}: {exc.errors()[0]['msg']}") from None
+        inputs, where = inputs.get("messages"), ("inputs", "messages")
     if isinstance(inputs, list) and inputs:
-        return [m.model_dump(exclude_none=True) for m in inputs]
+        try:
+            messages = _MESSAGES.validate_python(inputs)
+        except ValidationError as exc:
+            path = field_path((*where, *exc.errors()[0]["loc"]))
+            raise InvalidTaskInput(f"{path}: {exc.errors()[0]['msg']}") from None
+        return [m.model_dump(exclude_none=True) for m in messages]
     raise InvalidTaskInput("inputs: send a list of {role, content} messages (or a string)")
 
 

@@ -1,22 +1,72 @@
-"""The embedded provider: models that run inside the gateway process."""
+"""The embedded provider: models that run inside the gateway process.
+
+Heavy libraries (llama.cpp, onnxruntime, spaCy) are imported on first use, so a gateway
+installed without the ``local`` extra still starts and proxies upstreams; asking it for an
+embedded model then answers 501 with the install command.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from gatewayz.config import ProviderConfig
+from gatewayz.errors import NotServedLocally
 from gatewayz.local.llama import LlamaRuntime, llama_params
+from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
+
+if TYPE_CHECKING:
+    from gatewayz.upstreams.local_tasks import LocalTasks
+
+# Tasks with an embedded model (fill-mask and text-to-image answer 501 with guidance).
+LOCAL_TASKS = frozenset(
+    {
+        "feature-extraction",
+        "sentence-similarity",
+        "zero-shot-classification",
+        "summarization",
+        "token-classification",
+        "text-classification",
+        "translation",
+        "fill-mask",
+        "text-to-image",
+    }
+)
 
 
 class LocalUpstream(Upstream):
     kind = "local"
-    tasks = frozenset({"conversational", "text-generation"})
+    tasks = frozenset({"conversational", "text-generation", *LOCAL_TASKS})
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
         self._llama = LlamaRuntime()
+        self._tasks: LocalTasks | None = None
+        self._tasks_lock = threading.Lock()
+
+    def _task_models(self) -> LocalTasks:
+        with self._tasks_lock:
+            if self._tasks is None:
+                try:
+                    from gatewayz.upstreams.local_tasks import LocalTasks
+                except ImportError as exc:
+                    raise NotServedLocally(
+                        f"embedded task models are not installed ({exc.name} is missing): "
+                        "pip install 'gatewayz[local]'"
+                    ) from None
+                self._tasks = LocalTasks()
+            return self._tasks
+
+    async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
+        start = time.perf_counter()
+        try:
+            return await asyncio.to_thread(lambda: self._task_models().run(request))
+        finally:
+            watch.since(start)
 
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
         # Inference is the "upstream" time here: the gateway's own overhead stays separate.

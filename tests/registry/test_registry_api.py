@@ -1,0 +1,226 @@
+"""The registry API through a real gateway: discovery, admin changes, audit, /v1/models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gatewayz.tasks import ALL_TASKS
+from gatewayz.upstreams.local import LocalUpstream
+from tests.servers import Gateway
+
+HUB = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def api_config(db: Path) -> dict[str, Any]:
+    return {
+        "database_url": f"sqlite:///{db}",
+        "auth_cache_ttl_s": 0,
+        "providers": [{"name": "local", "kind": "local"}],
+        "models": [
+            {
+                "id": "smol-local",
+                "hub_model_id": HUB,
+                "task": "conversational",
+                "status": "live",
+                "routes": [{"provider": "local", "model": "smollm2-135m-instruct"}],
+                "pricing": {"input_per_million_usd": "0.10", "output_per_million_usd": "0.20"},
+            }
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    workdir = tmp_path_factory.mktemp("registry-api")
+    server = Gateway(workdir, api_config(workdir / "gw.db"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def admin(gw: Gateway) -> dict[str, str]:
+    return {"Authorization": f"Bearer {gw.create_key('admin', '--admin')}"}
+
+
+@pytest.fixture(scope="module")
+def user(gw: Gateway) -> dict[str, str]:
+    return {"Authorization": f"Bearer {gw.create_key('user')}"}
+
+
+def mapping(model_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "provider_model_id": model_id,
+        "hub_model_id": "HuggingFaceTB/SmolLM2-360M-Instruct",
+        "task_type": "conversational",
+        "status": "live",
+        "routes": [{"provider": "local", "model": "smollm2-135m-instruct"}],
+        "pricing": {"input_per_million_usd": "0.30", "output_per_million_usd": "0.60"},
+        "context_length": 8192,
+        **extra,
+    }
+
+
+def v1_ids(gw: Gateway, headers: dict[str, str]) -> set[str]:
+    data = httpx.get(f"{gw.url}/v1/models", headers=headers).json()["data"]
+    return {m["id"] for m in data}
+
+
+def test_discovery_needs_a_key_and_filters(gw: Gateway, user: dict[str, str]) -> None:
+    assert httpx.get(f"{gw.url}/hf/tasks/models").status_code == 401
+    models = httpx.get(f"{gw.url}/hf/tasks/models", headers=user).json()["models"]
+    local = next(m for m in models if m["provider_model_id"] == "smol-local")
+    assert local["hub_model_id"] == HUB and local["task_type"] == "conversational"
+    assert local["pricing"]["input_per_million_usd"] == "0.10"  # an exact decimal string
+    assert local["context_length"] == 4096 and local["source"] == "config"
+    query = {"task_type": "text-to-image"}
+    assert httpx.get(f"{gw.url}/hf/tasks/models", params=query, headers=user).json() == {
+        "models": []
+    }
+    bad = httpx.get(f"{gw.url}/hf/tasks/models", params={"status": "gone"}, headers=user)
+    assert bad.status_code == 400 and "status must be one of staging, live" in bad.json()["error"]
+
+
+def test_map_serves_the_new_model_at_once(
+    gw: Gateway, admin: dict[str, str], user: dict[str, str]
+) -> None:
+    created = httpx.post(f"{gw.url}/hf/tasks/models/map", json=mapping("smol-api"), headers=admin)
+    assert created.status_code == 201, created.text
+    assert created.json()["source"] == "api"
+    assert "smol-api" in v1_ids(gw, user)
+    answer = httpx.post(
+        f"{gw.url}/v1/chat/completions",
+        headers=user,
+        json={
+            "model": "smol-api",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 4,
+        },
+        timeout=120,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"] == "smol-api"
+    again = httpx.post(
+        f"{gw.url}/hf/tasks/models/map", json=mapping("smol-api", status="staging"), headers=admin
+    )
+    assert again.status_code == 200 and again.json()["status"] == "staging"
+    assert "smol-api" not in v1_ids(gw, user)  # /v1/models lists live models only
+
+
+def test_changes_need_an_admin_key(gw: Gateway, user: dict[str, str]) -> None:
+    r = httpx.post(f"{gw.url}/hf/tasks/models/map", json=mapping("nope"), headers=user)
+    assert r.status_code == 403
+    r = httpx.delete(f"{gw.url}/hf/tasks/models/smol-local", headers=user)
+    assert r.status_code == 403
+
+
+def test_task_that_does_not_fit_is_rejected(gw: Gateway, admin: dict[str, str]) -> None:
+    unserved = next(t for t in ALL_TASKS if t not in LocalUpstream.tasks)
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json=mapping("wrong-task", task_type=unserved),
+        headers=admin,
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] == (
+        f"task {unserved!r} does not fit model 'wrong-task': its route to provider 'local' "
+        f"serves only {', '.join(sorted(LocalUpstream.tasks))}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"pricing": {"input_per_million_usd": 0.3}}, "quoted decimal strings"),
+        ({"routes": [{"provider": "elsewhere", "model": "m"}]}, "unknown provider 'elsewhere'"),
+        ({"hub_model_id": "no-namespace"}, "is not a Hub repository id"),
+        ({"adapter_type": "lora"}, "give both or neither"),
+        ({"task_type": "dancing"}, "task_type"),
+    ],
+)
+def test_bad_mappings_are_400(
+    gw: Gateway, admin: dict[str, str], change: dict[str, Any], message: str
+) -> None:
+    r = httpx.post(f"{gw.url}/hf/tasks/models/map", json=mapping("bad", **change), headers=admin)
+    assert r.status_code == 400, r.text
+    assert message in r.json()["error"]
+
+
+def test_status_and_delete_with_slashes_in_the_id(
+    gw: Gateway, admin: dict[str, str], user: dict[str, str]
+) -> None:
+    model_id = "acme/smol-slash"
+    assert (
+        httpx.post(
+            f"{gw.url}/hf/tasks/models/map", json=mapping(model_id, status="staging"), headers=admin
+        ).status_code
+        == 201
+    )
+    r = httpx.put(
+        f"{gw.url}/hf/tasks/models/{model_id}/status", json={"status": "live"}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["status"] == "live"
+    assert model_id in v1_ids(gw, user)
+    bad = httpx.put(
+        f"{gw.url}/hf/tasks/models/{model_id}/status", json={"status": "on"}, headers=admin
+    )
+    assert bad.status_code == 400
+    assert httpx.delete(f"{gw.url}/hf/tasks/models/{model_id}", headers=admin).json() == {
+        "deleted": model_id
+    }
+    assert model_id not in v1_ids(gw, user)
+    gone = httpx.delete(f"{gw.url}/hf/tasks/models/{model_id}", headers=admin)
+    assert gone.status_code == 404
+
+    audit = gw.rows(
+        "SELECT actor, action, before, after FROM registry_audit WHERE model_id = ? ORDER BY id",
+        model_id,
+    )
+    assert [(a["action"]) for a in audit] == ["create", "set_status", "delete"]
+    assert all(a["actor"].startswith("key:") for a in audit)
+    assert json.loads(audit[1]["before"])["status"] == "staging"
+    assert json.loads(audit[1]["after"])["status"] == "live"
+    assert audit[2]["after"] is None
+
+
+def test_config_entries_are_changed_in_the_file(gw: Gateway, admin: dict[str, str]) -> None:
+    r = httpx.put(
+        f"{gw.url}/hf/tasks/models/smol-local/status", json={"status": "staging"}, headers=admin
+    )
+    assert r.status_code == 409
+    assert "defined in the configuration file" in r.json()["error"]
+
+
+def test_registry_listing_has_the_hub_shape(
+    gw: Gateway, admin: dict[str, str], user: dict[str, str]
+) -> None:
+    lora = mapping(
+        "smol-lora",
+        hub_model_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        adapter_type="lora",
+        base_model="HuggingFaceTB/SmolLM2-135M-Instruct",
+        status="staging",
+    )
+    assert httpx.post(f"{gw.url}/hf/tasks/models/map", json=lora, headers=admin).status_code in (
+        200,
+        201,
+    )
+    listing = httpx.get(f"{gw.url}/hf/tasks/models/registry", headers=user).json()
+    conversational = listing["conversational"]
+    assert conversational[HUB] == {"providerId": "smol-local", "status": "live"}
+    key = "tag-filter=base_model:adapter:HuggingFaceTB/SmolLM2-135M-Instruct,lora"
+    assert conversational[key] == {
+        "providerId": "smol-lora",
+        "status": "staging",
+        "adapterType": "lora",
+        "tags": ["base_model:adapter:HuggingFaceTB/SmolLM2-135M-Instruct", "lora"],
+    }
+    live = httpx.get(
+        f"{gw.url}/hf/tasks/models/registry", params={"status": "live"}, headers=user
+    ).json()
+    assert key not in live["conversational"]
