@@ -31,13 +31,22 @@ from gatewayz.services.usage import UsageFilter, UsageQueries
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-COLUMNS = ("request_id", "api_key_id", "created_at", "route", "model", "task", "provider",
-           "input_tokens", "output_tokens", "images", "input_chars", "cost_nano_usd",
-           "latency_ms", "status")
-
-
-def async_free(url: str) -> str:
-    return url
+COLUMNS = (
+    "request_id",
+    "api_key_id",
+    "created_at",
+    "route",
+    "model",
+    "task",
+    "provider",
+    "input_tokens",
+    "output_tokens",
+    "images",
+    "input_chars",
+    "cost_nano_usd",
+    "latency_ms",
+    "status",
+)
 
 
 def rows(count: int, keys: int, days: int) -> list[tuple[Any, ...]]:
@@ -46,12 +55,24 @@ def rows(count: int, keys: int, days: int) -> list[tuple[Any, ...]]:
     out = []
     for _ in range(count):
         inp, outp = rng.randint(1, 2000), rng.randint(1, 500)
-        out.append((
-            str(uuid.UUID(int=rng.getrandbits(128))), rng.randint(1, keys),
-            EPOCH + timedelta(seconds=rng.uniform(0, span)), "chat_completions",
-            rng.choice(("model-a", "model-b", "model-c")), "conversational", "upstream",
-            inp, outp, 0, 0, inp * 500 + outp * 1500, rng.randint(5, 900), 200,
-        ))
+        out.append(
+            (
+                str(uuid.UUID(int=rng.getrandbits(128))),
+                rng.randint(1, keys),
+                EPOCH + timedelta(seconds=rng.uniform(0, span)),
+                "chat_completions",
+                rng.choice(("model-a", "model-b", "model-c")),
+                "conversational",
+                "upstream",
+                inp,
+                outp,
+                0,
+                0,
+                inp * 500 + outp * 1500,
+                rng.randint(5, 900),
+                200,
+            )
+        )
     return out
 
 
@@ -74,12 +95,14 @@ def fill_sqlite(path: Path, data: list[tuple[Any, ...]], keys: int) -> None:
 
 
 async def fill_postgres(url: str, data: list[tuple[Any, ...]], keys: int) -> None:
-    conn = await asyncpg.connect(async_free(url))
+    conn = await asyncpg.connect(url)
     try:
         await conn.copy_records_to_table(
             "api_keys",
-            records=[(k, f"k{k}", secrets.token_hex(6), "", False, False, EPOCH)
-                     for k in range(1, keys + 1)],
+            records=[
+                (k, f"k{k}", secrets.token_hex(6), "", False, False, EPOCH)
+                for k in range(1, keys + 1)
+            ],
             columns=["id", "name", "prefix", "key_hash", "is_admin", "is_partner", "created_at"],
         )
         await conn.copy_records_to_table("usage_records", records=data, columns=list(COLUMNS))
@@ -96,8 +119,9 @@ async def timed(url: str, keys: int, days: int, repeats: int) -> list[float]:
     try:
         for _ in range(repeats):
             day = EPOCH + timedelta(days=rng.randrange(days))
-            flt = UsageFilter(api_key_id=rng.randint(1, keys), start=day,
-                              end=day + timedelta(days=1))
+            flt = UsageFilter(
+                api_key_id=rng.randint(1, keys), start=day, end=day + timedelta(days=1)
+            )
             started = time.perf_counter()
             page, _ = await queries.page(flt, None, 100)
             totals = await queries.totals(flt)
@@ -138,12 +162,16 @@ def main() -> None:
                 fill_sqlite(path, data, args.keys)
             else:
                 asyncio.run(fill_postgres(url, data, args.keys))
-            print(f"{args.backend}: inserted {args.rows:,} usage rows "
-                  f"in {time.perf_counter() - started:.1f} s")
+            print(
+                f"{args.backend}: inserted {args.rows:,} usage rows "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
             ms = asyncio.run(timed(url, args.keys, args.days, args.repeats))
-            print(f"{args.backend}: usage page (100 rows) + totals for one key and one day "
-                  f"(~{args.rows // args.keys // args.days} rows): median "
-                  f"{statistics.median(ms):.1f} ms, max {max(ms):.1f} ms over {args.repeats}")
+            print(
+                f"{args.backend}: usage page (100 rows) + totals for one key and one day "
+                f"(~{args.rows // args.keys // args.days} rows): median "
+                f"{statistics.median(ms):.1f} ms, max {max(ms):.1f} ms over {args.repeats}"
+            )
         finally:
             if args.backend == "postgresql":
                 asyncio.run(_pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

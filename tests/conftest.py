@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import Gateway, LlamaUpstream, free_port
+from tests.servers import Gateway, ImageUpstream, LlamaUpstream, free_port
 from tests.upstreams import TroubleUpstream
 
 
@@ -151,3 +151,10 @@ def trouble_gateway(
 @pytest.fixture(scope="session")
 def trouble_key(trouble_gateway: Gateway) -> str:
     return trouble_gateway.create_key("trouble")
+
+
+@pytest.fixture(scope="session")
+def image_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageUpstream]:
+    server = ImageUpstream(tmp_path_factory.mktemp("images"))
+    yield server
+    server.stop()

@@ -143,3 +143,14 @@ class Gateway(Process):
     def create_key(self, name: str = "test", *flags: str) -> str:
         out = self.cli("keys", "create", "--name", name, *flags)
         return out.stdout.strip().splitlines()[-1]
+
+
+class ImageUpstream(Process):
+    """tests/tasks/image_upstream.py: an OpenAI-compatible image server drawing real PNGs."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        script = str(ROOT / "tests" / "tasks" / "image_upstream.py")
+        super().__init__([PYTHON, script, str(self.port)], workdir, dict(os.environ), "images")
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        wait_http(f"http://127.0.0.1:{self.port}/", self.proc, self.log)

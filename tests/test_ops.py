@@ -104,7 +104,8 @@ class Postgres:
 
     def start(self) -> None:
         opts = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", opts, "-w", "start")
+        log = str(self.data.parent / "postgres.log")  # keeps pg_ctl's pipes free
+        self._as_postgres("pg_ctl", "-D", str(self.data), "-o", opts, "-l", log, "-w", "start")
 
     def stop(self) -> None:
         self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")

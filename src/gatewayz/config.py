@@ -145,20 +145,42 @@ class Settings(_Strict):
         return next(p for p in self.providers if p.name == name)
 
 
+# The embedded default's task models: (gateway id, task, Hub id). The Hub ids name the
+# model each one actually runs; VADER and Apertium are not Hub models.
+EMBEDDED_TASK_MODELS: tuple[tuple[str, Task, str], ...] = (
+    ("all-minilm-l6-v2", "feature-extraction", "sentence-transformers/all-MiniLM-L6-v2"),
+    ("minilm-zero-shot", "zero-shot-classification", "sentence-transformers/all-MiniLM-L6-v2"),
+    ("minilm-textrank-summarizer", "summarization", "sentence-transformers/all-MiniLM-L6-v2"),
+    ("en-core-web-sm", "token-classification", "spacy/en_core_web_sm"),
+    ("vader-sentiment", "text-classification", "gatewayz/vader-sentiment"),
+    ("apertium-en-es", "translation", "gatewayz/apertium-en-es"),
+)
+
+
+def _local_model(model_id: str, task: Task, hub_id: str, upstream: str) -> ModelConfig:
+    return ModelConfig(
+        id=model_id,
+        hub_model_id=hub_id,
+        task=task,
+        context_length=8192 if task == "conversational" else 256,
+        routes=(RouteConfig(provider=LOCAL_PROVIDER, model=upstream),),
+    )
+
+
 def embedded_default(database_url: str = DEFAULT_DATABASE_URL) -> Settings:
-    """The configuration used when none is given: SQLite and the embedded chat model."""
+    """The configuration used when none is given: SQLite and the embedded models (chat
+    and text generation with SmolLM2, and every task an embedded model can serve)."""
+    chat = _local_model(
+        LOCAL_CHAT_MODEL,
+        "conversational",
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        LOCAL_CHAT_MODEL,
+    )
+    tasks = tuple(_local_model(i, t, h, "default") for i, t, h in EMBEDDED_TASK_MODELS)
     return Settings(
         database_url=database_url,
         providers=(ProviderConfig(name=LOCAL_PROVIDER, kind="local"),),
-        models=(
-            ModelConfig(
-                id=LOCAL_CHAT_MODEL,
-                hub_model_id="HuggingFaceTB/SmolLM2-135M-Instruct",
-                task="conversational",
-                context_length=8192,
-                routes=(RouteConfig(provider=LOCAL_PROVIDER, model=LOCAL_CHAT_MODEL),),
-            ),
-        ),
+        models=(chat, *tasks),
         first_key_file=".gatewayz-key",
     )
 

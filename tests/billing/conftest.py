@@ -102,7 +102,10 @@ def billing_config(upstream_url: str, database_url: str) -> dict[str, Any]:
         "models": [
             model("example-chat", "fast", PRICING),
             model("example-slow", "slow", PRICING),
-            {**model("example-down", "fast", PRICING), "routes": [{"provider": "down", "model": "x"}]},
+            {
+                **model("example-down", "fast", PRICING),
+                "routes": [{"provider": "down", "model": "x"}],
+            },
             model(
                 "example-all-prices",
                 "fast",

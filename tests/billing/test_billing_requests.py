@@ -78,10 +78,19 @@ def test_usage_is_committed_before_the_last_byte(env: Env) -> None:
             r.headers["inference-id"]: 3 * 500 + 2 * 1500
         }
     for _ in range(5):
-        body = {"model": "example-chat", "stream": True, "max_tokens": 4,
-                "messages": [{"role": "user", "content": "one two"}]}
-        with httpx.stream("POST", env.url + "/v1/chat/completions", json=body,
-                          headers=auth(env.partner), timeout=30) as s:
+        body = {
+            "model": "example-chat",
+            "stream": True,
+            "max_tokens": 4,
+            "messages": [{"role": "user", "content": "one two"}],
+        }
+        with httpx.stream(
+            "POST",
+            env.url + "/v1/chat/completions",
+            json=body,
+            headers=auth(env.partner),
+            timeout=30,
+        ) as s:
             assert s.status_code == 200
             lines = [line for line in s.iter_lines() if line]
             rid = s.headers["inference-id"]
@@ -90,11 +99,16 @@ def test_usage_is_committed_before_the_last_byte(env: Env) -> None:
 
 
 def test_a_stream_the_client_drops_is_billed_for_what_was_produced(env: Env) -> None:
-    body = {"model": "example-slow", "stream": True, "max_tokens": 200,
-            "messages": [{"role": "user", "content": "one two three"}]}
+    body = {
+        "model": "example-slow",
+        "stream": True,
+        "max_tokens": 200,
+        "messages": [{"role": "user", "content": "one two three"}],
+    }
     received = 0
-    with httpx.stream("POST", env.url + "/v1/chat/completions", json=body,
-                      headers=auth(env.partner), timeout=30) as s:
+    with httpx.stream(
+        "POST", env.url + "/v1/chat/completions", json=body, headers=auth(env.partner), timeout=30
+    ) as s:
         rid = s.headers["inference-id"]
         for line in s.iter_lines():
             if line.startswith("data: {"):

@@ -27,8 +27,9 @@ def _estimate(env: Env) -> int:
     assert r.status_code == 402, r.text
     error = r.json()["error"]
     assert error["type"] == "insufficient_credits"
-    match = re.search(r"balance is (\d+) nano-USD .* may cost up to (\d+) nano-USD",
-                      error["message"])
+    match = re.search(
+        r"balance is (\d+) nano-USD .* may cost up to (\d+) nano-USD", error["message"]
+    )
     assert match and match.group(1) == "0", error["message"]
     return int(match.group(2))
 
@@ -39,10 +40,15 @@ def test_settles_the_real_cost_and_releases_the_rest(env: Env) -> None:
     r = env.chat(key, **PROMPT)
     assert r.status_code == 200, r.text
     assert _balance(env, key) == 10_000_000 - REAL_COST
-    streamed = {"model": "example-chat", "stream": True, "max_tokens": 2,
-                "messages": [{"role": "user", "content": "a b c"}]}
-    with httpx.stream("POST", env.url + "/v1/chat/completions", json=streamed,
-                      headers=auth(key), timeout=30) as s:
+    streamed = {
+        "model": "example-chat",
+        "stream": True,
+        "max_tokens": 2,
+        "messages": [{"role": "user", "content": "a b c"}],
+    }
+    with httpx.stream(
+        "POST", env.url + "/v1/chat/completions", json=streamed, headers=auth(key), timeout=30
+    ) as s:
         assert s.status_code == 200
         list(s.iter_lines())
     assert _balance(env, key) == 10_000_000 - 2 * REAL_COST
@@ -82,12 +88,17 @@ def test_concurrent_requests_never_overdraw(env: Env) -> None:
     async def run() -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=200)
         async with httpx.AsyncClient(base_url=env.url, timeout=120, limits=limits) as client:
-            body = {"model": "example-chat", "max_tokens": 2,
-                    "messages": [{"role": "user", "content": "x y z"}]}
-            return await asyncio.gather(*(
-                client.post("/v1/chat/completions", json=body, headers=auth(key))
-                for _ in range(200)
-            ))
+            body = {
+                "model": "example-chat",
+                "max_tokens": 2,
+                "messages": [{"role": "user", "content": "x y z"}],
+            }
+            return await asyncio.gather(
+                *(
+                    client.post("/v1/chat/completions", json=body, headers=auth(key))
+                    for _ in range(200)
+                )
+            )
 
     responses = asyncio.run(run())
     statuses = [r.status_code for r in responses]

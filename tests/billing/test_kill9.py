@@ -19,8 +19,11 @@ TOTAL, CONCURRENCY, KILL_AFTER = 200, 16, 60
 async def _load(url: str, key: str, gw: Gateway) -> list[str]:
     complete: list[str] = []
     gate = asyncio.Semaphore(CONCURRENCY)
-    body = {"model": "example-chat", "max_tokens": 1,
-            "messages": [{"role": "user", "content": "ping"}]}
+    body = {
+        "model": "example-chat",
+        "max_tokens": 1,
+        "messages": [{"role": "user", "content": "ping"}],
+    }
 
     async def one(client: httpx.AsyncClient) -> None:
         async with gate:
@@ -41,7 +44,9 @@ async def _load(url: str, key: str, gw: Gateway) -> list[str]:
 
 @pytest.mark.slow
 def test_kill_minus_nine_loses_no_billed_request(
-    backend: str, fake_upstream: FakeUpstream, fresh_database: Any,
+    backend: str,
+    fake_upstream: FakeUpstream,
+    fresh_database: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     config = billing_config(fake_upstream.base_url, fresh_database(backend))
@@ -54,8 +59,12 @@ def test_kill_minus_nine_loses_no_billed_request(
     assert len(complete) >= KILL_AFTER
     restarted = Gateway(workdir, config)
     try:
-        r = httpx.post(restarted.url + "/v1/billing/requests", json={"requestIds": complete},
-                       headers=auth(partner), timeout=30)
+        r = httpx.post(
+            restarted.url + "/v1/billing/requests",
+            json={"requestIds": complete},
+            headers=auth(partner),
+            timeout=30,
+        )
         assert r.status_code == 200
         priced = {e["requestId"]: e["costNanoUsd"] for e in r.json()["requests"]}
         missing = set(complete) - set(priced)

@@ -44,8 +44,9 @@ def test_own_records_paginated_with_totals(env: Env) -> None:
     # The time filter: nothing before the first request, everything after it.
     _, none = _all_pages(env, key, end=before.isoformat())
     assert none["requests"] == 0
-    _, some = _all_pages(env, key, start=before.isoformat(), model="example-chat",
-                         task="conversational")
+    _, some = _all_pages(
+        env, key, start=before.isoformat(), model="example-chat", task="conversational"
+    )
     assert some["requests"] == 7
     _, other_model = _all_pages(env, key, model="example-slow")
     assert other_model["requests"] == 0
@@ -72,8 +73,13 @@ def test_bad_parameters_are_400(env: Env) -> None:
 
 def _export(env: Env, *args: str) -> str:
     config = env.gw.config_args
-    out = subprocess.run([PYTHON, "-m", "gatewayz", *config, "usage", "export", *args],
-                         capture_output=True, text=True, check=True, cwd=env.gw.workdir)
+    out = subprocess.run(
+        [PYTHON, "-m", "gatewayz", *config, "usage", "export", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=env.gw.workdir,
+    )
     return out.stdout
 
 
@@ -81,16 +87,36 @@ def test_export_csv_and_jsonl(env: Env) -> None:
     key = env.gw.create_key("export-me")
     ids = [env.chat(key, words=2, max_tokens=3).headers["inference-id"] for _ in range(3)]
     key_id = _all_pages(env, key)[0][0]["api_key_id"]
-    rows = list(csv.DictReader(io.StringIO(_export(env, "--format", "csv", "--api-key-id",
-                                                   str(key_id)))))
+    rows = list(
+        csv.DictReader(io.StringIO(_export(env, "--format", "csv", "--api-key-id", str(key_id))))
+    )
     assert [r["request_id"] for r in rows] == ids
     assert {r["cost_nano_usd"] for r in rows} == {str(2 * 500 + 3 * 1500)}
-    lines = _export(env, "--format", "jsonl", "--api-key-id", str(key_id),
-                    "--model", "example-chat", "--task", "conversational").splitlines()
+    lines = _export(
+        env,
+        "--format",
+        "jsonl",
+        "--api-key-id",
+        str(key_id),
+        "--model",
+        "example-chat",
+        "--task",
+        "conversational",
+    ).splitlines()
     assert [orjson.loads(line)["request_id"] for line in lines] == ids
     target = env.gw.workdir / "export.jsonl"
-    _export(env, "--format", "jsonl", "--api-key-id", str(key_id), "--output", str(target),
-            "--start", "2000-01-01T00:00:00Z")
+    _export(
+        env,
+        "--format",
+        "jsonl",
+        "--api-key-id",
+        str(key_id),
+        "--output",
+        str(target),
+        "--start",
+        "2000-01-01T00:00:00Z",
+    )
     assert target.read_text().splitlines() == lines
-    assert _export(env, "--format", "jsonl", "--api-key-id", str(key_id),
-                   "--end", "2000-01-01") == ""
+    assert (
+        _export(env, "--format", "jsonl", "--api-key-id", str(key_id), "--end", "2000-01-01") == ""
+    )

@@ -3,14 +3,17 @@ real ``gatewayz`` command."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import secrets
 import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import yaml
 
@@ -120,3 +123,27 @@ def hub() -> Iterator[HubStandin]:
 def workdir(tmp_path: Path, hub: HubStandin) -> Workdir:
     hub.reset(PROVIDER, TOKEN)
     return Workdir(tmp_path, hub)
+
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+async def _pg(sql: str) -> None:
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    name = f"gatewayz_registry_{secrets.token_hex(6)}"
+    asyncio.run(_pg(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        asyncio.run(_pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-import pytest
 import yaml
 
 from tests.registry.test_registry_api import api_config, mapping
 from tests.servers import PYTHON, Gateway
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 # The registry polls its change counter every second; allow scheduling slack.
 PROPAGATION_S = 5.0
-
-
-async def _pg(sql: str) -> None:
-    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    name = f"gatewayz_registry_{secrets.token_hex(6)}"
-    asyncio.run(_pg(f"CREATE DATABASE {name}"))
-    try:
-        yield f"{PG_SERVER}/{name}"
-    finally:
-        asyncio.run(_pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def registry_ids(gw: Gateway, headers: dict[str, str]) -> dict[str, str]:

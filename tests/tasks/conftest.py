@@ -5,46 +5,48 @@ embedded models, and one that reaches the embedded gateway as an HF-compatible u
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.servers import PYTHON, Gateway, LlamaUpstream, Process, free_port, wait_http
+from tests.servers import Gateway, ImageUpstream, LlamaUpstream
 
-OPENAI_TASKS = ("summarization", "translation", "question-answering", "text-classification",
-                "token-classification", "zero-shot-classification", "fill-mask")
-LOCAL_TASKS = ("feature-extraction", "sentence-similarity", "zero-shot-classification",
-               "summarization", "token-classification", "text-classification", "translation")
+OPENAI_TASKS = (
+    "summarization",
+    "translation",
+    "question-answering",
+    "text-classification",
+    "token-classification",
+    "zero-shot-classification",
+    "fill-mask",
+)
+LOCAL_TASKS = (
+    "feature-extraction",
+    "sentence-similarity",
+    "zero-shot-classification",
+    "summarization",
+    "token-classification",
+    "text-classification",
+    "translation",
+)
 
 
 def task_model(model_id: str, task: str, provider: str, upstream_model: str) -> dict[str, Any]:
-    return {"id": model_id, "hub_model_id": f"gatewayz-test/{model_id}", "task": task,
-            "routes": [{"provider": provider, "model": upstream_model}],
-            "pricing": {"per_request_usd": "0.0001", "per_1k_chars_usd": "0.00002"}}
-
-
-class ImageUpstream(Process):
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        script = str(Path(__file__).with_name("image_upstream.py"))
-        import os
-
-        super().__init__([PYTHON, script, str(self.port)], workdir, dict(os.environ), "images")
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        wait_http(f"http://127.0.0.1:{self.port}/", self.proc, self.log)
+    return {
+        "id": model_id,
+        "hub_model_id": f"gatewayz-test/{model_id}",
+        "task": task,
+        "routes": [{"provider": provider, "model": upstream_model}],
+        "pricing": {"per_request_usd": "0.0001", "per_1k_chars_usd": "0.00002"},
+    }
 
 
 @pytest.fixture(scope="session")
-def image_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageUpstream]:
-    server = ImageUpstream(tmp_path_factory.mktemp("images"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def openai_tasks_gateway(tmp_path_factory: pytest.TempPathFactory, llama_upstream: LlamaUpstream,
-                         image_upstream: ImageUpstream) -> Iterator[Gateway]:
+def openai_tasks_gateway(
+    tmp_path_factory: pytest.TempPathFactory,
+    llama_upstream: LlamaUpstream,
+    image_upstream: ImageUpstream,
+) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("openai-tasks")
     models = [task_model(f"oa-{t}", t, "llama", "smollm2") for t in OPENAI_TASKS]
     models.append(task_model("oa-text-to-image", "text-to-image", "images", "test-diffusion"))
@@ -88,16 +90,23 @@ def local_key(local_gateway: Gateway) -> str:
 
 
 @pytest.fixture(scope="session")
-def hf_gateway(tmp_path_factory: pytest.TempPathFactory, local_gateway: Gateway,
-               local_key: str) -> Iterator[Gateway]:
+def hf_gateway(
+    tmp_path_factory: pytest.TempPathFactory, local_gateway: Gateway, local_key: str
+) -> Iterator[Gateway]:
     """A gateway whose provider is the embedded gateway, reached as an HF-compatible
     server (``/models/{model}``), with the key in an environment variable."""
     workdir = tmp_path_factory.mktemp("hf-tasks")
     models = [task_model(f"hf-{t}", t, "hfup", f"local-{t}") for t in LOCAL_TASKS]
     config = {
         "database_url": f"sqlite:///{workdir / 'gw.db'}",
-        "providers": [{"name": "hfup", "kind": "hf", "api_key_env": "HFUP_KEY",
-                       "base_url": f"{local_gateway.url}/models/{{model}}"}],
+        "providers": [
+            {
+                "name": "hfup",
+                "kind": "hf",
+                "api_key_env": "HFUP_KEY",
+                "base_url": f"{local_gateway.url}/models/{{model}}",
+            }
+        ],
         "models": models,
     }
     server = Gateway(workdir, config, env={"HFUP_KEY": local_key})

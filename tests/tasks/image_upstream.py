@@ -24,9 +24,9 @@ from starlette.routing import Route
 def png(width: int, height: int, seed: bytes) -> bytes:
     r0, g0, b0 = seed[0], seed[1], seed[2]
     rows = b"".join(
-        b"\x00" + bytes(
-            v for x in range(width)
-            for v in ((r0 + x) % 256, (g0 + y) % 256, (b0 + x + y) % 256)
+        b"\x00"
+        + bytes(
+            v for x in range(width) for v in ((r0 + x) % 256, (g0 + y) % 256, (b0 + x + y) % 256)
         )
         for y in range(height)
     )
@@ -36,8 +36,12 @@ def png(width: int, height: int, seed: bytes) -> bytes:
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 async def generate(request: Request) -> JSONResponse:

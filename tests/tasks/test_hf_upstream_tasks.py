@@ -21,8 +21,10 @@ def test_classification_tasks_through_hf_upstream(hf_gateway: Gateway, hf_key: s
     out = hf(hf_gateway, hf_key, "hf-text-classification").text_classification("I love it")
     assert out[0].label == "POSITIVE"
     zs = hf(hf_gateway, hf_key, "hf-zero-shot-classification").zero_shot_classification(
-        "Parliament passed the budget", candidate_labels=["politics", "sports"])
+        "Parliament passed the budget", candidate_labels=["politics", "sports"]
+    )
     assert zs[0].label == "politics"
     sim = hf(hf_gateway, hf_key, "hf-sentence-similarity").sentence_similarity(
-        "a dog", other_sentences=["a puppy", "taxes"])
+        "a dog", other_sentences=["a puppy", "taxes"]
+    )
     assert sim[0] > sim[1]

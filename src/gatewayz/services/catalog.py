@@ -36,7 +36,10 @@ class Catalog:
             for model in self._models:
                 if task in model.serves:
                     return model
-            raise ModelNotFound(f"no model is configured for the task {task!r}")
+            raise ModelNotFound(
+                f"no model is configured for the task {task!r}; add one routed to an upstream "
+                "that serves it (see docs/TASKS.md)"
+            )
         if not isinstance(model_id, str) or not model_id:
             raise InvalidRequest("'model' must be a non-empty string")
         model = self.get(model_id)

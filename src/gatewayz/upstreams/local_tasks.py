@@ -22,8 +22,8 @@ from gatewayz.tasks.base import TaskRequest, TaskResult
 
 Handler = Callable[[TaskRequest], TaskResult]
 UPSTREAM_HINT = (
-    "configure an upstream: add a provider of kind 'openai' or 'hf' that serves it and route the model "
-    "there (see docs/TASKS.md)"
+    "configure an upstream: add a provider of kind 'openai' or 'hf' that serves it and "
+    "route the model there (see docs/TASKS.md)"
 )
 
 
