@@ -38,8 +38,8 @@ def test_the_issue_examples() -> None:
 
 
 def test_a_fraction_of_a_nano_usd_rounds_up() -> None:
-    pricing = Pricing(input_per_million_usd=Decimal("0.10"))
-    # 1 token at $0.10 per million = 0.1 nano-USD: billed as 1, never 0.
+    pricing = Pricing(input_per_million_usd=Decimal("0.0001"))
+    # 1 token at $0.0001 per million = 0.1 nano-USD: billed as 1, never 0.
     assert cost_nano_usd(pricing, Usage(input_tokens=1)) == 1
     assert cost_nano_usd(pricing, Usage(input_tokens=10)) == 1
     assert cost_nano_usd(pricing, Usage(input_tokens=11)) == 2
