@@ -1,0 +1,48 @@
+"""Every YAML example in docs/CONFIGURATION.md is a configuration the gateway accepts, and
+the error example is the message it gives."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from gatewayz.config import ConfigError, parse_settings
+from tests.servers import ROOT
+
+DOC = (ROOT / "docs" / "CONFIGURATION.md").read_text()
+
+
+def test_example_configuration_is_valid() -> None:
+    (example,) = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
+    settings = parse_settings(yaml.safe_load(example), {"VLLM_A_KEY": "secret"})
+    assert [p.name for p in settings.providers] == ["vllm-a", "tei", "local"]
+    assert settings.provider("vllm-a").api_key == "secret"
+    assert str(settings.models[0].pricing.input_per_million_usd) == "0.10"
+
+
+def test_documented_error_message() -> None:
+    shown = re.search(r"  (models\[0\]\.pricing\.input_per_million_usd: .*)\n", DOC)
+    assert shown
+    raw = {
+        "providers": [{"name": "a", "kind": "local"}],
+        "models": [
+            {
+                "id": "m",
+                "hub_model_id": "o/m",
+                "task": "conversational",
+                "routes": [{"provider": "a", "model": "x"}],
+                "pricing": {"input_per_million_usd": 0.1},
+            }
+        ],
+    }
+    with pytest.raises(ConfigError) as err:
+        parse_settings(raw, {})
+    assert shown.group(1) in str(err.value)
+
+
+def test_missing_secret_stops_start_up() -> None:
+    (example,) = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
+    with pytest.raises(ConfigError, match="VLLM_A_KEY is not set"):
+        parse_settings(yaml.safe_load(example), {})
