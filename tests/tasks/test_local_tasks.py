@@ -142,3 +142,18 @@ def test_usage_recorded_per_task(local_gateway: Gateway, local_key: str) -> None
     ).fetchone()
     # $0.0001 per request + $0.00002 per 1,000 chars x 4 chars = 100,000 + 80 nano-USD
     assert row == ("text-classification", 4, 100_080, 200)
+
+
+def test_task_requests_spend_credits(local_gateway: Gateway) -> None:
+    """$0.00015 of credit covers one request priced $0.0001 + 4 chars x $0.00002/1k."""
+    key = local_gateway.create_key("metered", "--balance-usd", "0.00015")
+
+    def call() -> httpx.Response:
+        return httpx.post(f"{local_gateway.url}/hf/tasks/text-classification",
+                          json={"inputs": "fine", "model": "local-text-classification"},
+                          headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+    assert call().status_code == 200
+    refused = call()
+    assert refused.status_code == 402
+    assert "49920 nano-USD" in refused.json()["error"]

@@ -24,6 +24,7 @@ from gatewayz.db.tables import api_keys
 from gatewayz.errors import InsufficientCredits, InvalidRequest
 from gatewayz.money import Usage, cost_nano_usd, nano_to_usd_string, usd_to_nano
 from gatewayz.services.keys import Principal
+from gatewayz.upstreams.openai_tasks.base import STRUCTURED_MAX_TOKENS
 
 log = logging.getLogger("gatewayz.credits")
 
@@ -40,6 +41,10 @@ class Hold:
     key_id: int
     amount_nano_usd: int
     settled: bool = field(default=False)
+
+
+# The task prompt a chat upstream is given around the inputs, in tokens at most.
+TASK_PROMPT_TOKENS = 1_024
 
 
 def parse_usd(text: str) -> int:
@@ -92,6 +97,30 @@ def max_cost(model: ModelConfig, payload: dict[str, Any]) -> int:
     return min(cost_nano_usd(pricing, usage), cost_nano_usd(pricing, window))
 
 
+def max_task_cost(model: ModelConfig, inputs: Any, task: str) -> int:
+    """The most a non-chat task can cost: every text byte as a token (plus the task prompt
+    a chat upstream is given), the structured answer's token cap, one image for
+    text-to-image, its characters and the request itself."""
+    text_bytes = _all_text_bytes(inputs)
+    usage = Usage(
+        input_tokens=TASK_PROMPT_TOKENS + text_bytes,
+        output_tokens=STRUCTURED_MAX_TOKENS,
+        images=1 if task == "text-to-image" else 0,
+        input_chars=text_bytes,
+    )
+    return cost_nano_usd(model.pricing, usage)
+
+
+def _all_text_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode())
+    if isinstance(value, dict):
+        return sum(_all_text_bytes(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_all_text_bytes(v) for v in value)
+    return 0
+
+
 class CreditGuard:
     """Reserves and settles credits for metered keys; a no-op for everyone else."""
 
@@ -105,7 +134,12 @@ class CreditGuard:
         """Take the request's maximum cost from the key's balance, or raise 402."""
         if principal.is_partner or not principal.metered:
             return Hold(principal.key_id, 0, settled=True)
-        estimate = max_cost(model, payload)
+        return await self.reserve_amount(principal, max_cost(model, payload))
+
+    async def reserve_amount(self, principal: Principal, estimate: int) -> Hold:
+        """Take ``estimate`` nano-USD from a metered key's balance, or raise 402."""
+        if principal.is_partner or not principal.metered:
+            return Hold(principal.key_id, 0, settled=True)
         balance = api_keys.c.balance_nano_usd
         async with self._engine.begin() as conn:
             taken = await conn.execute(

@@ -15,7 +15,7 @@ from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, Upstr
 from gatewayz.money import Usage, cost_nano_usd
 from gatewayz.services.catalog import Catalog, route_order
 from gatewayz.services.context import RequestContext
-from gatewayz.services.credits import CreditGuard
+from gatewayz.services.credits import CreditGuard, max_task_cost
 from gatewayz.services.ledger import UsageLedger, UsageRecord
 from gatewayz.services.metrics import Metrics
 from gatewayz.tasks.base import TaskRequest, TaskResult, input_chars
@@ -124,7 +124,18 @@ class InferenceService:
     async def run_task(
         self, ctx: RequestContext, model: ModelConfig, request: TaskRequest
     ) -> TaskResult:
-        """A non-chat HF task; the result is recorded (and priced) before it is returned."""
+        """A non-chat HF task; the result is recorded (and priced, and for a key with
+        credits paid for) before it is returned."""
+        estimate = max_task_cost(model, request.inputs, request.task)
+        hold = await self._credits.reserve_amount(ctx.principal, estimate)
+        try:
+            return await self._run_task(ctx, model, request)
+        finally:
+            await self._credits.settle(hold, ctx.cost_nano_usd)
+
+    async def _run_task(
+        self, ctx: RequestContext, model: ModelConfig, request: TaskRequest
+    ) -> TaskResult:
         last_error: GatewayError | None = None
         for route, upstream in self._routes(model, request.task):
             try:

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from gatewayz.upstreams.openai import OpenAIUpstream
 
 
+# The longest structured answer a chat model may give for a task (also the credit bound).
+STRUCTURED_MAX_TOKENS = 512
+
+
 class OpenAITaskHelper(ABC):
     task: ClassVar[str]
 
@@ -58,7 +62,7 @@ class StructuredChatTask(OpenAITaskHelper):
                 {"role": "user", "content": self.prompt(req)},
             ],
             "temperature": 0,
-            "max_tokens": 512,
+            "max_tokens": STRUCTURED_MAX_TOKENS,
         }
         schema = self.schema(req)
         answer = await _structured_chat(
