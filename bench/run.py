@@ -31,7 +31,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -204,7 +203,9 @@ def parse_wrk(text: str) -> WrkResult:
     if rps is None or total is None:
         raise ValueError(f"unexpected wrk output:\n{text}")
     failed = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", text))
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
     if errors:
         failed += sum(int(n) for n in errors.groups())
     return WrkResult(float(rps[1]), percentile("50"), percentile("99"), int(total[1]), failed)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import yaml
 
+from gatewayz.config import ConfigError, load_settings
 from tests.checks import bearer, chat_body, openai_error
 from tests.conftest import UPSTREAM_SECRET, upstream_config
 from tests.servers import PYTHON, Gateway, LlamaUpstream, free_port
@@ -50,14 +51,21 @@ def changed(path: str, value: object) -> dict[str, Any]:
     return config
 
 
+def test_float_price_stops_serve_naming_the_key(tmp_path: Path) -> None:
+    err = serve_with(tmp_path, changed("models.0.pricing.input_per_million_usd", 0.5))
+    assert "models[0].pricing.input_per_million_usd" in err and "float" in err
+
+
+def test_unknown_key_stops_serve_naming_it(tmp_path: Path) -> None:
+    assert "providers[0].bas_url" in serve_with(tmp_path, changed("providers.0.bas_url", "x"))
+
+
 @pytest.mark.parametrize(
     ("path", "value", "named"),
     [
-        ("models.0.pricing.input_per_million_usd", 0.5, "models[0].pricing.input_per_million_usd"),
         ("models.1.pricing.output_per_million_usd", "cheap", "models[1].pricing.output_per_mill"),
         ("models.0.pricing.input_per_million_usd", "-1", "models[0].pricing.input_per_million"),
         ("databse_url", "sqlite:///x.db", "databse_url"),
-        ("providers.0.bas_url", "http://x", "providers[0].bas_url"),
         ("providers.0.kind", "grpc", "providers[0].kind"),
         ("providers.0.timeout_s", -1, "providers[0].timeout_s"),
         ("models.0.status", "beta", "models[0].status"),
@@ -67,10 +75,15 @@ def changed(path: str, value: object) -> dict[str, Any]:
         ("max_body_bytes", "big", "max_body_bytes"),
     ],
 )
-def test_bad_value_stops_serve_naming_the_key(
+def test_bad_value_is_refused_naming_the_key(
     tmp_path: Path, path: str, value: object, named: str
 ) -> None:
-    assert named in serve_with(tmp_path, changed(path, value))
+    """The same loader ``serve`` uses (two cases above go through ``serve`` itself)."""
+    file = tmp_path / "bad.yaml"
+    file.write_text(yaml.safe_dump(changed(path, value)))
+    with pytest.raises(ConfigError) as err:
+        load_settings(file, {})
+    assert named in str(err.value)
 
 
 def test_route_to_unknown_provider_names_it(tmp_path: Path) -> None:

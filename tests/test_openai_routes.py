@@ -110,11 +110,11 @@ def test_stop_is_passed_through(http: httpx.Client) -> None:
 
 def test_seed_is_passed_through(http: httpx.Client) -> None:
     def sample(seed: int) -> str:
-        body = chat(http, content="Write a random word.", temperature=1.5, max_tokens=12, seed=seed)
+        body = chat(http, content="Write a random word.", temperature=1.5, max_tokens=8, seed=seed)
         return str(body["choices"][0]["message"]["content"])
 
     assert sample(7) == sample(7)
-    assert len({sample(s) for s in (1, 2, 3, 4)}) > 1
+    assert len({sample(7), sample(8), sample(9)}) > 1
 
 
 def test_response_format_json_schema_is_passed_through(http: httpx.Client) -> None:

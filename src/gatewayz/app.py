@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -80,9 +81,11 @@ def build_app(settings: Settings) -> ASGIApp:
             await upstream.start()
         gateway.ledger.start()
         await gateway.registry.start()
+        sweeper = asyncio.create_task(gateway.credits.run_sweeper(), name="credit-sweeper")
         try:
             yield
         finally:
+            sweeper.cancel()
             await gateway.registry.close()
             await gateway.ledger.close()
             await gateway.credits.close()

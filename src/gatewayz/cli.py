@@ -137,7 +137,7 @@ def parser() -> argparse.ArgumentParser:
         "--server",
         choices=SERVERS,
         default=DEFAULT_SERVER,
-        help=f"the ASGI server (default: {DEFAULT_SERVER}, the faster one in bench/run.py)",
+        help=f"the ASGI server (default: {DEFAULT_SERVER}, the faster in bench/run.py)",
     )
     serve.set_defaults(func=cmd_serve)
 

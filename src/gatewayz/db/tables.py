@@ -120,3 +120,16 @@ registry_state = Table(
     Column("id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
+
+# Credits reserved by requests still in flight. A hold is written in the same transaction
+# that takes the reservation from the balance and deleted in the one that settles it, so a
+# gateway killed in between leaves the hold behind for ``CreditGuard.sweep`` to settle.
+credit_holds = Table(
+    "credit_holds",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("api_key_id", Integer, ForeignKey("api_keys.id"), nullable=False),
+    Column("amount_nano_usd", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_credit_holds_created", "created_at"),
+)

@@ -128,7 +128,9 @@ def usage_writer(engine: AsyncEngine, columns: Sequence[str]) -> UsageWriter:
     """The fastest writer for the engine's database."""
     url = engine.url
     path = url.database
-    in_memory = not path or path == ":memory:" or url.query.get("mode") == "memory"
-    if url.get_backend_name() == "sqlite" and not in_memory and not path.startswith("file:"):
-        return SqliteUsageWriter(engine, path, columns)
-    return EngineUsageWriter(engine, columns)
+    if url.get_backend_name() != "sqlite" or path is None:
+        return EngineUsageWriter(engine, columns)
+    in_memory = path in ("", ":memory:") or url.query.get("mode") == "memory"
+    if in_memory or path.startswith("file:"):  # not a plain file another connection can open
+        return EngineUsageWriter(engine, columns)
+    return SqliteUsageWriter(engine, path, columns)

@@ -24,6 +24,10 @@ log = logging.getLogger("gatewayz.errors")
 def error_response(request: Request, status: int, message: str, type_: str, code: str) -> Response:
     rid = request_id_of(request.scope)
     headers = {"Retry-After": "1"} if status in (429, 503) else None
+    if status == 413:
+        # The rest of the body is left unread: the connection cannot be reused, so say so
+        # (otherwise a keep-alive client's next request fails on the dead connection).
+        headers = {"Connection": "close"}
     if request.url.path.startswith("/v1/"):
         body: dict[str, object] = {
             "error": {"message": message, "type": type_, "code": code, "request_id": rid}

@@ -13,14 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import case, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gatewayz.config import ModelConfig
-from gatewayz.db.tables import api_keys
+from gatewayz.db.tables import api_keys, credit_holds, usage_records
 from gatewayz.errors import InsufficientCredits, InvalidRequest
 from gatewayz.money import Usage, cost_nano_usd, nano_to_usd_string, usd_to_nano
 from gatewayz.services.keys import Principal
@@ -32,6 +33,10 @@ log = logging.getLogger("gatewayz.credits")
 TEMPLATE_TOKENS = 64
 TOKENS_PER_MESSAGE = 8
 SETTLE_ATTEMPTS = 5
+# A hold older than this belongs to a request that died with its gateway (requests are
+# bounded by the upstream timeouts well below it); the sweep settles it.
+HOLD_TTL_S = 3_600.0
+SWEEP_EVERY_S = 60.0
 
 
 @dataclass(slots=True)
@@ -41,6 +46,7 @@ class Hold:
     key_id: int
     amount_nano_usd: int
     settled: bool = field(default=False)
+    request_id: str = ""
 
 
 # The task prompt a chat upstream is given around the inputs, in tokens at most.
@@ -121,6 +127,21 @@ def _all_text_bytes(value: Any) -> int:
     return 0
 
 
+async def _release(
+    conn: AsyncConnection, request_id: str, key_id: int, amount: int, cost: int
+) -> int:
+    """Delete the hold and, if this call deleted it, return ``amount - cost`` to the key (a
+    cost above the reservation takes what is left, never below zero)."""
+    gone = await conn.execute(delete(credit_holds).where(credit_holds.c.request_id == request_id))
+    if gone.rowcount != 1:
+        return 0
+    balance = api_keys.c.balance_nano_usd
+    refund = amount - cost
+    new = case((balance + refund >= 0, balance + refund), else_=0)
+    await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(balance_nano_usd=new))
+    return 1
+
+
 class CreditGuard:
     """Reserves and settles credits for metered keys; a no-op for everyone else."""
 
@@ -129,15 +150,16 @@ class CreditGuard:
         self._settling: set[asyncio.Task[None]] = set()
 
     async def reserve(
-        self, principal: Principal, model: ModelConfig, payload: dict[str, Any]
+        self, principal: Principal, model: ModelConfig, payload: dict[str, Any], request_id: str
     ) -> Hold:
         """Take the request's maximum cost from the key's balance, or raise 402."""
         if principal.is_partner or not principal.metered:
             return Hold(principal.key_id, 0, settled=True)
-        return await self.reserve_amount(principal, max_cost(model, payload))
+        return await self.reserve_amount(principal, max_cost(model, payload), request_id)
 
-    async def reserve_amount(self, principal: Principal, estimate: int) -> Hold:
-        """Take ``estimate`` nano-USD from a metered key's balance, or raise 402."""
+    async def reserve_amount(self, principal: Principal, estimate: int, request_id: str) -> Hold:
+        """Take ``estimate`` nano-USD from a metered key's balance, or raise 402. The hold
+        is recorded in the same transaction, so a crash before settling loses nothing."""
         if principal.is_partner or not principal.metered:
             return Hold(principal.key_id, 0, settled=True)
         balance = api_keys.c.balance_nano_usd
@@ -148,7 +170,15 @@ class CreditGuard:
                 .values(balance_nano_usd=balance - estimate)
             )
             if taken.rowcount == 1:
-                return Hold(principal.key_id, estimate)
+                await conn.execute(
+                    insert(credit_holds).values(
+                        request_id=request_id,
+                        api_key_id=principal.key_id,
+                        amount_nano_usd=estimate,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+                return Hold(principal.key_id, estimate, request_id=request_id)
             left = await conn.scalar(select(balance).where(api_keys.c.id == principal.key_id))
         if left is None:  # made unlimited since the principal was cached
             return Hold(principal.key_id, 0, settled=True)
@@ -172,20 +202,53 @@ class CreditGuard:
         return asyncio.shield(task)
 
     async def _settle(self, hold: Hold, cost: int) -> None:
-        refund = hold.amount_nano_usd - cost
-        balance = api_keys.c.balance_nano_usd
-        # A real cost above the reservation takes what is left, never below zero.
-        new = case((balance + refund >= 0, balance + refund), else_=0)
-        statement = update(api_keys).where(api_keys.c.id == hold.key_id)
         for attempt in range(SETTLE_ATTEMPTS):
             try:
                 async with self._engine.begin() as conn:
-                    await conn.execute(statement.values(balance_nano_usd=new))
+                    await _release(conn, hold.request_id, hold.key_id, hold.amount_nano_usd, cost)
                 return
             except Exception as exc:  # the driver's errors vary; every one is retried
                 log.warning("credit settlement failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(0.05 * 2**attempt)
-        log.error("credit settlement NOT written: key %d refund %d", hold.key_id, refund)
+        log.error("credit settlement deferred to the sweep: request %s", hold.request_id)
+
+    async def sweep(self, older_than_s: float = HOLD_TTL_S) -> int:
+        """Settle holds left by requests that never finished (a killed gateway): each is
+        charged what its usage record says (nothing if there is none) and the rest
+        returned. Safe to run from every instance: a hold is released exactly once."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        async with self._engine.connect() as conn:
+            stale = (
+                await conn.execute(
+                    select(credit_holds, usage_records.c.cost_nano_usd)
+                    .outerjoin(
+                        usage_records, usage_records.c.request_id == credit_holds.c.request_id
+                    )
+                    .where(credit_holds.c.created_at < cutoff)
+                )
+            ).all()
+        released = 0
+        for row in stale:
+            async with self._engine.begin() as conn:
+                released += await _release(
+                    conn,
+                    row.request_id,
+                    row.api_key_id,
+                    row.amount_nano_usd,
+                    row.cost_nano_usd or 0,
+                )
+        if released:
+            log.warning("settled %d credit holds left by unfinished requests", released)
+        return released
+
+    async def run_sweeper(self) -> None:
+        """Sweep at start-up and then every ``SWEEP_EVERY_S`` seconds, until cancelled."""
+        while True:
+            try:
+                await self.sweep()
+            except Exception as exc:  # a failed sweep is retried at the next tick
+                log.warning("credit sweep failed: %s", exc)
+            await asyncio.sleep(SWEEP_EVERY_S)
 
     async def balance(self, key_id: int) -> int | None:
         """The key's balance now (never cached); None means unlimited."""

@@ -87,7 +87,7 @@ class InferenceService:
     ) -> JSONDict:
         """A non-streamed call; returns the OpenAI-shaped answer, already recorded (and,
         for a key with credits, paid for: reserved before the call, settled after it)."""
-        hold = await self._credits.reserve(ctx.principal, model, payload)
+        hold = await self._credits.reserve(ctx.principal, model, payload, ctx.request_id)
         try:
             return await self._create(ctx, model, task, op, payload)
         finally:
@@ -127,7 +127,7 @@ class InferenceService:
         """A non-chat HF task; the result is recorded (and priced, and for a key with
         credits paid for) before it is returned."""
         estimate = max_task_cost(model, request.inputs, request.task)
-        hold = await self._credits.reserve_amount(ctx.principal, estimate)
+        hold = await self._credits.reserve_amount(ctx.principal, estimate, ctx.request_id)
         try:
             return await self._run_task(ctx, model, request)
         finally:
@@ -162,7 +162,7 @@ class InferenceService:
         """Streamed chunks with the public model id; the usage record is committed before
         the last chunk is handed on, and still written if the caller goes away early."""
         body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
-        hold = await self._credits.reserve(ctx.principal, model, payload)
+        hold = await self._credits.reserve(ctx.principal, model, payload, ctx.request_id)
         try:
             route, upstream, chunks = await self._open_stream(model, task, op, body, ctx)
         except BaseException:

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import types
 import typing
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -97,6 +98,13 @@ def _scalar(tp: Any, data: Any, path: str) -> Any:
             except InvalidOperation:
                 pass
         raise ConversionError(f"{path}: expected a decimal string, got {data!r}")
+    if tp is datetime:
+        if isinstance(data, str):
+            try:
+                return datetime.fromisoformat(data)
+            except ValueError:
+                pass
+        raise ConversionError(f"{path}: expected an ISO 8601 time, got {data!r:.80}")
     if tp is float and isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
         return float(data)
     if tp is int and isinstance(data, bool):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal, NotRequired, Required, TypedDict, overload
 
@@ -119,7 +120,7 @@ class CostQuote:
 class UsageRecord:
     request_id: str
     api_key_id: int
-    created_at: str
+    created_at: datetime
     route: str
     model: str | None = None
     task: str | None = None
