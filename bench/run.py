@@ -341,7 +341,8 @@ def main() -> int:
     def interrupted(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupted)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # even where the shell ignored SIGINT
+        signal.signal(signum, interrupted)
     root = Path(tempfile.mkdtemp(prefix="gatewayz-bench-"))
     procs = Processes(root)
     try:

@@ -17,7 +17,7 @@ def inference_id(resp: httpx.Response) -> str:
     rid = resp.headers.get("inference-id")
     assert rid, f"no Inference-Id on {resp.status_code} {resp.request.url}"
     assert str(uuid.UUID(rid)) == rid
-    return rid
+    return str(rid)
 
 
 def openai_error(resp: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def first(workdir: Path) -> Iterator[Gateway]:
 def printed_key(gateway: Gateway) -> str:
     keys = set(KEY.findall(welcome(gateway)))
     assert len(keys) == 1, welcome(gateway)
-    return keys.pop()
+    return str(keys.pop())
 
 
 def test_starts_on_sqlite_and_keeps_the_key_private(first: Gateway, workdir: Path) -> None:

@@ -145,6 +145,7 @@ def test_upstream_down_is_502_and_recorded_whole(
     error = openai_error(resp, 502, "upstream_unavailable")
     assert "unreachable" in error["message"]
     usage_row_is_complete_failure(trouble_gateway, resp)
+    assert inference_id(resp) in trouble_gateway.log.read_text()  # and in the log
     resp = http.post(TEXTGEN, json={"model": "smol-down", "inputs": "Hi"})
     assert "unreachable" in hf_error(resp, 502)
     usage_row_is_complete_failure(trouble_gateway, resp)

@@ -17,7 +17,7 @@ from tests.servers import Gateway
 from tests.upstreams import TroubleUpstream
 
 MODEL = "smol-upstream"
-WEATHER_TOOL = {
+WEATHER_TOOL: Any = {
     "type": "function",
     "function": {
         "name": "get_weather",
@@ -139,7 +139,7 @@ def test_forced_tool_call_comes_back(sdk: openai.OpenAI) -> None:
         model=MODEL,
         messages=[{"role": "user", "content": "What is the weather in Paris?"}],
         max_tokens=32,
-        tools=[WEATHER_TOOL],  # type: ignore[list-item]
+        tools=[WEATHER_TOOL],
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
     )
     calls = completion.choices[0].message.tool_calls
@@ -150,7 +150,7 @@ def test_forced_tool_call_comes_back(sdk: openai.OpenAI) -> None:
 def test_unknown_fields_reach_the_upstream_unchanged(
     trouble_gateway: Gateway, trouble_key: str, trouble_upstream: TroubleUpstream
 ) -> None:
-    extra = {
+    extra: dict[str, Any] = {
         "tools": [WEATHER_TOOL],
         "tool_choice": "auto",
         "seed": 11,
@@ -173,6 +173,16 @@ def test_unknown_fields_reach_the_upstream_unchanged(
         if stream:
             assert sent["stream"] is True
             assert sent["stream_options"] == {"include_usage": True}
+
+
+def test_model_left_out_goes_to_a_live_model_never_a_staging_one(http: httpx.Client) -> None:
+    body = chat_body(MODEL)
+    del body["model"]
+    resp = http.post("/v1/chat/completions", json=body)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["model"] == MODEL  # smol-local is staging: only called by name
+    staged = http.post("/v1/chat/completions", json=chat_body("smol-local", max_tokens=2))
+    assert staged.status_code == 200 and staged.json()["model"] == "smol-local"
 
 
 def test_completions_non_stream(http: httpx.Client) -> None:

@@ -1,12 +1,12 @@
 """A small real HTTP server that stands in front of the llama upstream and misbehaves on
 purpose, so the gateway's error handling is tested over real sockets.
 
-It serves ``/<mode>/v1/<operation>``; every mode except ``status500`` and ``garbage`` ends
-by forwarding the request, unchanged, to the real llama upstream:
+It serves ``/<mode>/v1/<operation>``; ``proxy`` and ``auth`` forward the request, unchanged,
+to the real llama upstream:
 
 - ``proxy``: forwards, and remembers the request body and headers (``GET /last``).
 - ``auth``: answers 401 unless ``Authorization: Bearer <secret>``, then forwards.
-- ``slow``: waits ``slow_s`` seconds before forwarding (longer than the gateway's timeout).
+- ``slow``: waits ``slow_s`` seconds, longer than the gateway's timeout, before a 503.
 - ``status500``: answers 500 with an OpenAI-style error body.
 - ``garbage``: answers 200 with a body that is not JSON.
 """
@@ -82,8 +82,9 @@ class TroubleUpstream:
         if mode == "auth":
             if request.headers.get("Authorization") != f"Bearer {self.secret}":
                 return web.json_response({"error": {"message": "bad upstream key"}}, status=401)
-        elif mode == "slow":
+        elif mode == "slow":  # the gateway gives up first; nothing is left to answer
             await asyncio.sleep(self.slow_s)
+            return web.json_response({"error": "too late"}, status=503)
         elif mode == "proxy":
             self.last = {"body": await request.json(), "headers": dict(request.headers)}
         elif mode != "auth":

@@ -81,10 +81,18 @@ async def model_chat(request: Request) -> Response:
     return await serve_openai(request, "hf_model_chat", "chat", request.path_params["model_id"])
 
 
+async def model_completions(request: Request) -> Response:
+    """``@huggingface/inference`` (v4) sends text-generation for an ``endpointUrl`` here."""
+    return await serve_openai(
+        request, "hf_model_completions", "completion", request.path_params["model_id"]
+    )
+
+
 ROUTES = [
     Route("/hf/tasks/run", generic, methods=["POST"]),
     Route("/hf/tasks/{task}", by_task, methods=["POST"]),
     Route("/models/{model_id:path}/v1/chat/completions", model_chat, methods=["POST"]),
+    Route("/models/{model_id:path}/v1/completions", model_completions, methods=["POST"]),
     Route("/models/{model_id:path}/pipeline/{task}", model_pipeline, methods=["POST"]),
     Route("/models/{model_id:path}", model_default_task, methods=["POST"]),
 ]

@@ -31,9 +31,10 @@ class Catalog:
         return model
 
     def resolve(self, model_id: object, task: str) -> ModelConfig:
-        """The model to call for ``task``: the one named, or the first that serves it."""
+        """The model to call for ``task``: the one named, or the first live one that serves
+        it (a staging model is only ever called by name)."""
         if model_id is None:
-            for model in self._models:
+            for model in self.live():
                 if task in model.serves:
                     return model
             raise ModelNotFound(

@@ -90,7 +90,7 @@ class BaseClient:
 
 
 def inference_id(response: httpx.Response) -> str:
-    return response.headers.get(INFERENCE_ID_HEADER, "")
+    return str(response.headers.get(INFERENCE_ID_HEADER, ""))
 
 
 def status_error(response: httpx.Response) -> APIStatusError:
@@ -127,9 +127,7 @@ def build(cls: type[T], data: Any, response: httpx.Response) -> T:
 
 def clean(values: Mapping[str, Any]) -> JSONBody:
     """``values`` without the unset (None) ones; Decimals as exact strings."""
-    return {
-        k: str(v) if isinstance(v, Decimal) else v for k, v in values.items() if v is not None
-    }
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in values.items() if v is not None}
 
 
 def task_body(

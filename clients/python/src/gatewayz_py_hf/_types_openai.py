@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,6 +167,3 @@ class ModelsPage:
     data: list[Model]
     object: str = "list"
     inference_id: str
-
-
-JSONObject = dict[str, Any]
