@@ -108,6 +108,7 @@ def trouble_gateway(
         {"name": "broken", "kind": "openai", "base_url": t.base("status500")},
         {"name": "garbage", "kind": "openai", "base_url": t.base("garbage")},
         {"name": "recorder", "kind": "openai", "base_url": t.base("proxy")},
+        {"name": "cutoff", "kind": "openai", "base_url": t.base("cutoff")},
         {
             "name": "authed",
             "kind": "openai",
@@ -128,6 +129,7 @@ def trouble_gateway(
         _model("smol-500", "broken"),
         _model("smol-garbage", "garbage"),
         _model("smol-recorded", "recorder"),
+        _model("smol-cutoff", "cutoff"),
         _model("smol-authed", "authed"),
         _model("smol-failover", "down", "llama"),
         _model("embedder", "llama", task="feature-extraction"),

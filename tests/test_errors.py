@@ -3,6 +3,8 @@ request leaves either no usage row or one complete row with cost 0 and its statu
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -209,3 +211,28 @@ def test_failover_to_the_second_route_when_the_first_is_down(
             "SELECT provider, status FROM usage_records WHERE request_id = ?", inference_id(resp)
         )
         assert [tuple(r) for r in rows] == [("llama", 200)]
+
+
+def test_upstream_hanging_up_mid_stream_ends_with_an_error_event(
+    http: httpx.Client, trouble_gateway: Gateway
+) -> None:
+    """The status is already sent: the stream ends with an error event, no [DONE], and the
+    usage row is whole, with the upstream failure as its status."""
+    resp = http.post(
+        CHAT, json=chat_body("smol-cutoff", "Tell me a story.", max_tokens=40, stream=True)
+    )
+    assert resp.status_code == 200
+    events = [b.removeprefix("data: ") for b in resp.text.split("\n\n") if b.strip()]
+    assert "[DONE]" not in events
+    last = json.loads(events[-1])
+    assert last["error"]["code"] == "upstream_bad_response", last
+    assert "cutoff" in last["error"]["message"]
+    deadline = time.monotonic() + 5
+    rows: list[sqlite3.Row] = []
+    while not rows and time.monotonic() < deadline:  # written as the stream is torn down
+        rows = trouble_gateway.rows(
+            "SELECT * FROM usage_records WHERE request_id = ?", inference_id(resp)
+        )
+        time.sleep(0.05)
+    assert len(rows) == 1 and None not in tuple(rows[0])
+    assert rows[0]["status"] == 502 and rows[0]["cost_nano_usd"] == 0

@@ -7,6 +7,7 @@ to the real llama upstream:
 - ``proxy``: forwards, and remembers the request body and headers (``GET /last``).
 - ``auth``: answers 401 unless ``Authorization: Bearer <secret>``, then forwards.
 - ``slow``: waits ``slow_s`` seconds, longer than the gateway's timeout, before a 503.
+- ``cutoff``: forwards, but hangs up after the third streamed event.
 - ``status500``: answers 500 with an OpenAI-style error body.
 - ``garbage``: answers 200 with a body that is not JSON.
 """
@@ -87,18 +88,29 @@ class TroubleUpstream:
             return web.json_response({"error": "too late"}, status=503)
         elif mode == "proxy":
             self.last = {"body": await request.json(), "headers": dict(request.headers)}
+        elif mode == "cutoff":
+            return await self._forward(request, body, cut_after_events=3)
         elif mode != "auth":
             return web.json_response({"error": f"unknown mode {mode}"}, status=404)
         return await self._forward(request, body)
 
-    async def _forward(self, request: web.Request, body: bytes) -> web.StreamResponse:
+    async def _forward(
+        self, request: web.Request, body: bytes, cut_after_events: int | None = None
+    ) -> web.StreamResponse:
         url = f"{self.upstream_base}/{request.match_info['op']}"
         headers = {"Content-Type": "application/json"}
         async with self._session.post(url, data=body, headers=headers) as upstream:
             out = web.StreamResponse(status=upstream.status)
             out.content_type = upstream.content_type
             await out.prepare(request)
-            async for chunk in upstream.content.iter_any():
-                await out.write(chunk)
+            events = 0
+            async for line in upstream.content:
+                await out.write(line)
+                events += line.startswith(b"data:")
+                if cut_after_events is not None and events >= cut_after_events:
+                    # Hang up mid-stream, without the chunked body's last chunk.
+                    assert request.transport is not None
+                    request.transport.close()
+                    return out
             await out.write_eof()
             return out

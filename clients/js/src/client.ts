@@ -254,19 +254,21 @@ export class GatewayzClient {
     return withRequestId(imageOf(answer.data, answer.requestId), answer.requestId);
   }
 
-  /** The generic runner (`/hf/tasks/run`): any task by name; text-to-image gives a Blob. */
-  async runTask(
+  /** The generic runner (`/hf/tasks/run`): any task by name; text-to-image gives a Blob.
+   * `T` is the answer's type (the task's output type, or `Blob` for text-to-image). */
+  async runTask<T = unknown>(
     task: Task | "image-generation" | "embedding",
     inputs: unknown,
     call: TaskCall<Record<string, unknown>> = {},
     options?: RequestOptions,
-  ): Promise<WithRequestId<unknown>> {
+  ): Promise<WithRequestId<T>> {
     const request = post("/hf/tasks/run", { task, ...taskBody(inputs, call) });
     if (task === "text-to-image" || task === "image-generation") {
       const answer = await this.#t.blob(request, options);
-      return withRequestId(imageOf(answer.data, answer.requestId), answer.requestId);
+      const image = imageOf(answer.data, answer.requestId) as unknown as T;
+      return withRequestId(image, answer.requestId);
     }
-    return this.#json(request, options);
+    return this.#json<T>(request, options);
   }
 
   /** OpenAI embeddings (`/v1/embeddings`). */

@@ -1,6 +1,7 @@
 /** Every task method against the live gateway: embedded models, the llama upstream, and
  * the image upstream. Results are checked for the exact Hugging Face shapes. */
 
+import type { TextClassificationOutput } from "gatewayz-js-hf";
 import { describe, expect, it } from "vitest";
 import { client } from "./support/context.js";
 
@@ -200,17 +201,15 @@ describe("images", () => {
 
 describe("runTask", () => {
   it("runs any task by name, including the original note's aliases", async () => {
-    const res = (await gz.runTask("text-classification", "What a great day")) as Array<
-      Array<{ label: string }>
-    >;
+    const res = await gz.runTask<TextClassificationOutput>("text-classification", "Great day");
     expect(res[0]?.[0]?.label).toBe("POSITIVE");
-    const vectors = (await gz.runTask("embedding", ["x"], { model: "minilm" })) as number[][];
+    const vectors = await gz.runTask<number[][]>("embedding", ["x"], { model: "minilm" });
     expect(vectors[0]).toHaveLength(384);
-    const image = await gz.runTask("image-generation", "a fox", {
+    const image = await gz.runTask<Blob>("image-generation", "a fox", {
       model: "painter",
       parameters: { width: 64, height: 64 },
     });
     expect(image).toBeInstanceOf(Blob);
-    expect((image as Blob).type).toBe("image/png");
+    expect(image.type).toBe("image/png");
   });
 });

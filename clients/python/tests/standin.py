@@ -5,7 +5,8 @@ for ``key`` answer ``status`` (in the gateway's error shape for ``route``), late
 succeed. ``options`` is ``-`` or comma-separated ``ra=SECONDS`` (a Retry-After header),
 ``sleep=SECONDS`` (wait before answering), ``stream=error`` (a 200 stream that reports
 an error after one chunk), ``body=garbage`` (a 200 that is not JSON). ``GET
-/count/{key}`` tells how many calls ``key`` got and the headers of the last one.
+/count/{key}`` tells how many calls ``key`` got, the headers of the last one, and the
+client port of each (to see connection reuse).
 Run: ``python standin.py PORT``.
 """
 
@@ -26,6 +27,7 @@ from starlette.routing import Route
 
 calls: defaultdict[str, int] = defaultdict(int)
 last_headers: dict[str, dict[str, str]] = {}
+peers: defaultdict[str, list[int]] = defaultdict(list)
 
 CHUNK = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
          "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]}
@@ -55,6 +57,7 @@ async def handle(request: Request) -> Response:
     calls[key] += 1
     n = calls[key]
     last_headers[key] = dict(request.headers)
+    peers[key].append(request.client.port if request.client else 0)
     rid = f"standin-{key}-{n}"
     options = dict(o.split("=", 1) for o in p["options"].split(",") if "=" in o)
     if "sleep" in options:
@@ -81,7 +84,9 @@ async def broken_stream() -> AsyncIterator[bytes]:
 
 async def count(request: Request) -> JSONResponse:
     key = request.path_params["key"]
-    return JSONResponse({"calls": calls[key], "headers": last_headers.get(key, {})})
+    return JSONResponse(
+        {"calls": calls[key], "headers": last_headers.get(key, {}), "peers": peers[key]}
+    )
 
 
 async def root(request: Request) -> Response:

@@ -88,6 +88,8 @@ class InferenceService:
         """A non-streamed call; returns the OpenAI-shaped answer, already recorded (and,
         for a key with credits, paid for: reserved before the call, settled after it)."""
         hold = await self._credits.reserve(ctx.principal, model, payload, ctx.request_id)
+        if hold.settled:  # an unmetered key: nothing to settle afterwards
+            return await self._create(ctx, model, task, op, payload)
         try:
             return await self._create(ctx, model, task, op, payload)
         finally:

@@ -21,6 +21,7 @@ from gatewayz.errors import (
 )
 from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
+from gatewayz.upstreams.http1 import ConnectFailed, HTTP1Client, ProtocolFailed
 from gatewayz.upstreams.openai_tasks.registry import OPENAI_TASKS
 
 _PATHS: dict[Operation, str] = {"chat": "/chat/completions", "completion": "/completions"}
@@ -54,6 +55,7 @@ class OpenAIUpstream(Upstream):
         if config.api_key:
             self._headers["Authorization"] = f"Bearer {config.api_key}"
         self._session: aiohttp.ClientSession | None = None
+        self._http1: HTTP1Client | None = None
         # How this server takes a JSON schema for structured output (learned on first use).
         self.structured_style = "json_schema"
 
@@ -67,14 +69,29 @@ class OpenAIUpstream(Upstream):
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=timeout, headers=self._headers, auto_decompress=True
         )
+        self._http1 = HTTP1Client(
+            max_connections=self.config.max_connections,
+            connect_timeout_s=self.config.connect_timeout_s,
+            read_timeout_s=self.config.timeout_s,
+            headers=self._headers,
+        )
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+        if self._http1 is not None:
+            await self._http1.close()
 
     def url(self, path: str, model: object) -> str:
         """Where to POST an OpenAI-style ``path`` (e.g. ``/chat/completions``) for ``model``."""
         return self._base + path
+
+    @property
+    def http(self) -> HTTP1Client:
+        """The lean pooled client for non-streamed calls."""
+        if self._http1 is None:
+            raise RuntimeError("upstream used before start()")
+        return self._http1
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -98,14 +115,14 @@ class OpenAIUpstream(Upstream):
         """POST ``payload`` to ``base_url + path``; the answer must be a JSON object."""
         start = time.perf_counter()
         try:
-            url = self.url(path, payload.get("model"))
-            async with self.session.post(url, data=orjson.dumps(payload)) as resp:
-                body = await resp.read()
-                status = resp.status
+            answer = await self.http.post(
+                self.url(path, payload.get("model")), orjson.dumps(payload)
+            )
         except Exception as exc:
             raise self._translate(exc) from None
         finally:
             watch.since(start)
+        status, body = answer.status, answer.body
         if status != 200:
             raise self._status_error(status, body)
         try:
@@ -175,6 +192,10 @@ class OpenAIUpstream(Upstream):
         return UpstreamBadResponse(f"upstream {self.name!r} answered {status}: {message}")
 
     def _translate(self, exc: BaseException) -> UpstreamError:
+        if isinstance(exc, ConnectFailed):
+            return UpstreamUnavailable(f"upstream {self.name!r} is unreachable")
+        if isinstance(exc, ProtocolFailed):
+            return UpstreamBadResponse(f"upstream {self.name!r} broke the connection: {exc}")
         if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
             return UpstreamTimeout(
                 f"upstream {self.name!r} did not answer within {self.config.timeout_s:g} s"
