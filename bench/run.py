@@ -82,6 +82,9 @@ class Processes:
         self._running.append((name, proc))
         return log
 
+    def pid(self, name: str) -> int:
+        return next(p.pid for n, p in self._running if n == name)
+
     def alive(self, name: str) -> bool:
         return any(n == name and p.poll() is None for n, p in self._running)
 
@@ -175,13 +178,14 @@ def create_key(config: Path, cwd: Path) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-@dataclass(frozen=True)
+@dataclass
 class WrkResult:
     rps: float
     p50_ms: float
     p99_ms: float
     requests: int
     failed: int  # non-2xx answers plus socket errors
+    cpu_us: float = 0.0  # the gateway's CPU time per request during the run
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -256,12 +260,23 @@ class Checks:
     cut_off: int = 0  # requests possibly still in flight when a wrk run ended
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def median(results: list[WrkResult], field: str) -> float:
     return float(statistics.median(getattr(r, field) for r in results))
 
 
 def measure(
-    targets: dict[str, str], key: str, duration: float, repeat: int, checks: Checks
+    targets: dict[str, str],
+    key: str,
+    duration: float,
+    repeat: int,
+    checks: Checks,
+    gateway_pid: int,
 ) -> dict[tuple[str, int], list[WrkResult]]:
     results: dict[tuple[str, int], list[WrkResult]] = {}
     for name, url in targets.items():  # warm up: connection pools, caches
@@ -272,16 +287,21 @@ def measure(
     for _ in range(repeat):
         for conns in (1, 32):
             for name, url in targets.items():  # interleaved, so drift hits both alike
+                cpu_before = cpu_seconds(gateway_pid)
                 result = run_wrk(url, conns, duration, key)
+                if name == "gateway" and result.requests:
+                    used = cpu_seconds(gateway_pid) - cpu_before
+                    result.cpu_us = used / result.requests * 1e6
                 results.setdefault((name, conns), []).append(result)
                 if result.failed:
                     print(f"  ! {name} @{conns}: {result.failed} failed requests", flush=True)
                 if name == "gateway":
                     checks.answered += result.requests - result.failed
                     checks.cut_off += conns
+                cpu = f"  cpu {result.cpu_us:5.0f} us/req" if name == "gateway" else ""
                 print(
                     f"  {name:<8} {conns:>2} conn  {result.rps:>9,.0f} req/s  "
-                    f"p50 {result.p50_ms:6.3f} ms  p99 {result.p99_ms:6.3f} ms",
+                    f"p50 {result.p50_ms:6.3f} ms  p99 {result.p99_ms:6.3f} ms{cpu}",
                     flush=True,
                 )
     return results
@@ -307,6 +327,11 @@ def report(results: dict[tuple[str, int], list[WrkResult]]) -> bool:
     added_p50 = fig("gateway", 1, "p50_ms") - fig("direct", 1, "p50_ms")
     added_p50_32 = fig("gateway", 32, "p50_ms") - fig("direct", 32, "p50_ms")
     print(f"\ngateway added p50: {added_p50:.3f} ms @1 conn, {added_p50_32:.3f} ms @32 conns")
+    cpu_us = fig("gateway", 32, "cpu_us")
+    print(
+        f"gateway CPU per request @32 conns: {cpu_us:.0f} us "
+        f"(one worker on an idle core: ~{1e6 / cpu_us:,.0f} req/s)"
+    )
     ok_rps, ok_lat = rps >= TARGET_RPS_32, added_p50 <= TARGET_ADDED_P50_1_MS
     print(f"target >= {TARGET_RPS_32:,} req/s @32 conns: {'met' if ok_rps else 'MISSED'}")
     print(
@@ -354,7 +379,7 @@ def main() -> int:
         before = usage_rows(db)
         checks = Checks()
         targets = {"direct": upstream, "gateway": gateway}
-        results = measure(targets, key, args.duration, args.repeat, checks)
+        results = measure(targets, key, args.duration, args.repeat, checks, procs.pid("gateway"))
         met = report(results)
         recorded = verify(db, before, gateway, checks)
         return 0 if met and recorded else 1

@@ -3,6 +3,7 @@
 
 import {
   APIConnectionError,
+  APIStreamError,
   APITimeoutError,
   APIUserAbortError,
   createClient,
@@ -55,7 +56,9 @@ describe("retries", () => {
 
   it("retries 408, 409, 500, 502 and 504, and POST bodies are resent intact", async () => {
     const s = await scripted(
-      [408, 409, 500, 502, 504].map((status) => json(status, HF_ERROR(`e${status}`))),
+      [408, 409, 500, 502, 504].map((status) =>
+        json(status, HF_ERROR(`e${status}`), { "retry-after-ms": "1" }),
+      ),
       json(200, [[{ label: "POSITIVE", score: 1 }]]),
     );
     const gz = createClient(KEY, { baseUrl: s.url, maxRetries: 5 });
@@ -134,6 +137,41 @@ describe("retries", () => {
     expect(events.map((e) => e.generated_text)).toEqual(["hi"]);
     expect(s.seen).toHaveLength(2);
     expect(s.seen[1]?.headers["accept"]).toBe("text/event-stream");
+  });
+});
+
+describe("stream errors", () => {
+  it("an error event after the stream started throws APIStreamError with the request id", async () => {
+    const s = await scripted([], (res) => {
+      res.writeHead(200, { "content-type": "text/event-stream", "inference-id": "rid-broken" });
+      res.write('data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n');
+      res.end('data: {"error":{"message":"upstream died","type":"upstream_error","code":"upstream_unavailable"}}\n\n');
+    });
+    const gz = createClient(KEY, { baseUrl: s.url });
+    const stream = await gz.chatCompletionStream({ messages: [{ role: "user", content: "x" }] });
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const chunk of stream) seen.push(chunk.choices[0]?.delta.content ?? "");
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(["a"]);
+    expect(err).toBeInstanceOf(APIStreamError);
+    expect(err).toMatchObject({
+      message: "upstream died",
+      type: "upstream_error",
+      code: "upstream_unavailable",
+      requestId: "rid-broken",
+    });
+  });
+
+  it("a connection cut mid-stream throws APIConnectionError", async () => {
+    const s = await scripted([], (res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('data: {"index":1,"token":{"id":-1,"text":"a","logprob":null,"special":false},"generated_text":null,"details":null}\n\n');
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    const gz = createClient(KEY, { baseUrl: s.url });
+    const stream = await gz.textGenerationStream("x");
+    await expect(stream.toArray()).rejects.toBeInstanceOf(APIConnectionError);
   });
 });
 
