@@ -1,11 +1,12 @@
-"""All HTTP routes, gathered in one list (specific paths before patterns)."""
+"""All HTTP routes, gathered in one list: the hot OpenAI routes first (routes are matched in
+order), and fixed paths before the ``/hf/tasks/{task}`` and ``/models/{id}`` patterns."""
 
 from gatewayz.routes import billing, hf_tasks, hf_text, models, openai, openai_tasks, ops
 
 ROUTES = [
-    *billing.ROUTES,
     *openai.ROUTES,
     *openai_tasks.ROUTES,
+    *billing.ROUTES,
     *hf_text.ROUTES,
     *models.ROUTES,
     *ops.ROUTES,
