@@ -11,3 +11,5 @@ echo "== ruff format --check"; ruff format --check src tests bench
 echo "== ruff check"; ruff check src tests bench
 echo "== mypy"; mypy
 echo "== pytest"; pytest "$@"
+echo "== TypeScript client (clients/js): build, type-check, vitest against a live gateway"
+(cd clients/js && npm ci --no-audit --no-fund --loglevel=error && npm test)

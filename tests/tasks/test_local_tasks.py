@@ -149,9 +149,12 @@ def test_task_requests_spend_credits(local_gateway: Gateway) -> None:
     key = local_gateway.create_key("metered", "--balance-usd", "0.00015")
 
     def call() -> httpx.Response:
-        return httpx.post(f"{local_gateway.url}/hf/tasks/text-classification",
-                          json={"inputs": "fine", "model": "local-text-classification"},
-                          headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        return httpx.post(
+            f"{local_gateway.url}/hf/tasks/text-classification",
+            json={"inputs": "fine", "model": "local-text-classification"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        )
 
     assert call().status_code == 200
     refused = call()

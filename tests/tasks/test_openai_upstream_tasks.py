@@ -193,3 +193,19 @@ def test_bad_inputs_are_4xx(
     assert 400 <= resp.status_code < 500, resp.text
     assert fragment in resp.json()["error"]
     assert resp.json()["request_id"] == resp.headers["inference-id"]
+
+
+def test_completions_under_the_model_url(
+    openai_tasks_gateway: Gateway, openai_tasks_key: str
+) -> None:
+    """@huggingface/inference sends text generation to {endpointUrl}/v1/completions."""
+    resp = post(
+        openai_tasks_gateway,
+        openai_tasks_key,
+        "/models/gatewayz-test/oa-chat/v1/completions",
+        {"prompt": "The capital of France is", "max_tokens": 4},
+    )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["model"] == "oa-chat" and body["choices"][0]["text"]
+    assert body["usage"]["completion_tokens"] > 0

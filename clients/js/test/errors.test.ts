@@ -128,18 +128,18 @@ describe("error mapping", () => {
     expectNoSecret(err, gateway.keys.broke);
   });
 
-  it("5xx: InternalServerError; a 501 (cannot serve at all) is not retried", async () => {
+  it("5xx: InternalServerError, retried like every 5xx", async () => {
     let calls = 0;
     const counting: FetchLike = (input, init) => {
       calls++;
       return fetch(input, init);
     };
-    const gz = client("user", { fetch: counting, maxRetries: 3 });
+    const gz = client("user", { fetch: counting, maxRetries: 1 });
     const err = await failure(gz.textToImage("a fox", { model: "no-painter" }));
     expect(err).toBeInstanceOf(InternalServerError);
     expect(err.status).toBe(501);
     expect(err.message).toMatch(/configure an upstream/);
-    expect(calls).toBe(1);
+    expect(calls).toBe(2);
   });
 
   it("no server listening: APIConnectionError without the key", async () => {

@@ -262,10 +262,12 @@ describe("client options", () => {
 });
 
 describe("retry rules", () => {
-  it("retries exactly 408, 409, 429 and 5xx except 501", () => {
+  it("retries exactly 408, 409, 429 and 5xx, unless x-should-retry says otherwise", () => {
     const retried = [400, 401, 402, 403, 404, 408, 409, 413, 422, 429, 500, 501, 502, 503, 504]
-      .filter(shouldRetryStatus);
-    expect(retried).toEqual([408, 409, 429, 500, 502, 503, 504]);
+      .filter((status) => shouldRetryStatus(status));
+    expect(retried).toEqual([408, 409, 429, 500, 501, 502, 503, 504]);
+    expect(shouldRetryStatus(503, new Headers({ "x-should-retry": "false" }))).toBe(false);
+    expect(shouldRetryStatus(400, new Headers({ "x-should-retry": "true" }))).toBe(true);
   });
 
   it("reads Retry-After as seconds, an HTTP date, or retry-after-ms, within bounds", () => {
@@ -275,6 +277,7 @@ describe("retry rules", () => {
     const now = Date.parse("2026-01-01T00:00:00Z");
     expect(retryAfterMs(h({ "retry-after": "Thu, 01 Jan 2026 00:00:03 GMT" }), now)).toBe(3000);
     expect(retryAfterMs(h({ "retry-after": "3600" }))).toBeUndefined();
+    expect(retryAfterMs(h({ "retry-after": "0" }))).toBeUndefined();
     expect(retryAfterMs(h({ "retry-after": "soon" }))).toBeUndefined();
     expect(retryAfterMs(h({}))).toBeUndefined();
   });

@@ -1,6 +1,7 @@
 /** Retry rules as constants and pure functions (the same rules as the gateway's upstream
  * calls and the Python client): retry 408, 409, 429 and 5xx answers and failed
- * connections, back off exponentially with jitter, and honour `Retry-After`. */
+ * connections (a server may decide with `x-should-retry: true|false`), back off
+ * exponentially with jitter, and honour a positive `Retry-After` of at most a minute. */
 
 export const DEFAULT_MAX_RETRIES = 2;
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -10,9 +11,14 @@ export const MAX_RETRY_DELAY_MS = 8_000;
 export const MAX_RETRY_AFTER_MS = 60_000;
 const RETRY_STATUSES = new Set([408, 409, 429]);
 
-export function shouldRetryStatus(status: number): boolean {
-  // 501 says the gateway cannot serve the request at all: asking again cannot help.
-  return RETRY_STATUSES.has(status) || (status >= 500 && status !== 501);
+export function shouldRetryStatus(
+  status: number,
+  headers?: { get(name: string): string | null },
+): boolean {
+  const explicit = headers?.get("x-should-retry");
+  if (explicit === "true") return true;
+  if (explicit === "false") return false;
+  return RETRY_STATUSES.has(status) || status >= 500;
 }
 
 /** Milliseconds asked for by `retry-after-ms` or `Retry-After` (seconds or an HTTP date),
@@ -35,7 +41,7 @@ export function retryAfterMs(
 }
 
 function inRange(ms: number): number | undefined {
-  return ms >= 0 && ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
+  return ms > 0 && ms <= MAX_RETRY_AFTER_MS ? ms : undefined;
 }
 
 /** How long to wait before retry number `attempt` (1 for the first retry). */

@@ -145,7 +145,7 @@ export class Transport {
       const body = await readErrorBody(response);
       clearTimeout(timer.id);
       unlink();
-      if (shouldRetryStatus(response.status) && attempt < maxRetries) {
+      if (shouldRetryStatus(response.status, response.headers) && attempt < maxRetries) {
         const wait = retryDelayMs(attempt + 1, retryAfterMs(response.headers));
         await sleep(wait, options?.signal);
         continue;
