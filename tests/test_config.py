@@ -111,16 +111,17 @@ def test_a_secret_written_in_the_file_is_refused(tmp_path: Path) -> None:
     assert "sk-in-the-file" not in err
 
 
-def test_invalid_yaml_and_missing_file_are_clear(tmp_path: Path) -> None:
+def test_invalid_yaml_stops_serve(tmp_path: Path) -> None:
     assert "not valid YAML" in serve_with(tmp_path, "providers: [\n  - name: a\n kind")
-    assert "mapping" in serve_with(tmp_path, "- just\n- a list\n")
-    proc = subprocess.run(
-        [PYTHON, "-m", "gatewayz", "serve", "--config", str(tmp_path / "nope.yaml")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert proc.returncode != 0 and "nope.yaml" in proc.stderr
+
+
+def test_non_mapping_and_missing_file_are_clear(tmp_path: Path) -> None:
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(listing, {})
+    with pytest.raises(ConfigError, match=r"nope\.yaml"):
+        load_settings(None, {"GATEWAYZ_CONFIG": str(tmp_path / "nope.yaml")})
 
 
 def test_upstream_key_comes_from_the_named_variable(

@@ -36,8 +36,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     work = tmp_path_factory.mktemp("client-gateway")
     llama, images = llama_server(work), image_server(work)
     models = [
-        # The quick start's model name, served by the embedded SmolLM2.
-        model("gpt-3.5-turbo", "text-generation", "local", CHAT, pricing=PRICING,
+        # The quick start's model name, served by SmolLM2 through llama-cpp-python's
+        # server (whose default of 16 new tokens keeps the quick start's call short).
+        model("gpt-3.5-turbo", "text-generation", "llama", "smollm2", pricing=PRICING,
               context_length=2048),
         model("smol-chat", "conversational", "local", CHAT, pricing=PRICING,
               context_length=2048),
