@@ -21,9 +21,14 @@ CHAT = "smollm2-135m-instruct"
 
 
 def model(model_id: str, task: str, provider: str, upstream: str, **extra: Any) -> dict[str, Any]:
-    return {"id": model_id, "hub_model_id": f"gatewayz-test/{model_id}", "task": task,
-            "routes": [{"provider": provider, "model": upstream}],
-            "pricing": TASK_PRICING, **extra}
+    return {
+        "id": model_id,
+        "hub_model_id": f"gatewayz-test/{model_id}",
+        "task": task,
+        "routes": [{"provider": provider, "model": upstream}],
+        "pricing": TASK_PRICING,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -38,10 +43,15 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     models = [
         # The quick start's model name, served by SmolLM2 through llama-cpp-python's
         # server (whose default of 16 new tokens keeps the quick start's call short).
-        model("gpt-3.5-turbo", "text-generation", "llama", "smollm2", pricing=PRICING,
-              context_length=2048),
-        model("smol-chat", "conversational", "local", CHAT, pricing=PRICING,
-              context_length=2048),
+        model(
+            "gpt-3.5-turbo",
+            "text-generation",
+            "llama",
+            "smollm2",
+            pricing=PRICING,
+            context_length=2048,
+        ),
+        model("smol-chat", "conversational", "local", CHAT, pricing=PRICING, context_length=2048),
         model("minilm", "feature-extraction", "local", "default"),
         model("zero-shot", "zero-shot-classification", "local", "default"),
         model("summarizer", "summarization", "local", "default"),
@@ -74,12 +84,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 @pytest.fixture(scope="session")
 def keys(gateway: Gateway) -> dict[str, str]:
     """Keys by role: ``admin``, ``user``, ``partner``, and ``broke`` (one nano-USD)."""
-    return gateway.create_keys({
-        "admin": ["--admin"],
-        "user": [],
-        "partner": ["--partner"],
-        "broke": ["--balance-usd", "0.000000001"],
-    })
+    return gateway.create_keys(
+        {
+            "admin": ["--admin"],
+            "user": [],
+            "partner": ["--partner"],
+            "broke": ["--balance-usd", "0.000000001"],
+        }
+    )
 
 
 @pytest.fixture(scope="session")

@@ -52,8 +52,9 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.log.name}: exited {self.proc.returncode}:\n"
-                                   + self.log.read_text())
+                raise RuntimeError(
+                    f"{self.log.name}: exited {self.proc.returncode}:\n" + self.log.read_text()
+                )
             try:
                 httpx.get(self.url + path, timeout=1)
                 return self
@@ -79,8 +80,21 @@ def smollm2_gguf() -> str:
 
 
 def llama_server(workdir: Path) -> Server:
-    args = [PYTHON, "-m", "llama_cpp.server", "--model", smollm2_gguf(), "--host",
-            "127.0.0.1", "--port", "{port}", "--n_ctx", "2048", "--model_alias", "smollm2"]
+    args = [
+        PYTHON,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        smollm2_gguf(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--n_ctx",
+        "2048",
+        "--model_alias",
+        "smollm2",
+    ]
     return Server("llama", args, workdir, "/v1/models")
 
 
@@ -107,9 +121,22 @@ class Gateway(Server):
         commands run side by side)."""
         procs = {
             name: subprocess.Popen(
-                [PYTHON, "-m", "gatewayz", "keys", "create", "--config", str(self.config),
-                 "--name", name, *flags],
-                cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [
+                    PYTHON,
+                    "-m",
+                    "gatewayz",
+                    "keys",
+                    "create",
+                    "--config",
+                    str(self.config),
+                    "--name",
+                    name,
+                    *flags,
+                ],
+                cwd=self.workdir,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for name, flags in specs.items()
         }

@@ -29,25 +29,41 @@ calls: defaultdict[str, int] = defaultdict(int)
 last_headers: dict[str, dict[str, str]] = {}
 peers: defaultdict[str, list[int]] = defaultdict(list)
 
-CHUNK = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
-         "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}]}
+CHUNK = {
+    "id": "c1",
+    "object": "chat.completion.chunk",
+    "created": 1,
+    "model": "m",
+    "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}],
+}
 
 
 def success(route: str) -> Any:
     if route.startswith("hf/tasks/text-generation"):
         return [{"generated_text": "recovered"}]
     if route.startswith("v1/chat/completions"):
-        return {"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
-                             "finish_reason": "stop"}]}
+        return {
+            "id": "c1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "ok"},
+                    "finish_reason": "stop",
+                }
+            ],
+        }
     return {"ok": True}
 
 
 def failure(route: str, status: int, rid: str) -> dict[str, Any]:
     message = f"stand-in failure {status}"
     if route.startswith("v1/"):
-        return {"error": {"message": message, "type": "standin", "code": str(status),
-                          "request_id": rid}}
+        return {
+            "error": {"message": message, "type": "standin", "code": str(status), "request_id": rid}
+        }
     return {"error": message, "request_id": rid}
 
 
@@ -66,13 +82,13 @@ async def handle(request: Request) -> Response:
     if n <= int(p["fails"]):
         if "ra" in options:
             headers["Retry-After"] = options["ra"]
-        return JSONResponse(failure(p["route"], int(p["status"]), rid), int(p["status"]),
-                            headers=headers)
+        return JSONResponse(
+            failure(p["route"], int(p["status"]), rid), int(p["status"]), headers=headers
+        )
     if options.get("body") == "garbage":
         return Response(b"<html>not json</html>", media_type="text/html", headers=headers)
     if options.get("stream") == "error":
-        return StreamingResponse(broken_stream(), media_type="text/event-stream",
-                                 headers=headers)
+        return StreamingResponse(broken_stream(), media_type="text/event-stream", headers=headers)
     return JSONResponse(success(p["route"]), headers=headers)
 
 
@@ -93,12 +109,17 @@ async def root(request: Request) -> Response:
     return Response("stand-in")
 
 
-app = Starlette(routes=[
-    Route("/", root),
-    Route("/count/{key}", count),
-    Route("/s/{key}/{status:int}/{fails:int}/{options}/{route:path}", handle,
-          methods=["GET", "POST", "PUT", "DELETE"]),
-])
+app = Starlette(
+    routes=[
+        Route("/", root),
+        Route("/count/{key}", count),
+        Route(
+            "/s/{key}/{status:int}/{fails:int}/{options}/{route:path}",
+            handle,
+            methods=["GET", "POST", "PUT", "DELETE"],
+        ),
+    ]
+)
 
 if __name__ == "__main__":
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

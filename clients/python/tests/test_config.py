@@ -56,7 +56,8 @@ def test_context_managers_close_the_pool() -> None:
 def test_injected_http_client_is_not_closed(standin: Server) -> None:
     key = uuid.uuid4().hex[:12]
     with httpx.Client() as http:
-        with GatewayzClient("k", base_url=f"{standin.url}/s/{key}/200/0/-",
-                            http_client=http) as client:
+        with GatewayzClient(
+            "k", base_url=f"{standin.url}/s/{key}/200/0/-", http_client=http
+        ) as client:
             assert client.text_generation("hi").generated_text == "recovered"
         assert not http.is_closed

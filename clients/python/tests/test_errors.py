@@ -61,13 +61,15 @@ def test_422_bad_task_input(client: Client) -> None:
         client.fill_mask("no mask here", model="fill")
     assert info.value.status_code == 422 and "[MASK]" in info.value.message
     with pytest.raises(UnprocessableEntityError) as cost:
-        client.calculate_cost([{"task": "text-generation", "model": "gpt-3.5-turbo",
-                                "input_tokens": -1}])
+        client.calculate_cost(
+            [{"task": "text-generation", "model": "gpt-3.5-turbo", "input_tokens": -1}]
+        )
     assert "requests" in cost.value.message
 
 
-def test_402_insufficient_credits(make_client: Factory, gateway: Gateway,
-                                  keys: dict[str, str]) -> None:
+def test_402_insufficient_credits(
+    make_client: Factory, gateway: Gateway, keys: dict[str, str]
+) -> None:
     client = make_client(keys["broke"], base_url=gateway.url, max_retries=0)
     with pytest.raises(InsufficientCreditsError) as info:
         client.text_generation("Hello", model="gpt-3.5-turbo", max_new_tokens=2)
@@ -81,6 +83,12 @@ def test_5xx_no_embedded_image_model(client: Client) -> None:
 
 
 def test_hierarchy() -> None:
-    for cls in (AuthenticationError, PermissionDeniedError, NotFoundError,
-                UnprocessableEntityError, InsufficientCreditsError, InternalServerError):
+    for cls in (
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        UnprocessableEntityError,
+        InsufficientCreditsError,
+        InternalServerError,
+    ):
         assert issubclass(cls, APIStatusError) and issubclass(cls, GatewayzError)

@@ -22,7 +22,8 @@ def test_all_is_exact_and_importable() -> None:
         assert getattr(gatewayz_py_hf, name) is not None
     assert set(types.__all__) <= exported
     assert {n for n in dir(types) if not n.startswith("_") and n != "annotations"} == set(
-        types.__all__)
+        types.__all__
+    )
 
 
 def test_both_clients_have_the_same_methods() -> None:
@@ -32,9 +33,17 @@ def test_both_clients_have_the_same_methods() -> None:
     sync = methods(gatewayz_py_hf.GatewayzClient) - {"close"}
     asynchronous = methods(gatewayz_py_hf.AsyncGatewayzClient) - {"aclose"}
     assert sync == asynchronous
-    assert {"text_generation", "chat_completion", "question_answering", "text_to_image",
-            "list_models", "map_model", "calculate_cost", "get_usage",
-            "get_request_costs"} <= sync
+    assert {
+        "text_generation",
+        "chat_completion",
+        "question_answering",
+        "text_to_image",
+        "list_models",
+        "map_model",
+        "calculate_cost",
+        "get_usage",
+        "get_request_costs",
+    } <= sync
 
 
 def test_py_typed_is_shipped() -> None:
@@ -42,6 +51,9 @@ def test_py_typed_is_shipped() -> None:
 
 
 def test_sync_client_is_generated_from_the_async_one() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "unasync.py"), "--check"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "unasync.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr

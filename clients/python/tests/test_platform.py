@@ -25,15 +25,22 @@ def test_list_models(client: Client) -> None:
 
 def test_map_set_status_unmap(admin: Client) -> None:
     name = f"mapped-{uuid.uuid4().hex[:8]}"
-    created = admin.map_model(name, "sentence-transformers/all-MiniLM-L6-v2",
-                              "feature-extraction", routes=[{"provider": "local",
-                                                            "model": "default"}],
-                              pricing={"per_request_usd": Decimal("0.0002")})
+    created = admin.map_model(
+        name,
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "feature-extraction",
+        routes=[{"provider": "local", "model": "default"}],
+        pricing={"per_request_usd": Decimal("0.0002")},
+    )
     assert created.created and created.status == "staging"
     assert created.pricing["per_request_usd"] == Decimal("0.0002")
     assert created.routes[0].provider == "local"
-    again = admin.map_model(name, "sentence-transformers/all-MiniLM-L6-v2", "feature-extraction",
-                            routes=[{"provider": "local", "model": "default"}])
+    again = admin.map_model(
+        name,
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "feature-extraction",
+        routes=[{"provider": "local", "model": "default"}],
+    )
     assert not again.created
     live = admin.set_model_status(name, "live")
     assert live.status == "live"
@@ -51,17 +58,24 @@ def test_config_models_cannot_be_unmapped(admin: Client) -> None:
 
 def test_map_model_needs_admin(client: Client) -> None:
     with pytest.raises(PermissionDeniedError) as info:
-        client.map_model("x", "y/z", "summarization", routes=[{"provider": "local",
-                                                               "model": "default"}])
+        client.map_model(
+            "x", "y/z", "summarization", routes=[{"provider": "local", "model": "default"}]
+        )
     assert info.value.status_code == 403 and info.value.request_id
 
 
 def test_calculate_cost(client: Client) -> None:
-    cost = client.calculate_cost([
-        {"task": "text-generation", "model": "gpt-3.5-turbo", "input_tokens": 100,
-         "output_tokens": 50},
-        {"task": "summarization", "model": "summarizer", "input_chars": 1000},
-    ])
+    cost = client.calculate_cost(
+        [
+            {
+                "task": "text-generation",
+                "model": "gpt-3.5-turbo",
+                "input_tokens": 100,
+                "output_tokens": 50,
+            },
+            {"task": "summarization", "model": "summarizer", "input_chars": 1000},
+        ]
+    )
     # $0.50 / $1.50 per million: 100 x 500 + 50 x 1,500 = 125,000 nano-USD;
     # $0.0001 per request + $0.00002 per 1,000 characters = 120,000 nano-USD.
     assert [c.cost_nano_usd for c in cost.costs] == [125_000, 120_000]
@@ -70,8 +84,9 @@ def test_calculate_cost(client: Client) -> None:
     assert cost.costs[0].cost_usd == Decimal("0.000125")
 
 
-def test_usage_billing_lookup_and_balance(make_client: Factory, gateway: Gateway,
-                                          keys: dict[str, str]) -> None:
+def test_usage_billing_lookup_and_balance(
+    make_client: Factory, gateway: Gateway, keys: dict[str, str]
+) -> None:
     user = make_client(keys["user"], base_url=gateway.url)
     since = datetime.now(UTC) - timedelta(seconds=5)
     served = [user.text_classification(text, model="sentiment") for text in ("good", "bad", "ok")]
@@ -80,7 +95,8 @@ def test_usage_billing_lookup_and_balance(make_client: Factory, gateway: Gateway
     page = user.get_usage(start=since, model="sentiment", limit=2)
     assert len(page.data) == 2 and page.next_cursor is not None
     assert page.totals.requests >= 3 and page.totals.cost_nano_usd == sum(
-        r.cost_nano_usd for r in user.collect_iter("iter_usage", start=since, model="sentiment"))
+        r.cost_nano_usd for r in user.collect_iter("iter_usage", start=since, model="sentiment")
+    )
     records = user.collect_iter("iter_usage", start=since, model="sentiment", page_size=2)
     assert set(ids) <= {r.request_id for r in records}
     mine = {r.request_id: r for r in records}

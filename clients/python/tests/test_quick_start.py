@@ -16,8 +16,12 @@ import pytest
 from live import Gateway
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-SEED = Path(__file__).resolve().parents[4] / "shared" / "seed" / (
-    "HUGGINGFACE_QUICK_START.original.md")
+SEED = (
+    Path(__file__).resolve().parents[4]
+    / "shared"
+    / "seed"
+    / ("HUGGINGFACE_QUICK_START.original.md")
+)
 
 
 def readme_example() -> str:
@@ -31,15 +35,20 @@ def test_example_is_the_original_one() -> None:
         pytest.skip(f"{SEED} is not beside this checkout")
     seed = SEED.read_text()
     start = seed.index("### Python\n\n```python\n") + len("### Python\n\n```python\n")
-    assert readme_example() == seed[start:seed.index("```", start)]
+    assert readme_example() == seed[start : seed.index("```", start)]
 
 
 def test_example_runs(gateway: Gateway, keys: dict[str, str]) -> None:
     code = readme_example()
     assert code.count('"your-key"') == 1
     env = {**os.environ, "GATEWAYZ_BASE_URL": gateway.url}
-    done = subprocess.run([sys.executable, "-c", code.replace('"your-key"', repr(keys["user"]))],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code.replace('"your-key"', repr(keys["user"]))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert lines[-2] == "Available: 1 text-generation models"

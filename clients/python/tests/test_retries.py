@@ -38,8 +38,9 @@ def seen(standin: Server, key: str) -> dict[str, object]:
     return dict(httpx.get(f"{standin.url}/count/{key}").json())
 
 
-def test_fails_twice_then_succeeds_honouring_retry_after(make_client: Factory,
-                                                         standin: Server) -> None:
+def test_fails_twice_then_succeeds_honouring_retry_after(
+    make_client: Factory, standin: Server
+) -> None:
     base, key = scenario(standin, 503, 2, "ra=0.2")
     client = make_client(KEY, base_url=base)  # default max_retries: 2
     started = time.monotonic()
@@ -59,8 +60,7 @@ def test_retried_statuses(make_client: Factory, standin: Server, status: int) ->
 
 
 @pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 422])
-def test_client_errors_are_not_retried(make_client: Factory, standin: Server,
-                                       status: int) -> None:
+def test_client_errors_are_not_retried(make_client: Factory, standin: Server, status: int) -> None:
     base, key = scenario(standin, status, 1, "ra=0.01")
     with pytest.raises(APIStatusError) as info:
         make_client(KEY, base_url=base).text_generation("hi")
@@ -72,7 +72,8 @@ def test_retries_exhausted(make_client: Factory, standin: Server) -> None:
     base, key = scenario(standin, 429, 99, "ra=0.01")
     with pytest.raises(RateLimitError) as info:
         make_client(KEY, base_url=base, max_retries=3).chat_completion(
-            [{"role": "user", "content": "hi"}])
+            [{"role": "user", "content": "hi"}]
+        )
     assert seen(standin, key)["calls"] == 4
     err = info.value
     assert err.status_code == 429 and err.message == "stand-in failure 429"
@@ -148,8 +149,12 @@ def test_calculate_retry_timeout() -> None:
     assert 0.5 < _calculate_retry_timeout(0, {"retry-after": in_2s}) <= 2
     for n in range(8):
         expected = min(0.5 * 2**n, MAX_RETRY_DELAY_S)
-        for headers in (None, {"retry-after": "600"}, {"retry-after": "0"},
-                        {"retry-after": "soon"}):
+        for headers in (
+            None,
+            {"retry-after": "600"},
+            {"retry-after": "0"},
+            {"retry-after": "soon"},
+        ):
             wait = _calculate_retry_timeout(n, headers, rng)
             assert 0.75 * expected <= wait <= expected  # backoff less up to 25% jitter
     waits = {_calculate_retry_timeout(1, None, rng) for _ in range(20)}

@@ -17,16 +17,23 @@ from gatewayz_py_hf import (
     TokenClassificationOutput,
 )
 
-TOWER = ("The Eiffel Tower is a wrought-iron lattice tower in Paris. It was named after the "
-         "engineer Gustave Eiffel, whose company designed and built it. It was constructed "
-         "from 1887 to 1889 as the entrance to the 1889 World's Fair. It has become a global "
-         "cultural icon of France.")
+TOWER = (
+    "The Eiffel Tower is a wrought-iron lattice tower in Paris. It was named after the "
+    "engineer Gustave Eiffel, whose company designed and built it. It was constructed "
+    "from 1887 to 1889 as the entrance to the 1889 World's Fair. It has become a global "
+    "cultural icon of France."
+)
 
 
 def test_text_generation(client: Client) -> None:
-    result = client.text_generation("The capital of France is", model="gpt-3.5-turbo",
-                                    max_new_tokens=3, temperature=0, details=True,
-                                    return_full_text=True)
+    result = client.text_generation(
+        "The capital of France is",
+        model="gpt-3.5-turbo",
+        max_new_tokens=3,
+        temperature=0,
+        details=True,
+        return_full_text=True,
+    )
     assert isinstance(result.output[0], TextGenerationOutput)
     assert result.generated_text == result.output[0].generated_text
     assert result.generated_text.startswith("The capital of France is")
@@ -37,8 +44,13 @@ def test_text_generation(client: Client) -> None:
 
 
 def test_text_generation_stream(client: Client) -> None:
-    rid, events = client.collect("text_generation_stream", "Count: one, two,",
-                                 model="gpt-3.5-turbo", max_new_tokens=3, temperature=0)
+    rid, events = client.collect(
+        "text_generation_stream",
+        "Count: one, two,",
+        model="gpt-3.5-turbo",
+        max_new_tokens=3,
+        temperature=0,
+    )
     assert len(events) >= 2 and len(rid) == 36
     assert [e.index for e in events] == list(range(1, len(events) + 1))
     assert all(e.generated_text is None for e in events[:-1])
@@ -51,8 +63,10 @@ def test_text_generation_stream(client: Client) -> None:
 def test_conversational(client: Client) -> None:
     # A list of messages with one client and a plain user message with the other: both
     # share the body-building code, so each form is covered once.
-    messages = [{"role": "system", "content": "Answer in one word."},
-                {"role": "user", "content": "What colour is the sky?"}]
+    messages = [
+        {"role": "system", "content": "Answer in one word."},
+        {"role": "user", "content": "What colour is the sky?"},
+    ]
     inputs = "What colour is the sky?" if client.is_async else messages
     result = client.conversational(inputs, model="smol-chat", max_new_tokens=3, temperature=0)
     assert result.generated_text.strip()
@@ -69,8 +83,9 @@ def test_summarization(client: Client) -> None:
 
 @pytest.mark.skipif(shutil.which("apertium") is None, reason="apt-get install apertium-eng-spa")
 def test_translation(client: Client) -> None:
-    result = client.translation("The cat is sleeping.", model="apertium", src_lang="en",
-                                tgt_lang="es")
+    result = client.translation(
+        "The cat is sleeping.", model="apertium", src_lang="en", tgt_lang="es"
+    )
     assert "gato" in result.translation_text.lower()
 
 
@@ -78,7 +93,7 @@ def test_question_answering_gives_a_span(client: Client) -> None:
     result = client.question_answering("Who designed the tower?", TOWER, model="qa")
     best = result.output[0]
     assert result.answer == best.answer and best.answer
-    assert TOWER[best.start:best.end] == best.answer and 0 <= best.score <= 1
+    assert TOWER[best.start : best.end] == best.answer and 0 <= best.score <= 1
 
 
 def test_text_classification(client: Client) -> None:
@@ -95,15 +110,16 @@ def test_token_classification(client: Client) -> None:
     assert all(isinstance(e, TokenClassificationOutput) for e in result.output)
     found = {(e.word, e.entity_group) for e in result.output}
     assert ("Tim Cook", "PERSON") in found and ("Apple", "ORG") in found
-    assert all(text[e.start:e.end] == e.word for e in result.output)
+    assert all(text[e.start : e.end] == e.word for e in result.output)
 
 
 def test_feature_extraction(client: Client) -> None:
     one = client.feature_extraction("The cat sat on the mat.", model="minilm", normalize=True)
     assert len(one.output) == 1 and len(one.output[0]) == 384
     assert abs(math.sqrt(sum(x * x for x in one.output[0])) - 1) < 1e-3
-    many = client.feature_extraction(["a cat", "a kitten", "stock markets fell"], model="minilm",
-                                     normalize=True)
+    many = client.feature_extraction(
+        ["a cat", "a kitten", "stock markets fell"], model="minilm", normalize=True
+    )
     cat, kitten, stocks = many.output
 
     def dot(a: list[float], b: list[float]) -> float:
@@ -113,8 +129,9 @@ def test_feature_extraction(client: Client) -> None:
 
 
 def test_sentence_similarity(client: Client) -> None:
-    result = client.sentence_similarity("A cat is sleeping", ["A kitten naps", "Rates rose"],
-                                        model="minilm")
+    result = client.sentence_similarity(
+        "A cat is sleeping", ["A kitten naps", "Rates rose"], model="minilm"
+    )
     assert len(result.output) == 2 and result.output[0] > result.output[1]
 
 
@@ -125,8 +142,9 @@ def test_fill_mask(client: Client) -> None:
 
 
 def test_zero_shot_classification(client: Client) -> None:
-    result = client.zero_shot_classification("The team won the match in overtime",
-                                             ["sports", "politics", "cooking"], model="zero-shot")
+    result = client.zero_shot_classification(
+        "The team won the match in overtime", ["sports", "politics", "cooking"], model="zero-shot"
+    )
     assert result.label == "sports"
     assert abs(sum(o.score for o in result.output) - 1) < 1e-6
 

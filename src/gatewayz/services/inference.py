@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from gatewayz.config import ModelConfig, RouteConfig
 from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, UpstreamUnavailable
@@ -22,6 +22,7 @@ from gatewayz.tasks.base import TaskRequest, TaskResult, input_chars
 from gatewayz.upstreams.base import JSONDict, Operation, Upstream
 
 log = logging.getLogger("gatewayz.inference")
+T = TypeVar("T")
 
 
 def _usage_of(answer: JSONDict) -> Usage | None:
@@ -98,27 +99,41 @@ class InferenceService:
     async def _create(
         self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
     ) -> JSONDict:
+        async def call(route: RouteConfig, upstream: Upstream) -> JSONDict:
+            return await upstream.create(op, {**payload, "model": route.model}, ctx.watch)
+
+        _, upstream, answer = await self._failover(ctx, model, task, call)
+        usage = _usage_of(answer) or _estimated_usage(payload, _text_of(answer))
+        answer["model"] = model.id
+        answer.setdefault("created", 0)
+        answer["usage"] = {
+            "prompt_tokens": usage.input_tokens,
+            "completion_tokens": usage.output_tokens,
+            "total_tokens": usage.input_tokens + usage.output_tokens,
+            **{k: v for k, v in (answer.get("usage") or {}).items() if k.endswith("_details")},
+        }
+        await self._record(ctx, model, task, upstream.name, usage, 200)
+        return answer
+
+    async def _failover(
+        self,
+        ctx: RequestContext,
+        model: ModelConfig,
+        task: str,
+        call: Callable[[RouteConfig, Upstream], Awaitable[T]],
+    ) -> tuple[RouteConfig, Upstream, T]:
+        """``call`` on each route in turn until one is reachable (an unreachable upstream
+        has been sent nothing, so the next can be tried); any other failure is recorded
+        and raised."""
         last_error: GatewayError | None = None
         for route, upstream in self._routes(model, task):
             try:
-                answer = await upstream.create(op, {**payload, "model": route.model}, ctx.watch)
+                return route, upstream, await call(route, upstream)
             except UpstreamUnavailable as exc:
                 last_error = exc
-                continue
             except UpstreamError as exc:
                 await self._record_failure(ctx, model, task, upstream.name, exc.status)
                 raise
-            usage = _usage_of(answer) or _estimated_usage(payload, _text_of(answer))
-            answer["model"] = model.id
-            answer.setdefault("created", 0)
-            answer["usage"] = {
-                "prompt_tokens": usage.input_tokens,
-                "completion_tokens": usage.output_tokens,
-                "total_tokens": usage.input_tokens + usage.output_tokens,
-                **{k: v for k, v in (answer.get("usage") or {}).items() if k.endswith("_details")},
-            }
-            await self._record(ctx, model, task, upstream.name, usage, 200)
-            return answer
         assert last_error is not None
         await self._record_failure(ctx, model, task, "", last_error.status)
         raise last_error
@@ -138,25 +153,14 @@ class InferenceService:
     async def _run_task(
         self, ctx: RequestContext, model: ModelConfig, request: TaskRequest
     ) -> TaskResult:
-        last_error: GatewayError | None = None
-        for route, upstream in self._routes(model, request.task):
-            try:
-                result = await upstream.run_task(route.model, request, ctx.watch)
-            except UpstreamUnavailable as exc:
-                last_error = exc
-                continue
-            except UpstreamError as exc:
-                await self._record_failure(ctx, model, request.task, upstream.name, exc.status)
-                raise
-            usage = result.usage
-            if not usage.input_chars:
-                usage = replace(usage, input_chars=input_chars(request.inputs))
-            result.usage = usage
-            await self._record(ctx, model, request.task, upstream.name, usage, 200)
-            return result
-        assert last_error is not None
-        await self._record_failure(ctx, model, request.task, "", last_error.status)
-        raise last_error
+        async def call(route: RouteConfig, upstream: Upstream) -> TaskResult:
+            return await upstream.run_task(route.model, request, ctx.watch)
+
+        _, upstream, result = await self._failover(ctx, model, request.task, call)
+        if not result.usage.input_chars:
+            result.usage = replace(result.usage, input_chars=input_chars(request.inputs))
+        await self._record(ctx, model, request.task, upstream.name, result.usage, 200)
+        return result
 
     async def stream(
         self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
@@ -210,23 +214,13 @@ class InferenceService:
     ) -> tuple[RouteConfig, Upstream, AsyncIterator[JSONDict]]:
         """Start the stream on the first route that answers, so failover happens before
         any byte has gone to the caller."""
-        last_error: GatewayError | None = None
-        for route, upstream in self._routes(model, task):
+
+        async def call(route: RouteConfig, upstream: Upstream) -> AsyncIterator[JSONDict]:
             chunks = upstream.stream(op, {**body, "model": route.model}, ctx.watch)
-            try:
-                first = await anext(chunks)
-            except UpstreamUnavailable as exc:
-                last_error = exc
-                continue
-            except StopAsyncIteration:
-                first = None
-            except UpstreamError as exc:
-                await self._record_failure(ctx, model, task, upstream.name, exc.status)
-                raise
-            return route, upstream, _prepend(first, chunks)
-        assert last_error is not None
-        await self._record_failure(ctx, model, task, "", last_error.status)
-        raise last_error
+            first = await anext(chunks, None)
+            return _prepend(first, chunks)
+
+        return await self._failover(ctx, model, task, call)
 
     def _usage_record(
         self,
