@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from live import Gateway, Server, image_server, llama_server, standin_server
 
 from gatewayz_py_hf import AsyncGatewayzClient, GatewayzClient
+from live import Gateway, Server, image_server, llama_server, standin_server
 
 PRICING = {"input_per_million_usd": "0.50", "output_per_million_usd": "1.50"}
 TASK_PRICING = {"per_request_usd": "0.0001", "per_1k_chars_usd": "0.00002"}
@@ -139,7 +139,8 @@ class Client:
             stream = await method(*args, **kwargs)
             return stream.inference_id, [chunk async for chunk in stream]
 
-        return self._portal.call(read)
+        result: tuple[str, list[Any]] = self._portal.call(read)
+        return result
 
     def collect_iter(self, name: str, *args: Any, **kwargs: Any) -> list[Any]:
         """Everything an iterator method (``iter_usage``) yields."""

@@ -29,7 +29,8 @@ def test_wheel_and_sdist_install_in_a_fresh_venv(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "gatewayz_py_hf/py.typed" in names and "gatewayz_py_hf/_sync_client.py" in names
     assert not any(n.startswith(("tests/", "scripts/")) for n in names)
-    members = {m.split("/", 1)[1] for m in tarfile.open(sdist).getnames() if "/" in m}
+    with tarfile.open(sdist) as tar:
+        members = {m.split("/", 1)[1] for m in tar.getnames() if "/" in m}
     assert {
         "pyproject.toml",
         "README.md",

@@ -8,9 +8,9 @@ import uuid
 import anyio
 import httpx
 import pytest
-from live import Server
 
 from gatewayz_py_hf import AsyncGatewayzClient, GatewayzClient, GatewayzError
+from live import Server
 
 
 def test_env_fallbacks(monkeypatch: pytest.MonkeyPatch, standin: Server) -> None:

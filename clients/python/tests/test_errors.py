@@ -4,9 +4,8 @@ async, carrying status, message and request id, and never the API key."""
 from __future__ import annotations
 
 import pytest
-from conftest import Client, Factory
-from live import Gateway
 
+from conftest import Client, Factory
 from gatewayz_py_hf import (
     APIStatusError,
     AuthenticationError,
@@ -18,6 +17,7 @@ from gatewayz_py_hf import (
     PermissionDeniedError,
     UnprocessableEntityError,
 )
+from live import Gateway
 
 
 def test_401_on_both_route_families(make_client: Factory, gateway: Gateway) -> None:

@@ -6,7 +6,6 @@ import math
 from decimal import Decimal
 
 from conftest import Client
-
 from gatewayz_py_hf import ChatCompletionChunk, Completion
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import Client, Factory
-from live import Gateway
 
+from conftest import Client, Factory
 from gatewayz_py_hf import ConflictError, NotFoundError, PermissionDeniedError, RegistryModel
+from live import Gateway
 
 
 def test_list_models(client: Client) -> None:

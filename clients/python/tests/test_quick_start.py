@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from live import Gateway
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -7,12 +7,12 @@ import random
 import time
 import uuid
 from email.utils import formatdate
+from typing import Any
 
 import httpx
 import pytest
-from conftest import Factory
-from live import Server, free_port
 
+from conftest import Factory
 from gatewayz_py_hf import (
     APIConnectionError,
     APIResponseValidationError,
@@ -24,6 +24,7 @@ from gatewayz_py_hf import (
 )
 from gatewayz_py_hf._constants import MAX_RETRY_DELAY_S
 from gatewayz_py_hf._retries import _calculate_retry_timeout, _should_retry
+from live import Server, free_port
 
 KEY = "gwz_standin-key-0c5d"
 
@@ -34,8 +35,9 @@ def scenario(standin: Server, status: int, fails: int, options: str = "-") -> tu
     return f"{standin.url}/s/{key}/{status}/{fails}/{options}", key
 
 
-def seen(standin: Server, key: str) -> dict[str, object]:
-    return dict(httpx.get(f"{standin.url}/count/{key}").json())
+def seen(standin: Server, key: str) -> dict[str, Any]:
+    answer: dict[str, Any] = httpx.get(f"{standin.url}/count/{key}").json()
+    return answer
 
 
 def test_fails_twice_then_succeeds_honouring_retry_after(
@@ -105,9 +107,8 @@ def test_connection_error(make_client: Factory) -> None:
 def test_error_event_mid_stream(make_client: Factory, standin: Server) -> None:
     base, key = scenario(standin, 200, 0, "stream=error")
     client = make_client(KEY, base_url=base)
-    got = []
     with pytest.raises(APIStreamError) as info:
-        got.extend(client.collect("chat_completion_stream", [{"role": "user", "content": "x"}]))
+        client.collect("chat_completion_stream", [{"role": "user", "content": "x"}])
     assert info.value.message == "upstream went away"
     assert info.value.error_type == "upstream_error"
     assert info.value.request_id == f"standin-{key}-1"
@@ -126,10 +127,10 @@ def test_one_pooled_connection_and_headers(make_client: Factory, standin: Server
     for _ in range(3):
         client.text_generation("hi")
     record = seen(standin, key)
-    assert len(set(record["peers"])) == 1  # type: ignore[arg-type]
+    assert len(set(record["peers"])) == 1
     headers = record["headers"]
-    assert headers["authorization"] == f"Bearer {KEY}"  # type: ignore[index]
-    assert headers["user-agent"].startswith("gatewayz-py-hf/")  # type: ignore[index]
+    assert headers["authorization"] == f"Bearer {KEY}"
+    assert headers["user-agent"].startswith("gatewayz-py-hf/")
 
 
 def test_should_retry() -> None:

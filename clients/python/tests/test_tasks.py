@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Client
 
+from conftest import Client
 from gatewayz_py_hf import (
     ClassificationOutput,
     FillMaskOutput,

@@ -3,7 +3,7 @@
     from gatewayz_py_hf import GatewayzClient
 
     with GatewayzClient() as client:  # GATEWAYZ_API_KEY, GATEWAYZ_BASE_URL
-        print(client.text_generation("The future of AI is").generated_text)
+        print(client.text_generation("The future of AI is", model="...").generated_text)
 
 ``AsyncGatewayzClient`` has the same methods, to ``await``.
 """
