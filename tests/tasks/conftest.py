@@ -117,3 +117,31 @@ def hf_gateway(
 @pytest.fixture(scope="session")
 def hf_key(hf_gateway: Gateway) -> str:
     return hf_gateway.create_key("hf")
+
+
+@pytest.fixture(scope="session")
+def openai_embeddings_gateway(
+    tmp_path_factory: pytest.TempPathFactory, local_gateway: Gateway, local_key: str
+) -> Iterator[Gateway]:
+    """A gateway whose embeddings come from an OpenAI-compatible ``/v1/embeddings`` (the
+    embedded gateway's), with the upstream key in an environment variable."""
+    workdir = tmp_path_factory.mktemp("openai-embeddings")
+    config = {
+        "database_url": f"sqlite:///{workdir / 'gw.db'}",
+        "providers": [
+            {
+                "name": "emb",
+                "kind": "openai",
+                "api_key_env": "EMB_KEY",
+                "base_url": f"{local_gateway.url}/v1",
+            }
+        ],
+        "models": [
+            task_model(
+                "oa-feature-extraction", "feature-extraction", "emb", "local-feature-extraction"
+            )
+        ],
+    }
+    server = Gateway(workdir, config, env={"EMB_KEY": local_key})
+    yield server
+    server.stop()

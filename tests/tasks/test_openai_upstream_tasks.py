@@ -209,3 +209,17 @@ def test_completions_under_the_model_url(
     body = resp.json()
     assert body["model"] == "oa-chat" and body["choices"][0]["text"]
     assert body["usage"]["completion_tokens"] > 0
+
+
+def test_embeddings_and_similarity_through_openai_embeddings(
+    openai_embeddings_gateway: Gateway,
+) -> None:
+    key = openai_embeddings_gateway.create_key("emb")
+    client = hf(openai_embeddings_gateway, key, "oa-feature-extraction")
+    vectors = client.feature_extraction("a cat")
+    assert vectors.shape == (1, 384)
+    scores = client.sentence_similarity("a cat", other_sentences=["a kitten", "tax law"])
+    assert len(scores) == 2 and scores[0] > scores[1]
+    via_openai = openai.OpenAI(base_url=f"{openai_embeddings_gateway.url}/v1", api_key=key)
+    result = via_openai.embeddings.create(model="oa-feature-extraction", input=["a", "b"])
+    assert len(result.data) == 2 and result.usage.prompt_tokens > 0

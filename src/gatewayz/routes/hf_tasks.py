@@ -64,11 +64,24 @@ async def model_default_task(request: Request) -> Response:
     text-generation here, as TGI does; chat itself is at ``.../v1/chat/completions``)."""
     gw, ctx = await begin(request, "hf_model")
     model_id = request.path_params["model_id"]
-    task = gw.catalog.get(model_id).task
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    return await run(
-        gw, ctx, "text-generation" if task == "conversational" else task, body, model_id
-    )
+    return await run(gw, ctx, default_task(gw.catalog.get(model_id).task, body), body, model_id)
+
+
+def default_task(registered: str, body: JSONDict) -> str:
+    """The task ``POST /models/{id}`` serves: the model's registered one, except that a chat
+    model answers text-generation (as TGI does) and an embedding model answers
+    sentence-similarity when sent ``{"source_sentence", "sentences"}``."""
+    if registered == "conversational":
+        return "text-generation"
+    inputs = body.get("inputs")
+    if (
+        registered == "feature-extraction"
+        and isinstance(inputs, dict)
+        and ("source_sentence" in inputs)
+    ):
+        return "sentence-similarity"
+    return registered
 
 
 async def model_pipeline(request: Request) -> Response:

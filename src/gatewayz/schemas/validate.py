@@ -11,10 +11,23 @@ from gatewayz.errors import InvalidRequest
 M = TypeVar("M", bound=BaseModel)
 
 
+# Pydantic names the member of a union that failed ("str", "constrained-str",
+# "list[str]", "function-after[...]"); a caller wants the field, not the type.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none", "bytes"})
+
+
+def _is_type_tag(part: str) -> bool:
+    return part in _TYPE_TAGS or any(c in part for c in "[]-")
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("messages", 0, "role")`` -> ``messages[0].role``, without union member tags."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not _is_type_tag(part):
+            out += f".{part}" if out else part
     return out
 
 
