@@ -100,7 +100,11 @@ class Gateway(Process):
     """``gatewayz serve`` with the given configuration (or the embedded default)."""
 
     def __init__(
-        self, workdir: Path, config: dict[str, Any] | None, env: dict[str, str] | None = None
+        self,
+        workdir: Path,
+        config: dict[str, Any] | None,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
     ) -> None:
         self.workdir = workdir
         self.port = free_port()
@@ -112,7 +116,17 @@ class Gateway(Process):
             path.write_text(yaml.safe_dump(config))
             self.config_args = ["--config", str(path)]
         super().__init__(
-            [PYTHON, "-m", "gatewayz", "serve", *self.config_args, "--port", str(self.port)],
+            [
+                PYTHON,
+                "-m",
+                "gatewayz",
+                "serve",
+                *self.config_args,
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
             workdir,
             self.env,
             f"gateway-{self.port}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from gatewayz.services.credits import CreditGuard
 from gatewayz.services.inference import InferenceService
 from gatewayz.services.keys import Authenticator
 from gatewayz.services.ledger import UsageLedger
-from gatewayz.services.metrics import Metrics
+from gatewayz.services.metrics import MULTIPROC_ENV, Metrics
 from gatewayz.services.registry import Registry
 from gatewayz.services.usage import UsageQueries
 from gatewayz.upstreams.base import Upstream
@@ -51,7 +52,7 @@ class Gateway:
 
 def build_gateway(settings: Settings) -> Gateway:
     engine = create_engine(settings.database_url)
-    metrics = Metrics()
+    metrics = Metrics(os.environ.get(MULTIPROC_ENV))
     upstreams = {p.name: build_upstream(p) for p in settings.providers}
     catalog = Registry(engine, settings.models, {n: u.tasks for n, u in upstreams.items()})
     ledger = UsageLedger(engine)

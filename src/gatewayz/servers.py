@@ -8,9 +8,11 @@ app from ``gatewayz.asgi:create_app``, which reads the configuration named by
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Literal
 
 from gatewayz.config import Settings
+from gatewayz.services.metrics import MULTIPROC_ENV
 
 Server = Literal["uvicorn", "granian"]
 SERVERS: tuple[Server, ...] = ("uvicorn", "granian")
@@ -26,6 +28,13 @@ def _export_config(config_path: str | None) -> None:
     """Tell worker processes which configuration file to read."""
     if config_path:
         os.environ["GATEWAYZ_CONFIG"] = os.path.abspath(config_path)
+
+
+def _share_metrics(workers: int) -> None:
+    """Several workers write their metrics to one directory, so that ``/metrics`` on any of
+    them reports the whole server (prometheus_client's multiprocess mode)."""
+    if workers > 1 and MULTIPROC_ENV not in os.environ:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="gatewayz-metrics-")
 
 
 def run_uvicorn(
@@ -47,6 +56,7 @@ def run_uvicorn(
     )
     if workers > 1:
         _export_config(config_path)
+        _share_metrics(workers)
         uvicorn.run(FACTORY, factory=True, workers=workers, **common)  # type: ignore[arg-type]
     else:
         from gatewayz.app import build_app
@@ -62,6 +72,7 @@ def run_granian(
     from granian.log import LogLevels
 
     _export_config(config_path)
+    _share_metrics(workers)
     Granian(
         FACTORY,
         factory=True,

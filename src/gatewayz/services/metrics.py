@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# Set by ``gatewayz serve --workers N`` (N > 1) before the workers start; read by
+# prometheus_client itself when it is imported, and passed to ``Metrics`` by the app.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY_BUCKETS = (
     0.0005,
@@ -28,7 +33,10 @@ _OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, multiprocess_dir: str | None = None) -> None:
+        # With several workers each process records into ``multiprocess_dir`` and any of
+        # them renders the sum (the values live in files there, not in this registry).
+        self._multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "gatewayz_requests_total",
@@ -99,4 +107,8 @@ class Metrics:
         counters[2].inc(cost_nano)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if self._multiprocess_dir is None:
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        MultiProcessCollector(combined, path=self._multiprocess_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(combined)
