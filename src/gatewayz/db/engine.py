@@ -27,6 +27,8 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
+    # Checkpoints run off the request path, in the server's own thread (usage_writer.py).
+    "PRAGMA wal_autocheckpoint=0",
 )
 
 
