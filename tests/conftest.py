@@ -109,6 +109,8 @@ def trouble_gateway(
         {"name": "garbage", "kind": "openai", "base_url": t.base("garbage")},
         {"name": "recorder", "kind": "openai", "base_url": t.base("proxy")},
         {"name": "cutoff", "kind": "openai", "base_url": t.base("cutoff")},
+        {"name": "flaky", "kind": "openai", "base_url": t.base("flaky")},
+        {"name": "ratelimited", "kind": "openai", "base_url": t.base("ratelimited")},
         {
             "name": "authed",
             "kind": "openai",
@@ -130,6 +132,8 @@ def trouble_gateway(
         _model("smol-garbage", "garbage"),
         _model("smol-recorded", "recorder"),
         _model("smol-cutoff", "cutoff"),
+        _model("smol-flaky", "flaky"),
+        _model("smol-ratelimited", "ratelimited"),
         _model("smol-authed", "authed"),
         _model("smol-failover", "down", "llama"),
         _model("embedder", "llama", task="feature-extraction"),

@@ -10,6 +10,9 @@ to the real llama upstream:
 - ``cutoff``: forwards, but hangs up after the third streamed event.
 - ``status500``: answers 500 with an OpenAI-style error body.
 - ``garbage``: answers 200 with a body that is not JSON.
+- ``flaky``: answers 503 (``Retry-After: 0``) to every first and second request of three,
+  and forwards the third.
+- ``ratelimited``: answers 429 with ``Retry-After: 120``.
 """
 
 from __future__ import annotations
@@ -78,6 +81,14 @@ class TroubleUpstream:
             return web.json_response(
                 {"error": {"message": "the model crashed", "type": "server_error"}}, status=500
             )
+        if mode == "flaky" and self.hits[mode] % 3 != 0:
+            return web.json_response(
+                {"error": {"message": "overloaded"}}, status=503, headers={"Retry-After": "0"}
+            )
+        if mode == "ratelimited":
+            return web.json_response(
+                {"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "120"}
+            )
         if mode == "garbage":
             return web.Response(text="<html>not json at all", content_type="text/html")
         if mode == "auth":
@@ -90,7 +101,7 @@ class TroubleUpstream:
             self.last = {"body": await request.json(), "headers": dict(request.headers)}
         elif mode == "cutoff":
             return await self._forward(request, body, cut_after_events=3)
-        elif mode != "auth":
+        elif mode not in ("auth", "flaky"):
             return web.json_response({"error": f"unknown mode {mode}"}, status=404)
         return await self._forward(request, body)
 

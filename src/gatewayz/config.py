@@ -67,6 +67,8 @@ class ProviderConfig(_Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=256, ge=1)
+    # Non-streamed calls answered 408/429/5xx (or cut off) are asked again this many times.
+    max_retries: int = Field(default=2, ge=0, le=10)
     # Resolved from ``api_key_env`` at load time; never read from the file.
     api_key: str | None = Field(default=None, exclude=True, repr=False)
 

@@ -135,6 +135,8 @@ class UpstreamRejected(UpstreamError):
 
     code = "upstream_rejected"
 
-    def __init__(self, message: str, *, status: int) -> None:
+    def __init__(self, message: str, *, status: int, retry_after: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        # The upstream's Retry-After, passed on to the caller with a 429.
+        self.retry_after = retry_after

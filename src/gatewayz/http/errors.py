@@ -14,16 +14,23 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gatewayz.errors import GatewayError
+from gatewayz.errors import GatewayError, UpstreamRejected
 from gatewayz.http.requestid import request_id_of
 from gatewayz.http.responses import JSONResponse
 
 log = logging.getLogger("gatewayz.errors")
 
 
-def error_response(request: Request, status: int, message: str, type_: str, code: str) -> Response:
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    type_: str,
+    code: str,
+    retry_after: str | None = None,
+) -> Response:
     rid = request_id_of(request.scope)
-    headers = {"Retry-After": "1"} if status in (429, 503) else None
+    headers = {"Retry-After": retry_after or "1"} if status in (429, 503) else None
     if status == 413:
         # The rest of the body is left unread: the connection cannot be reused, so say so
         # (otherwise a keep-alive client's next request fails on the dead connection).
@@ -41,7 +48,8 @@ async def on_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     if exc.status >= 500:
         log.warning("request %s failed: %s", request_id_of(request.scope), exc.message)
-    return error_response(request, exc.status, exc.message, exc.type, exc.code)
+    retry_after = exc.retry_after if isinstance(exc, UpstreamRejected) else None
+    return error_response(request, exc.status, exc.message, exc.type, exc.code, retry_after)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:

@@ -35,6 +35,7 @@ class Response:
     status: int
     content_type: str
     body: bytes
+    retry_after: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class _Connection(asyncio.Protocol):
         self._future: asyncio.Future[Response] | None = None
         self._body: list[bytes] = []
         self._content_type = b""
+        self._retry_after: bytes | None = None
         self._keep_alive = True
         self._received = False
 
@@ -74,8 +76,11 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
-        if name.lower() == b"content-type":
+        lowered = name.lower()
+        if lowered == b"content-type":
             self._content_type = value
+        elif lowered == b"retry-after":
+            self._retry_after = value
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
@@ -85,7 +90,9 @@ class _Connection(asyncio.Protocol):
         future, self._future = self._future, None
         if future is not None and not future.done():
             media = self._content_type.split(b";", 1)[0].strip().decode("latin-1").lower()
-            future.set_result(Response(self._parser.get_status_code(), media, b"".join(self._body)))
+            retry_after = self._retry_after.decode("latin-1") if self._retry_after else None
+            status = self._parser.get_status_code()
+            future.set_result(Response(status, media, b"".join(self._body), retry_after))
 
     # client side
     def send(self, data: bytes) -> asyncio.Future[Response]:
@@ -93,6 +100,7 @@ class _Connection(asyncio.Protocol):
         self._future = asyncio.get_running_loop().create_future()
         self._body = []
         self._content_type = b""
+        self._retry_after = None
         self._received = False
         self.transport.write(data)
         return self._future

@@ -19,6 +19,7 @@ from gatewayz.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gatewayz.retries import parse_retry_after, retry_delay, should_retry
 from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
 from gatewayz.upstreams.http1 import ConnectFailed, HTTP1Client, ProtocolFailed
@@ -29,6 +30,8 @@ _PATHS: dict[Operation, str] = {"chat": "/chat/completions", "completion": "/com
 # any other 4xx (401, 403, 404...) means the gateway itself is misconfigured: a 502.
 _PASS_THROUGH = frozenset({400, 413, 422, 429})
 _MAX_ERROR_TEXT = 500
+# A retry the upstream asks to wait longer for is not made: the caller gets the answer.
+MAX_UPSTREAM_RETRY_WAIT_S = 5.0
 
 
 def upstream_message(body: bytes) -> str:
@@ -112,19 +115,38 @@ class OpenAIUpstream(Upstream):
         return data
 
     async def post_json(self, path: str, payload: JSONDict, watch: Stopwatch) -> JSONDict:
-        """POST ``payload`` to ``base_url + path``; the answer must be a JSON object."""
-        start = time.perf_counter()
-        try:
-            answer = await self.http.post(
-                self.url(path, payload.get("model")), orjson.dumps(payload)
-            )
-        except Exception as exc:
-            raise self._translate(exc) from None
-        finally:
-            watch.since(start)
-        status, body = answer.status, answer.body
-        if status != 200:
-            raise self._status_error(status, body)
+        """POST ``payload`` to ``base_url + path``; the answer must be a JSON object. An
+        answer of 408/429/5xx or a dropped connection is asked again (``max_retries``,
+        the shared rules in ``gatewayz.retries``) unless the upstream asks for a longer
+        wait than a caller should be kept waiting."""
+        url, body = self.url(path, payload.get("model")), orjson.dumps(payload)
+        retries = 0
+        while True:
+            start = time.perf_counter()
+            try:
+                answer = await self.http.post(url, body)
+            except ProtocolFailed as exc:
+                if not should_retry(0, retries, self.config.max_retries):
+                    raise self._translate(exc) from None
+                answer = None
+            except Exception as exc:
+                raise self._translate(exc) from None
+            finally:
+                watch.since(start)
+            if answer is not None and answer.status == 200:
+                return self._json_object(answer.body)
+            status = 0 if answer is None else answer.status
+            retry_after = None if answer is None else answer.retry_after
+            asked = parse_retry_after(retry_after) or 0.0
+            if not should_retry(status, retries, self.config.max_retries) or (
+                asked > MAX_UPSTREAM_RETRY_WAIT_S
+            ):
+                assert answer is not None
+                raise self._status_error(answer.status, answer.body, retry_after)
+            await asyncio.sleep(retry_delay(retries, retry_after))
+            retries += 1
+
+    def _json_object(self, body: bytes) -> JSONDict:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -183,10 +205,12 @@ class OpenAIUpstream(Upstream):
         finally:
             resp.release()
 
-    def _status_error(self, status: int, body: bytes) -> UpstreamError:
+    def _status_error(
+        self, status: int, body: bytes, retry_after: str | None = None
+    ) -> UpstreamError:
         message = upstream_message(body)
         if status in _PASS_THROUGH:
-            return UpstreamRejected(message, status=status)
+            return UpstreamRejected(message, status=status, retry_after=retry_after)
         if status == 504:
             return UpstreamTimeout(f"upstream {self.name!r} timed out (504)")
         return UpstreamBadResponse(f"upstream {self.name!r} answered {status}: {message}")
