@@ -105,6 +105,9 @@ class ModelConfig(_Strict):
     context_length: int = Field(default=4096, ge=1)
     routes: tuple[RouteConfig, ...] = Field(min_length=1)
     pricing: Pricing = Pricing()
+    # Counts tokens when an upstream reports no usage: a tokenizer.json path, or a GGUF
+    # model (packaged name or path). Without it, such counts are estimated.
+    tokenizer: str | None = None
     adapter_type: Literal["lora"] | None = None
     base_model: str | None = None
 

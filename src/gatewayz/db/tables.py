@@ -75,6 +75,7 @@ registry_models = Table(
     Column("per_1k_chars_usd", String(40), nullable=False),
     Column("adapter_type", String(16), nullable=True),
     Column("base_model", String(200), nullable=True),
+    Column("tokenizer", String(500), nullable=True),
     # "config" for entries the configuration file names, "api" for the others.
     Column("source", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),

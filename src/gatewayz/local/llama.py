@@ -93,7 +93,7 @@ def gguf_path(model: str) -> Path:
 class LlamaModel:
     """One loaded GGUF model."""
 
-    def __init__(self, path: Path, n_ctx: int) -> None:
+    def __init__(self, path: Path, n_ctx: int, vocab_only: bool = False) -> None:
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -102,7 +102,11 @@ class LlamaModel:
                 "embedded chat needs llama-cpp-python: pip install 'gatewayz[local]'"
             ) from None
         self._llm = Llama(
-            model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 2, verbose=False
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=os.cpu_count() or 2,
+            verbose=False,
+            vocab_only=vocab_only,  # a tokenizer only: no weights loaded
         )
         template = self._llm.metadata.get("tokenizer.chat_template")
         self._formatter = (

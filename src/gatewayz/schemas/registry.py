@@ -27,6 +27,7 @@ class MappingRequest(BaseModel):
     context_length: int = Field(default=4096, ge=1)
     adapter_type: Literal["lora"] | None = None
     base_model: str | None = Field(default=None, min_length=1, max_length=200)
+    tokenizer: str | None = Field(default=None, min_length=1, max_length=500)
 
     def to_model(self) -> ModelConfig:
         return ModelConfig(
@@ -40,6 +41,7 @@ class MappingRequest(BaseModel):
             pricing=self.pricing,
             adapter_type=self.adapter_type,
             base_model=self.base_model,
+            tokenizer=self.tokenizer,
         )
 
 

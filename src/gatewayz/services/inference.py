@@ -18,6 +18,7 @@ from gatewayz.services.context import RequestContext
 from gatewayz.services.credits import CreditGuard, max_task_cost
 from gatewayz.services.ledger import UsageLedger, UsageRecord
 from gatewayz.services.metrics import Metrics
+from gatewayz.services.tokens import Tokenizers
 from gatewayz.tasks.base import TaskRequest, TaskResult, input_chars
 from gatewayz.upstreams.base import JSONDict, Operation, Upstream
 
@@ -69,6 +70,7 @@ class InferenceService:
         self._metrics = metrics
         self._credits = credits
         self._rng = random.Random()
+        self._tokens = Tokenizers()
 
     def resolve(self, ctx: RequestContext, model_id: object, task: str) -> ModelConfig:
         model = self._catalog.resolve(model_id, task)
@@ -103,7 +105,7 @@ class InferenceService:
             return await upstream.create(op, {**payload, "model": route.model}, ctx.watch)
 
         _, upstream, answer = await self._failover(ctx, model, task, call)
-        usage = _usage_of(answer) or _estimated_usage(payload, _text_of(answer))
+        usage = _usage_of(answer) or await self._counted(model, op, payload, _text_of(answer))
         answer["model"] = model.id
         answer.setdefault("created", 0)
         answer["usage"] = {
@@ -114,6 +116,30 @@ class InferenceService:
         }
         await self._record(ctx, model, task, upstream.name, usage, 200)
         return answer
+
+    async def _counted(
+        self, model: ModelConfig, op: Operation, payload: JSONDict, text: str, chunks: int = 0
+    ) -> Usage:
+        """Usage the upstream did not report, counted with the model's tokenizer (loaded
+        on first need) or else estimated."""
+        if model.tokenizer is not None:
+            try:
+                await self._tokens.get(model.tokenizer)
+            except Exception as exc:  # a broken tokenizer must not fail the request
+                log.warning("tokenizer %r of model %r unusable: %s", model.tokenizer, model.id, exc)
+        return self._counted_now(model, op, payload, text, chunks)
+
+    def _counted_now(
+        self, model: ModelConfig, op: Operation, payload: JSONDict, text: str, chunks: int = 0
+    ) -> Usage:
+        counter = self._tokens.loaded(model.tokenizer) if model.tokenizer else None
+        if counter is not None:
+            try:
+                prompt = counter.prompt_tokens(op, payload)
+                return Usage(input_tokens=prompt, output_tokens=chunks or counter.text_tokens(text))
+            except Exception as exc:  # e.g. messages its chat template rejects
+                log.warning("counting tokens for model %r failed: %s", model.id, exc)
+        return _estimated_usage(payload, text, chunks)
 
     async def _failover(
         self,
@@ -189,7 +215,7 @@ class InferenceService:
                 last = chunk
                 yield chunk
             if usage is None:  # the upstream ignored stream_options: the caller still gets usage
-                usage = _estimated_usage(payload, "", len(text_parts))
+                usage = await self._counted(model, op, payload, "", len(text_parts))
                 yield _usage_chunk(last, model.id, usage)
             recorded = True
             await self._record(ctx, model, task, upstream.name, usage, 200)
@@ -201,7 +227,7 @@ class InferenceService:
             if not recorded:
                 # The caller left or the upstream failed: bill what was produced, without
                 # awaiting (this may run inside a cancelled task).
-                partial = usage or _estimated_usage(payload, "", len(text_parts))
+                partial = usage or self._counted_now(model, op, payload, "", len(text_parts))
                 self._ledger.submit(
                     self._usage_record(
                         ctx, model, task, route.provider, partial, status if status != 200 else 499

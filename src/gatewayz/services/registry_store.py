@@ -59,6 +59,7 @@ def describe(model: ModelConfig) -> dict[str, Any]:
         ],
         "adapter_type": model.adapter_type,
         "base_model": model.base_model,
+        "tokenizer": model.tokenizer,
     }
 
 
@@ -72,6 +73,7 @@ def _values(model: ModelConfig, source: Source, now: datetime) -> dict[str, Any]
         **{name: str(getattr(model.pricing, name)) for name in PRICE_FIELDS},
         "adapter_type": model.adapter_type,
         "base_model": model.base_model,
+        "tokenizer": model.tokenizer,
         "source": source,
         "updated_at": now,
     }
@@ -94,6 +96,7 @@ def _model_of(row: Any, routes: Sequence[Any]) -> ModelConfig:
         pricing=Pricing(**{name: getattr(row, name) for name in PRICE_FIELDS}),
         adapter_type=row.adapter_type,
         base_model=row.base_model,
+        tokenizer=row.tokenizer,
     )
 
 
