@@ -54,7 +54,12 @@ def build_gateway(settings: Settings) -> Gateway:
     engine = create_engine(settings.database_url)
     metrics = Metrics(os.environ.get(MULTIPROC_ENV))
     upstreams = {p.name: build_upstream(p) for p in settings.providers}
-    catalog = Registry(engine, settings.models, {n: u.tasks for n, u in upstreams.items()})
+    catalog = Registry(
+        engine,
+        settings.models,
+        {n: u.tasks for n, u in upstreams.items()},
+        refresh_interval_s=settings.registry_refresh_s,
+    )
     ledger = UsageLedger(engine)
     credits = CreditGuard(engine)
     return Gateway(

@@ -122,6 +122,8 @@ class Settings(_Strict):
     models: tuple[ModelConfig, ...] = ()
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     auth_cache_ttl_s: float = Field(default=2.0, ge=0)
+    # How often each instance checks the shared registry for changes made elsewhere.
+    registry_refresh_s: float = Field(default=1.0, gt=0, le=60)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Where the embedded default keeps the first API key it creates (mode 0600).
     first_key_file: str | None = None
