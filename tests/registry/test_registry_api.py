@@ -187,6 +187,22 @@ def test_status_and_delete_with_slashes_in_the_id(
     assert json.loads(audit[1]["after"])["status"] == "live"
     assert audit[2]["after"] is None
 
+    # The same trail over HTTP, newest first, for admins only.
+    trail = httpx.get(
+        f"{gw.url}/hf/tasks/models/audit", params={"model_id": model_id}, headers=admin
+    )
+    assert trail.status_code == 200
+    entries = trail.json()["entries"]
+    assert [e["action"] for e in entries] == ["delete", "set_status", "create"]
+    assert entries[1]["before"]["status"] == "staging" and entries[1]["after"]["status"] == "live"
+    assert httpx.get(f"{gw.url}/hf/tasks/models/audit", headers=user).status_code == 403
+    assert (
+        httpx.get(
+            f"{gw.url}/hf/tasks/models/audit", params={"limit": "0"}, headers=admin
+        ).status_code
+        == 400
+    )
+
 
 def test_config_entries_are_changed_in_the_file(gw: Gateway, admin: dict[str, str]) -> None:
     r = httpx.put(

@@ -80,8 +80,36 @@ async def unmap_model(request: Request) -> Response:
     return JSONResponse({"deleted": model.id})
 
 
+async def audit_trail(request: Request) -> Response:
+    """Recent registry changes, newest first (admin): who, when, before and after."""
+    gw, ctx = await begin(request, "registry_audit")
+    ctx.principal.require_admin()
+    raw_limit = request.query_params.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_AUDIT_ROWS:
+        raise InvalidRequest(f"limit must be an integer from 1 to {MAX_AUDIT_ROWS}")
+    entries = await gw.registry.audit(request.query_params.get("model_id"), int(raw_limit))
+    return JSONResponse(
+        {
+            "entries": [
+                {
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "model_id": e.model_id,
+                    "before": e.before,
+                    "after": e.after,
+                }
+                for e in entries
+            ]
+        }
+    )
+
+
+MAX_AUDIT_ROWS = 1_000
+
 ROUTES = [
     Route("/hf/tasks/models", list_models, methods=["GET"]),
+    Route("/hf/tasks/models/audit", audit_trail, methods=["GET"]),
     Route("/hf/tasks/models/registry", hub_listing, methods=["GET"]),
     Route("/hf/tasks/models/map", map_model, methods=["POST"]),
     Route("/hf/tasks/models/{model_id:path}/status", set_status, methods=["PUT"]),
