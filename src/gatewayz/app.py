@@ -32,6 +32,17 @@ from gatewayz.upstreams.registry import build_upstream
 log = logging.getLogger("gatewayz")
 
 
+def configure_logging(level: str) -> None:
+    """The gateway's own log lines (errors with their request id, the access log) go to
+    stderr at ``level``; once per process."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level.upper())
+
+
 @dataclass(frozen=True)
 class Gateway:
     """Everything a route may use; one per process, on ``app.state.gateway``."""
@@ -79,6 +90,7 @@ def build_gateway(settings: Settings) -> Gateway:
 
 
 def build_app(settings: Settings) -> ASGIApp:
+    configure_logging(settings.log_level)
     gateway = build_gateway(settings)
 
     @contextlib.asynccontextmanager
@@ -101,4 +113,4 @@ def build_app(settings: Settings) -> ASGIApp:
 
     app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.gateway = gateway
-    return RequestIdMiddleware(app, gateway.metrics)
+    return RequestIdMiddleware(app, gateway.metrics, access_log=settings.access_log)

@@ -125,6 +125,8 @@ class Settings(_Strict):
     # How often each instance checks the shared registry for changes made elsewhere.
     registry_refresh_s: float = Field(default=1.0, gt=0, le=60)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # One line per request (its Inference-Id, method, path, status, latency, model).
+    access_log: bool = False
     # Where the embedded default keeps the first API key it creates (mode 0600).
     first_key_file: str | None = None
 

@@ -6,6 +6,7 @@ error, 404, streamed - carries the header, and the metrics see every request onc
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -18,6 +19,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+access = logging.getLogger("gatewayz.access")
 
 HEADER = b"inference-id"
 ROUTE_KEY = "gatewayz.route"
@@ -53,9 +56,10 @@ class UUIDSource:
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = False) -> None:
         self.app = app
         self.metrics = metrics
+        self.access_log = access_log
         self.new_id = UUIDSource()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,16 +82,29 @@ class RequestIdMiddleware:
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
             elif kind == "http.response.body" and not message.get("more_body", False):
-                self._observe(state, status, started)
+                self._observe(scope, state, status, started)
             await send(message)
 
         await self.app(scope, receive, send_with_id)
 
-    def _observe(self, state: MutableMapping[str, Any], status: int, started: float) -> None:
+    def _observe(
+        self, scope: Scope, state: MutableMapping[str, Any], status: int, started: float
+    ) -> None:
         route = state.get(ROUTE_KEY)
         if route is None:  # unmatched paths are not labelled one by one
             route = "unmatched"
         ctx = state.get(CTX_KEY)
         model = ctx.model if ctx is not None else ""
         upstream_s = ctx.watch.upstream_s if ctx is not None else 0.0
-        self.metrics.observe(route, model, status, time.perf_counter() - started, upstream_s)
+        elapsed = time.perf_counter() - started
+        self.metrics.observe(route, model, status, elapsed, upstream_s)
+        if self.access_log:
+            access.info(
+                "%s %s %s %d %.2fms model=%s",
+                state[ID_KEY],
+                scope["method"],
+                scope["path"],
+                status,
+                elapsed * 1000,
+                model or "-",
+            )
