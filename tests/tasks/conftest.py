@@ -41,27 +41,39 @@ def task_model(model_id: str, task: str, provider: str, upstream_model: str) -> 
     }
 
 
+def serve(
+    factory: pytest.TempPathFactory,
+    name: str,
+    providers: list[dict[str, Any]],
+    models: list[dict[str, Any]],
+    env: dict[str, str] | None = None,
+) -> Iterator[Gateway]:
+    """A gateway on its own SQLite database, stopped when the session ends."""
+    workdir = factory.mktemp(name)
+    config = {
+        "database_url": f"sqlite:///{workdir / 'gw.db'}",
+        "providers": providers,
+        "models": models,
+    }
+    server = Gateway(workdir, config, env=env)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def openai_tasks_gateway(
     tmp_path_factory: pytest.TempPathFactory,
     llama_upstream: LlamaUpstream,
     image_upstream: ImageUpstream,
 ) -> Iterator[Gateway]:
-    workdir = tmp_path_factory.mktemp("openai-tasks")
     models = [task_model(f"oa-{t}", t, "llama", "smollm2") for t in OPENAI_TASKS]
     models.append(task_model("oa-text-to-image", "text-to-image", "images", "test-diffusion"))
     models.append(task_model("oa-chat", "conversational", "llama", "smollm2"))
-    config = {
-        "database_url": f"sqlite:///{workdir / 'gw.db'}",
-        "providers": [
-            {"name": "llama", "kind": "openai", "base_url": llama_upstream.base_url},
-            {"name": "images", "kind": "openai", "base_url": image_upstream.base_url},
-        ],
-        "models": models,
-    }
-    server = Gateway(workdir, config)
-    yield server
-    server.stop()
+    providers = [
+        {"name": "llama", "kind": "openai", "base_url": llama_upstream.base_url},
+        {"name": "images", "kind": "openai", "base_url": image_upstream.base_url},
+    ]
+    yield from serve(tmp_path_factory, "openai-tasks", providers, models)
 
 
 @pytest.fixture(scope="session")
@@ -71,17 +83,9 @@ def openai_tasks_key(openai_tasks_gateway: Gateway) -> str:
 
 @pytest.fixture(scope="session")
 def local_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    workdir = tmp_path_factory.mktemp("local-tasks")
     models = [task_model(f"local-{t}", t, "local", "default") for t in LOCAL_TASKS]
     models.append(task_model("local-text-to-image", "text-to-image", "local", "default"))
-    config = {
-        "database_url": f"sqlite:///{workdir / 'gw.db'}",
-        "providers": [{"name": "local", "kind": "local"}],
-        "models": models,
-    }
-    server = Gateway(workdir, config)
-    yield server
-    server.stop()
+    yield from serve(tmp_path_factory, "local-tasks", [{"name": "local", "kind": "local"}], models)
 
 
 @pytest.fixture(scope="session")
@@ -95,23 +99,14 @@ def hf_gateway(
 ) -> Iterator[Gateway]:
     """A gateway whose provider is the embedded gateway, reached as an HF-compatible
     server (``/models/{model}``), with the key in an environment variable."""
-    workdir = tmp_path_factory.mktemp("hf-tasks")
     models = [task_model(f"hf-{t}", t, "hfup", f"local-{t}") for t in LOCAL_TASKS]
-    config = {
-        "database_url": f"sqlite:///{workdir / 'gw.db'}",
-        "providers": [
-            {
-                "name": "hfup",
-                "kind": "hf",
-                "api_key_env": "HFUP_KEY",
-                "base_url": f"{local_gateway.url}/models/{{model}}",
-            }
-        ],
-        "models": models,
+    provider = {
+        "name": "hfup",
+        "kind": "hf",
+        "api_key_env": "HFUP_KEY",
+        "base_url": f"{local_gateway.url}/models/{{model}}",
     }
-    server = Gateway(workdir, config, env={"HFUP_KEY": local_key})
-    yield server
-    server.stop()
+    yield from serve(tmp_path_factory, "hf-tasks", [provider], models, {"HFUP_KEY": local_key})
 
 
 @pytest.fixture(scope="session")
@@ -125,23 +120,15 @@ def openai_embeddings_gateway(
 ) -> Iterator[Gateway]:
     """A gateway whose embeddings come from an OpenAI-compatible ``/v1/embeddings`` (the
     embedded gateway's), with the upstream key in an environment variable."""
-    workdir = tmp_path_factory.mktemp("openai-embeddings")
-    config = {
-        "database_url": f"sqlite:///{workdir / 'gw.db'}",
-        "providers": [
-            {
-                "name": "emb",
-                "kind": "openai",
-                "api_key_env": "EMB_KEY",
-                "base_url": f"{local_gateway.url}/v1",
-            }
-        ],
-        "models": [
-            task_model(
-                "oa-feature-extraction", "feature-extraction", "emb", "local-feature-extraction"
-            )
-        ],
+    provider = {
+        "name": "emb",
+        "kind": "openai",
+        "api_key_env": "EMB_KEY",
+        "base_url": f"{local_gateway.url}/v1",
     }
-    server = Gateway(workdir, config, env={"EMB_KEY": local_key})
-    yield server
-    server.stop()
+    model = task_model(
+        "oa-feature-extraction", "feature-extraction", "emb", "local-feature-extraction"
+    )
+    yield from serve(
+        tmp_path_factory, "openai-embeddings", [provider], [model], {"EMB_KEY": local_key}
+    )
