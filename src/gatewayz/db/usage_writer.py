@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,6 +28,19 @@ from gatewayz.db.tables import usage_records
 log = logging.getLogger("gatewayz.usage_writer")
 
 Row = tuple[Any, ...]
+# Errors that mean the database refused a row's values (out of range, a duplicate key, a
+# character it cannot store), not that the database is unreachable: retrying the same row
+# cannot help, and the rows written with it must not share its fate.
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.DataError,
+    sa_exc.IntegrityError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+    sqlite3.InterfaceError,
+    OverflowError,
+    ValueError,
+    TypeError,
+)
 CHECKPOINT_EVERY_S = 0.5
 WAL_RESTART_PAGES = 16_000  # ~64 MB of WAL
 

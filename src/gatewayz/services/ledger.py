@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatewayz.db.usage_writer import usage_writer
+from gatewayz.db.usage_writer import DATA_ERRORS, usage_writer
 from gatewayz.errors import GatewayError
 
 log = logging.getLogger("gatewayz.ledger")
@@ -48,6 +48,8 @@ class UsageRecord:
     cost_nano_usd: int
     latency_ms: int
     status: int
+    uncharged_nano_usd: int = 0
+    flags: str = ""
 
 
 _COLUMNS = tuple(f.name for f in fields(UsageRecord))
@@ -95,11 +97,22 @@ class UsageLedger:
                 return
 
     async def _write(self, batch: list[tuple[UsageRecord, asyncio.Future[None]]]) -> None:
+        """Commit ``batch``; a write the database is down for is retried whole. A batch
+        with a row the database refuses (a value out of range, a duplicate id) is split
+        until that row is alone, so one bad record never fails the others."""
         rows = [_as_row(rec) for rec, _ in batch]
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 await self._writer.write(rows)
-            except Exception as exc:  # the driver's errors vary; every one is retried
+            except DATA_ERRORS as exc:
+                if len(batch) > 1:
+                    half = len(batch) // 2
+                    await self._write(batch[:half])
+                    await self._write(batch[half:])
+                    return
+                log.error("usage record refused by the database (%s): %s", exc, asdict(batch[0][0]))
+                break
+            except Exception as exc:  # the driver's errors vary; every other one is retried
                 log.warning("usage write failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(RETRY_BASE_S * 2**attempt)
                 continue
@@ -107,8 +120,10 @@ class UsageLedger:
                 if not future.done():
                     future.set_result(None)
             return
-        # Keep the records in the log so an operator can replay them, and tell callers.
-        for rec, future in batch:
-            log.error("usage record NOT written: %s", asdict(rec))
+        else:
+            # Keep the records in the log so an operator can replay them.
+            for rec, _ in batch:
+                log.error("usage record NOT written: %s", asdict(rec))
+        for _, future in batch:
             if not future.done():
                 future.set_exception(LedgerUnavailable("the usage ledger cannot be written"))
