@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatewayz.db.usage_writer import DATA_ERRORS, usage_writer
+from gatewayz.db.usage_writer import usage_writer
 from gatewayz.errors import GatewayError
 
 log = logging.getLogger("gatewayz.ledger")
@@ -97,22 +97,24 @@ class UsageLedger:
                 return
 
     async def _write(self, batch: list[tuple[UsageRecord, asyncio.Future[None]]]) -> None:
-        """Commit ``batch``; a write the database is down for is retried whole. A batch
-        with a row the database refuses (a value out of range, a duplicate id) is split
-        until that row is alone, so one bad record never fails the others."""
+        """Commit ``batch``. A write that fails while the database answers was refused for
+        its values (out of range, a duplicate id, a character the database cannot
+        store): the batch is split until the bad row is alone, so one bad record never
+        fails the others, and that row is not retried. A write that fails because the
+        database does not answer is retried whole, with backoff."""
         rows = [_as_row(rec) for rec, _ in batch]
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 await self._writer.write(rows)
-            except DATA_ERRORS as exc:
-                if len(batch) > 1:
-                    half = len(batch) // 2
-                    await self._write(batch[:half])
-                    await self._write(batch[half:])
-                    return
-                log.error("usage record refused by the database (%s): %s", exc, asdict(batch[0][0]))
-                break
-            except Exception as exc:  # the driver's errors vary; every other one is retried
+            except Exception as exc:  # the driver's errors vary; the database is asked why
+                if await self._writer.reachable():
+                    if len(batch) > 1:
+                        half = len(batch) // 2
+                        await self._write(batch[:half])
+                        await self._write(batch[half:])
+                        return
+                    log.error("usage record refused (%s): %s", exc, asdict(batch[0][0]))
+                    break
                 log.warning("usage write failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(RETRY_BASE_S * 2**attempt)
                 continue
