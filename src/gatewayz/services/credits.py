@@ -56,6 +56,10 @@ class Hold:
     request_id: str = ""
 
 
+# A balance never exceeds this (USD 1 billion), far inside a signed 64-bit nano-USD column.
+MAX_BALANCE_NANO_USD = 10**18
+
+
 def parse_usd(text: str) -> int:
     """A USD amount typed by an operator (``"1.50"``) as nano-USD, rounded up."""
     try:
@@ -64,7 +68,10 @@ def parse_usd(text: str) -> int:
         raise InvalidRequest(f"{text!r} is not a USD amount such as 1.50") from None
     if not amount.is_finite() or amount < 0:
         raise InvalidRequest("a USD amount must be a finite, non-negative number")
-    return usd_to_nano(amount)
+    nano = usd_to_nano(amount)
+    if nano > MAX_BALANCE_NANO_USD:
+        raise InvalidRequest("a USD amount must be at most 1000000000 (USD 1 billion)")
+    return nano
 
 
 async def _release(
