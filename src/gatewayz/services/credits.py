@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gatewayz.db.tables import api_keys, credit_holds, gateway_instances, usage_records
 from gatewayz.errors import InsufficientCredits, InvalidRequest
-from gatewayz.money import nano_to_usd_string, usd_to_nano
+from gatewayz.money import NANO_PER_USD, nano_to_usd_string, usd_to_nano
 from gatewayz.services.keys import Principal
 
 log = logging.getLogger("gatewayz.credits")
@@ -68,10 +68,9 @@ def parse_usd(text: str) -> int:
         raise InvalidRequest(f"{text!r} is not a USD amount such as 1.50") from None
     if not amount.is_finite() or amount < 0:
         raise InvalidRequest("a USD amount must be a finite, non-negative number")
-    nano = usd_to_nano(amount)
-    if nano > MAX_BALANCE_NANO_USD:
+    if amount > MAX_BALANCE_NANO_USD // NANO_PER_USD:
         raise InvalidRequest("a USD amount must be at most 1000000000 (USD 1 billion)")
-    return nano
+    return usd_to_nano(amount)
 
 
 async def _release(
