@@ -23,6 +23,7 @@ from gatewayz.services.credits import CreditGuard
 from gatewayz.services.inference import InferenceService
 from gatewayz.services.keys import Authenticator
 from gatewayz.services.ledger import UsageLedger
+from gatewayz.services.limits import RateLimiter, build_limiter
 from gatewayz.services.metrics import MULTIPROC_ENV, Metrics
 from gatewayz.services.registry import Registry
 from gatewayz.services.usage import UsageQueries
@@ -57,6 +58,7 @@ class Gateway:
     billing: BillingService
     usage: UsageQueries
     metrics: Metrics
+    limiter: RateLimiter
     upstreams: dict[str, Upstream]
     registry: Registry  # the same object as ``catalog``, with the write operations
 
@@ -73,17 +75,19 @@ def build_gateway(settings: Settings) -> Gateway:
     )
     ledger = UsageLedger(engine)
     credits = CreditGuard(engine)
+    limiter = build_limiter(settings, metrics)
     return Gateway(
         settings=settings,
         engine=engine,
         auth=Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s),
         catalog=catalog,
-        inference=InferenceService(catalog, upstreams, ledger, metrics, credits),
+        inference=InferenceService(catalog, upstreams, ledger, metrics, credits, limiter),
         ledger=ledger,
         credits=credits,
         billing=BillingService(engine, catalog),
         usage=UsageQueries(engine),
         metrics=metrics,
+        limiter=limiter,
         upstreams=upstreams,
         registry=catalog,
     )
@@ -98,6 +102,7 @@ def build_app(settings: Settings) -> ASGIApp:
         for upstream in gateway.upstreams.values():
             await upstream.start()
         gateway.ledger.start()
+        await gateway.limiter.start()
         await gateway.registry.start()
         sweeper = asyncio.create_task(gateway.credits.run_sweeper(), name="credit-sweeper")
         try:
@@ -105,6 +110,7 @@ def build_app(settings: Settings) -> ASGIApp:
         finally:
             sweeper.cancel()
             await gateway.registry.close()
+            await gateway.limiter.close()
             await gateway.ledger.close()
             await gateway.credits.close()
             for upstream in gateway.upstreams.values():

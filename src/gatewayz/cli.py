@@ -7,14 +7,23 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatewayz.cli_models import add_commands
 from gatewayz.config import ConfigError, Settings, load_settings
 from gatewayz.errors import GatewayError
 from gatewayz.servers import DEFAULT_SERVER, SERVERS
 
+if TYPE_CHECKING:
+    from gatewayz.services.keys import KeyLimits
+
 T = TypeVar("T")
+_UNSET: Any = object()  # a limit flag not given
+_LIMIT_HELP = (
+    ("--rpm", "requests per minute"),
+    ("--tpm", "tokens (input + output) per minute"),
+    ("--max-concurrency", "requests in flight"),
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -42,9 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gatewayz.db.migrate import upgrade
     from gatewayz.first_run import ensure_first_key, welcome
     from gatewayz.servers import run_server
+    from gatewayz.services.limits import check_shared
 
     settings = _settings(args)
     upgrade(settings.database_url)
+    keys_have_limits = _with_store(settings, lambda store: store.any_limits())
+    check_shared(settings, args.workers, keys_have_limits)
     key = _with_store(settings, lambda store: ensure_first_key(settings, store))
     if key is not None and settings.models:
         print(welcome(key, args.host, args.port, settings.models[0].id), flush=True)
@@ -56,16 +68,71 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     from gatewayz.services.credits import parse_usd
 
     balance = None if args.balance_usd is None else parse_usd(args.balance_usd)
+    limits = _limits(args)
+    settings = _settings(args)
+    if limits.rpm or limits.tpm or limits.max_concurrency:
+        _check_limits(settings)
     key = _with_store(
-        _settings(args),
+        settings,
         lambda s: s.create(
-            args.name, admin=args.admin, partner=args.partner, balance_nano_usd=balance
+            args.name,
+            admin=args.admin,
+            partner=args.partner,
+            balance_nano_usd=balance,
+            limits=limits,
         ),
     )
     role = "admin" if args.admin else ("partner" if args.partner else "standard")
     credit = "" if balance is None else f" with a balance of {balance} nano-USD"
     print(f"created {role} key {args.name!r}{credit}; it is shown only once:")
     print(key)
+    return 0
+
+
+_LIMIT_FIELDS = ("rpm", "tpm", "max_concurrency")
+
+
+def _limits(args: argparse.Namespace) -> KeyLimits:
+    from gatewayz.services.keys import KeyLimits
+
+    return KeyLimits(*(getattr(args, f) for f in _LIMIT_FIELDS))
+
+
+def _check_limits(settings: Settings) -> None:
+    """A key's limits on a database other instances may share need Redis to hold."""
+    from gatewayz.services.limits import check_shared
+
+    check_shared(settings, 1, True)
+
+
+def _limit_value(text: str) -> int | None:
+    if text == "default":
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("a whole number >= 0 (0: no limit), or 'default'")
+    return int(text)
+
+
+def _shown(value: int | None) -> str:
+    return "default" if value is None else ("none" if value == 0 else str(value))
+
+
+def cmd_keys_limits(args: argparse.Namespace) -> int:
+    fields = {f for f in _LIMIT_FIELDS if getattr(args, f) is not _UNSET}
+    if not fields:
+        raise ConfigError("name a limit to change: --rpm, --tpm or --max-concurrency")
+    values = {f: (getattr(args, f) if f in fields else None) for f in _LIMIT_FIELDS}
+    settings = _settings(args)
+    if any(values.values()):
+        _check_limits(settings)
+    from gatewayz.services.keys import KeyLimits
+
+    limits = _with_store(settings, lambda s: s.set_limits(args.key, KeyLimits(**values), fields))
+    print(
+        f"limits of {args.key}: rpm {_shown(limits.rpm)}, tpm {_shown(limits.tpm)}, "
+        f"max-concurrency {_shown(limits.max_concurrency)} (running gateways apply them "
+        f"within auth_cache_ttl_s = {settings.auth_cache_ttl_s:g} s)"
+    )
     return 0
 
 
@@ -152,7 +219,18 @@ def parser() -> argparse.ArgumentParser:
         "--partner", action="store_true", help="a key for Hugging Face's router (billing lookups)"
     )
     create.add_argument("--balance-usd", help="prepaid credits, e.g. 1.50 (default: unlimited)")
+    for flag, what in _LIMIT_HELP:
+        create.add_argument(
+            flag, type=_limit_value, default=None, help=f"{what} (default: the configured)"
+        )
     create.set_defaults(func=cmd_keys_create)
+    limits = keys.add_parser("limits", help="change a key's rate limits")
+    limits.add_argument("key", help="the key's id, prefix or whole key")
+    for flag, what in _LIMIT_HELP:
+        limits.add_argument(
+            flag, type=_limit_value, default=_UNSET, help=f"{what}; 0: none, 'default'"
+        )
+    limits.set_defaults(func=cmd_keys_limits)
     credit = keys.add_parser("credit", help="add prepaid credits to a key")
     credit.add_argument("key", help="the key's id, prefix or whole key")
     credit.add_argument("--usd", required=True, help="the amount, e.g. 2 or 0.25")
@@ -162,7 +240,7 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key (by id, prefix or whole key)")
     revoke.add_argument("key")
     revoke.set_defaults(func=cmd_keys_revoke)
-    for p in (create, listing, revoke, credit):
+    for p in (create, listing, revoke, credit, limits):
         p.add_argument("--config", default=argparse.SUPPRESS)
 
     usage = sub.add_parser("usage", help="usage records").add_subparsers(

@@ -116,6 +116,41 @@ class ModelConfig(_Strict):
         return served_tasks(self.task, self.tasks)
 
 
+class RateLimits(_Strict):
+    """Requests and tokens (input + output) per window, and requests in flight; an absent
+    value is no limit."""
+
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    max_concurrency: int | None = Field(default=None, ge=1)
+
+    @property
+    def any(self) -> bool:
+        return self.rpm is not None or self.tpm is not None or self.max_concurrency is not None
+
+
+class LimitSettings(_Strict):
+    """Rate limits: ``default`` for every API key (a key's own values, set with the CLI,
+    take precedence), and per model id across all its routes (protecting an upstream)."""
+
+    default: RateLimits = RateLimits()
+    models: dict[str, RateLimits] = {}
+    # The window of every limit: rpm/tpm count what was admitted in the last window_s
+    # seconds. Keep 60 (per minute) in production; tests may shorten it.
+    window_s: float = Field(default=60.0, ge=0.1, le=3600)
+    # When Redis does not answer within redis_timeout_s: serve unlimited ("allow", with a
+    # metric and a log line) or refuse with 503 ("deny").
+    redis_unavailable: Literal["allow", "deny"] = "deny"
+    redis_timeout_s: float = Field(default=0.25, gt=0, le=10)
+    # Requests in flight are leased for this long and renewed while they run, so a killed
+    # instance's slots come back by themselves.
+    lease_s: float = Field(default=30.0, ge=1, le=3600)
+
+    @property
+    def configured(self) -> bool:
+        return self.default.any or any(m.any for m in self.models.values())
+
+
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
@@ -129,6 +164,11 @@ class Settings(_Strict):
     access_log: bool = False
     # Where the embedded default keeps the first API key it creates (mode 0600).
     first_key_file: str | None = None
+    limits: LimitSettings = LimitSettings()
+    # Shared state of several workers or instances (rate limits), e.g. redis://host:6379/0.
+    # A URL with a password belongs in an environment variable named by redis_url_env.
+    redis_url: str | None = None
+    redis_url_env: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -228,7 +268,20 @@ def _resolve_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:
                 f"{provider.api_key_env} is not set"
             )
         providers.append(provider.model_copy(update={"api_key": value}))
-    return settings.model_copy(update={"providers": tuple(providers)})
+    update: dict[str, Any] = {"providers": tuple(providers)}
+    if settings.redis_url_env is not None:
+        url = env.get(settings.redis_url_env)
+        if not url:
+            raise ConfigError(
+                f"redis_url_env: environment variable {settings.redis_url_env} is not set"
+            )
+        update["redis_url"] = url
+    elif settings.redis_url is not None and "@" in settings.redis_url:
+        raise ConfigError(
+            "redis_url: secrets are not read from the file; put the URL in an environment "
+            "variable and name it in redis_url_env"
+        )
+    return settings.model_copy(update=update)
 
 
 def load_settings(path: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Settings:

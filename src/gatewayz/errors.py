@@ -16,7 +16,8 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── TaskNotSupported              400 (model exists but does not serve the task)
     ├── NotServedLocally              501 (no embedded model for the task)
     ├── InsufficientCredits           402
-    ├── RateLimited                   429
+    ├── RateLimited                   429 (with Retry-After)
+    ├── LimiterUnavailable            503 (rate limits cannot be checked; redis_unavailable: deny)
     └── UpstreamError                 502
         ├── UpstreamUnavailable       502 (connection refused / reset)
         ├── UpstreamBadResponse       502 (5xx or unparsable answer)
@@ -109,6 +110,19 @@ class RateLimited(GatewayError):
     status = 429
     type = "rate_limit_error"
     code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after_s: float = 1.0
+    ) -> None:
+        super().__init__(message, code=code)
+        # Whole seconds, rounded up: what the ``Retry-After`` header says.
+        self.retry_after = str(max(1, -int(-retry_after_s // 1)))
+
+
+class LimiterUnavailable(GatewayError):
+    status = 503
+    type = "service_unavailable"
+    code = "rate_limits_unavailable"
 
 
 class UpstreamError(GatewayError):

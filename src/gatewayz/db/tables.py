@@ -33,6 +33,10 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     # Prepaid credits in nano-USD; NULL means unlimited (see services/credits.py).
     Column("balance_nano_usd", BigInteger, nullable=True),
+    # Rate limits (migration 0007): NULL takes the configuration's default, 0 is no limit.
+    Column("rate_rpm", BigInteger, nullable=True),
+    Column("rate_tpm", BigInteger, nullable=True),
+    Column("max_concurrency", BigInteger, nullable=True),
 )
 
 usage_records = Table(

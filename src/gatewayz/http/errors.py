@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gatewayz.errors import GatewayError, UpstreamRejected
+from gatewayz.errors import GatewayError, RateLimited, UpstreamRejected
 from gatewayz.http.requestid import request_id_of
 from gatewayz.http.responses import JSONResponse
 
@@ -48,7 +48,7 @@ async def on_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     if exc.status >= 500:
         log.warning("request %s failed: %s", request_id_of(request.scope), exc.message)
-    retry_after = exc.retry_after if isinstance(exc, UpstreamRejected) else None
+    retry_after = exc.retry_after if isinstance(exc, (UpstreamRejected, RateLimited)) else None
     return error_response(request, exc.status, exc.message, exc.type, exc.code, retry_after)
 
 

@@ -80,7 +80,12 @@ class RequestIdMiddleware:
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                extra = state.get(CTX_KEY)
+                extra = extra.rate_headers if extra is not None else None
+                if extra:
+                    message["headers"] = [*message.get("headers", ()), header, *extra]
+                else:
+                    message["headers"] = [*message.get("headers", ()), header]
             elif kind == "http.response.body" and not message.get("more_body", False):
                 self._observe(scope, state, status, started)
             await send(message)

@@ -20,6 +20,10 @@ class RequestContext:
     # The credits held for this request (None: the key holds none); it is never charged more.
     hold_nano_usd: int | None = None
     watch: Stopwatch = field(default_factory=Stopwatch)
+    # The tokens (input + output) the usage record billed: what rate limits count.
+    tokens: int = 0
+    # ``x-ratelimit-*`` headers for the response (keys and models with limits only).
+    rate_headers: list[tuple[bytes, bytes]] | None = None
 
     def latency_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)

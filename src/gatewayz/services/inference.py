@@ -18,6 +18,7 @@ from gatewayz.services.catalog import Catalog, route_order
 from gatewayz.services.context import RequestContext
 from gatewayz.services.credits import CreditGuard, Hold
 from gatewayz.services.ledger import UsageLedger, UsageRecord
+from gatewayz.services.limits import RateLimiter
 from gatewayz.services.metrics import Metrics
 from gatewayz.services.tokens import Tokenizers
 from gatewayz.tasks.base import TaskRequest, TaskResult, input_chars
@@ -68,8 +69,10 @@ class InferenceService:
         ledger: UsageLedger,
         metrics: Metrics,
         credits: CreditGuard,
+        limiter: RateLimiter,
     ) -> None:
         self._catalog = catalog
+        self._limiter = limiter
         self._upstreams = upstreams
         self._ledger = ledger
         self._metrics = metrics
@@ -96,6 +99,23 @@ class InferenceService:
         """A non-streamed call; returns the OpenAI-shaped answer, already recorded (and,
         for a key with credits, paid for: reserved before the call, settled after it)."""
         bound = chat_bound(model, payload)
+        lease = await self._limiter.admit(ctx, model.id, bound)
+        if lease is None:
+            return await self._create_held(ctx, model, task, op, payload, bound)
+        try:
+            return await self._create_held(ctx, model, task, op, payload, bound)
+        finally:
+            await self._limiter.release(lease, ctx.tokens)
+
+    async def _create_held(
+        self,
+        ctx: RequestContext,
+        model: ModelConfig,
+        task: str,
+        op: Operation,
+        payload: JSONDict,
+        bound: Bound,
+    ) -> JSONDict:
         hold = await self._hold(ctx, model, bound)
         if hold.settled:  # an unmetered key: nothing to settle afterwards
             return await self._create(ctx, model, task, op, payload, bound)
@@ -197,11 +217,16 @@ class InferenceService:
         ``GatewayError``, e.g. for an option the model turns out not to support): the
         request is then recorded with that status and costs nothing."""
         bound = task_bound(model, request.inputs, request.task)
-        hold = await self._hold(ctx, model, bound)
+        lease = await self._limiter.admit(ctx, model.id, bound)
         try:
-            return await self._run_task(ctx, model, request, bound, check)
+            hold = await self._hold(ctx, model, bound)
+            try:
+                return await self._run_task(ctx, model, request, bound, check)
+            finally:
+                await self._credits.settle(hold, ctx.cost_nano_usd)
         finally:
-            await self._credits.settle(hold, ctx.cost_nano_usd)
+            if lease is not None:
+                await self._limiter.release(lease, ctx.tokens)
 
     async def _run_task(
         self,
@@ -238,11 +263,19 @@ class InferenceService:
         delivered."""
         body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
         bound = chat_bound(model, payload)
-        hold = await self._hold(ctx, model, bound)
+        lease = await self._limiter.admit(ctx, model.id, bound)
+        try:
+            hold = await self._hold(ctx, model, bound)
+        except BaseException:
+            if lease is not None:
+                self._limiter.release_soon(lease, 0)
+            raise
         try:
             route, upstream, chunks = await self._open_stream(model, task, op, body, ctx)
         except BaseException:
             self._credits.settle(hold, ctx.cost_nano_usd)
+            if lease is not None:
+                self._limiter.release_soon(lease, ctx.tokens)
             raise
         usage: Usage | None = None
         text_parts: list[str] = []
@@ -269,6 +302,8 @@ class InferenceService:
             recorded = True
             await self._record(ctx, model, task, upstream.name, usage, 200, bound)
             await self._credits.settle(hold, ctx.cost_nano_usd)
+            if lease is not None:
+                await self._limiter.release(lease, ctx.tokens)
         except UpstreamError as exc:
             status = exc.status
             raise
@@ -289,6 +324,8 @@ class InferenceService:
                     )
                 )
             self._credits.settle(hold, ctx.cost_nano_usd)  # a no-op once settled above
+            if lease is not None:  # likewise
+                self._limiter.release_soon(lease, ctx.tokens)
 
     async def _open_stream(
         self, model: ModelConfig, task: str, op: Operation, body: JSONDict, ctx: RequestContext
@@ -341,6 +378,7 @@ class InferenceService:
                 flags.append("hold_exceeded")
             usage = billed
         ctx.cost_nano_usd = charged  # what the request's credits are settled with
+        ctx.tokens = usage.input_tokens + usage.output_tokens  # what its rate limits count
         return UsageRecord(
             request_id=ctx.request_id,
             api_key_id=ctx.principal.key_id,

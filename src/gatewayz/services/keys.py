@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,22 @@ from gatewayz.db.tables import api_keys
 from gatewayz.errors import AuthenticationFailed, NotFound, PermissionDenied
 
 KEY_SCHEME = "gz"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLimits:
+    """A key's own rate limits (migration 0007): None takes the configuration's default,
+    0 is no limit for this key."""
+
+    rpm: int | None = None
+    tpm: int | None = None
+    max_concurrency: int | None = None
+
+    @classmethod
+    def of_row(cls, row: Any) -> KeyLimits | None:
+        if row.rate_rpm is None and row.rate_tpm is None and row.max_concurrency is None:
+            return None
+        return cls(row.rate_rpm, row.rate_tpm, row.max_concurrency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +50,8 @@ class Principal:
     # The key has a credit balance (not unlimited). Only whether it has one is cached with
     # the principal; the balance itself is always read from the database.
     metered: bool = False
+    # The key's own rate limits, if any were set (the configured default applies otherwise).
+    limits: KeyLimits | None = None
 
     def require_admin(self) -> None:
         if not self.is_admin:
@@ -49,6 +68,17 @@ class KeyInfo:
     created_at: datetime
     revoked_at: datetime | None
     balance_nano_usd: int | None = None
+
+
+_FIELD_OF = {"rate_rpm": "rpm", "rate_tpm": "tpm", "max_concurrency": "max_concurrency"}
+
+
+def _limit_values(limits: KeyLimits) -> dict[str, int | None]:
+    return {
+        "rate_rpm": limits.rpm,
+        "rate_tpm": limits.tpm,
+        "max_concurrency": limits.max_concurrency,
+    }
 
 
 def _hash(key: str) -> str:
@@ -83,6 +113,7 @@ class KeyStore:
         admin: bool = False,
         partner: bool = False,
         balance_nano_usd: int | None = None,
+        limits: KeyLimits | None = None,
     ) -> str:
         prefix = secrets.token_hex(6)
         key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
@@ -96,9 +127,42 @@ class KeyStore:
                     is_partner=partner,
                     created_at=datetime.now(UTC),
                     balance_nano_usd=balance_nano_usd,
+                    **_limit_values(limits or KeyLimits()),
                 )
             )
         return key
+
+    async def set_limits(self, ident: str, limits: KeyLimits, fields: set[str]) -> KeyLimits:
+        """Change the named ``fields`` of a key's rate limits (by id, prefix or whole key)
+        and return them all; instances apply them within ``auth_cache_ttl_s``."""
+        values = {k: v for k, v in _limit_values(limits).items() if _FIELD_OF[k] in fields}
+        async with self._engine.begin() as conn:
+            if values:
+                result = await conn.execute(
+                    update(api_keys)
+                    .where(_matches(ident), api_keys.c.revoked_at.is_(None))
+                    .values(**values)
+                )
+                if result.rowcount == 0:
+                    raise NotFound(f"no active key matches {ident!r}")
+            row = (
+                await conn.execute(
+                    select(api_keys).where(_matches(ident), api_keys.c.revoked_at.is_(None))
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no active key matches {ident!r}")
+        return KeyLimits.of_row(row) or KeyLimits()
+
+    async def any_limits(self) -> bool:
+        """Whether some active key has rate limits of its own."""
+        c = api_keys.c
+        query = select(c.id).where(
+            c.revoked_at.is_(None),
+            (c.rate_rpm > 0) | (c.rate_tpm > 0) | (c.max_concurrency > 0),
+        )
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query.limit(1))).first() is not None
 
     async def list(self) -> list[KeyInfo]:
         async with self._engine.connect() as conn:
@@ -188,7 +252,8 @@ class Authenticator:
         if row.revoked_at is not None:
             raise AuthenticationFailed("this API key has been revoked")
         metered = row.balance_nano_usd is not None
-        return Principal(row.id, row.name, row.is_admin, row.is_partner, metered)
+        limits = KeyLimits.of_row(row)
+        return Principal(row.id, row.name, row.is_admin, row.is_partner, metered, limits)
 
 
 def bearer(header: str | None) -> str | None:

@@ -70,6 +70,19 @@ class Metrics:
             ("model",),
             registry=self.registry,
         )
+        self.refused = Counter(
+            "gatewayz_rate_limited_total",
+            "Requests refused by a rate limit (429), by scope (key/model) and limit.",
+            ("scope", "limit"),
+            registry=self.registry,
+        )
+        self.limiter_down = Counter(
+            "gatewayz_rate_limiter_unavailable_total",
+            "Rate-limit decisions the shared store could not make in time, by outcome "
+            "(allowed, denied; release_failed: a slot left to expire).",
+            ("outcome",),
+            registry=self.registry,
+        )
 
         # ``labels()`` validates and locks on every call; the children it returns are
         # stable, so each label combination is looked up once and kept here.
@@ -105,6 +118,12 @@ class Metrics:
         counters[0].inc(input_tokens)
         counters[1].inc(output_tokens)
         counters[2].inc(cost_nano)
+
+    def rate_limited(self, scope: str, limit: str) -> None:
+        self.refused.labels(scope, limit).inc()
+
+    def limiter_unavailable(self, outcome: str) -> None:
+        self.limiter_down.labels(outcome).inc()
 
     def render(self) -> bytes:
         if self._multiprocess_dir is None:

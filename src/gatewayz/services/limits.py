@@ -1,0 +1,333 @@
+"""Rate limits: requests and tokens per window (a minute by default) and requests in
+flight, per API key and per model, decided in one atomic step by a backend.
+
+A request is admitted against every rule that applies to it (its key's, its model's) at
+once or not at all. Each rule counts in a *sliding log*: at most N requests (or tokens)
+were admitted in any window, including across what a fixed window would call its edge.
+Tokens are admitted on an estimate (see ``estimate_tokens``) and corrected to the usage
+record's count when the request ends; the slot in flight is given back at the same time.
+
+Backends: ``limits_memory.MemoryLimits`` (one process) and ``limits_redis.RedisLimits``
+(several workers or instances). When Redis does not answer, ``redis_unavailable`` decides:
+``allow`` (counted in ``/metrics`` and logged) or ``deny`` (503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gatewayz.config import ConfigError, LimitSettings, RateLimits, Settings
+from gatewayz.errors import LimiterUnavailable, RateLimited
+from gatewayz.services.bounds import Bound
+from gatewayz.services.context import RequestContext
+from gatewayz.services.keys import KeyLimits
+from gatewayz.services.metrics import Metrics
+
+log = logging.getLogger("gatewayz.limits")
+
+# Why a backend refused: the kind of limit that was reached.
+REQUESTS, TOKENS, CONCURRENCY, TOO_LARGE = 1, 2, 3, 4
+_KINDS = {REQUESTS: "requests", TOKENS: "tokens", CONCURRENCY: "concurrency", TOO_LARGE: "tokens"}
+# A slot in flight frees when some request ends: there is no schedule to announce.
+CONCURRENCY_RETRY_S = 1.0
+# After Redis failed to answer, it is not asked again for this long (fail fast meanwhile).
+BACKOFF_S = 1.0
+_LOG_EVERY_S = 10.0
+
+
+class BackendUnavailable(Exception):
+    """The shared limiter state could not be reached in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One limited subject (``k:<key id>`` or ``m:<model id>``); 0 is no limit."""
+
+    scope: str
+    subject: str
+    rpm: int
+    tpm: int
+    concurrency: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """After a decision: what the rule's window holds, and in how many seconds its oldest
+    entry leaves it (when the remaining count next goes up)."""
+
+    requests_used: int
+    requests_reset_s: float
+    tokens_used: int
+    tokens_reset_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    admitted: bool
+    states: Sequence[RuleState]
+    refused_rule: int = -1  # index into the rules
+    refused_kind: int = 0
+    retry_after_s: float = 0.0
+
+
+class LimitBackend(Protocol):
+    async def acquire(
+        self, rules: Sequence[Rule], lease: str, tokens: int, window_s: float
+    ) -> Decision:
+        """Admit against every rule or none, atomically."""
+
+    async def settle(self, rules: Sequence[Rule], lease: str, estimate: int, actual: int) -> None:
+        """Correct the lease's tokens to ``actual`` and give back its slot in flight."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class Lease:
+    rules: Sequence[Rule]
+    id: str
+    estimate: int
+    released: bool = False
+
+
+def estimate_tokens(bound: Bound) -> int:
+    """What a request is admitted at: its prompt at ~4 bytes per token (the bound counts
+    one per byte) plus every output token it may ask for; corrected when it ends."""
+    return -(-bound.usage.input_tokens // 4) + bound.usage.output_tokens
+
+
+def duration(seconds: float) -> str:
+    """OpenAI's reset format: ``20ms``, ``1s``, ``1.5s``, ``6m0s``."""
+    if seconds <= 0:
+        return "0s"
+    if seconds < 1:
+        return f"{max(1, math.ceil(seconds * 1000))}ms"
+    minutes, rest = divmod(round(seconds, 3), 60)
+    text = f"{rest:.3f}".rstrip("0").rstrip(".")
+    return f"{int(minutes)}m{text}s" if minutes else f"{text}s"
+
+
+def _pick(key: int | None, default: int | None) -> int:
+    return (default or 0) if key is None else key
+
+
+class RateLimiter:
+    """Turns a request's key and model into rules, asks the backend, and answers for it:
+    the ``x-ratelimit-*`` headers on the context, or ``RateLimited`` (429)."""
+
+    def __init__(
+        self, settings: LimitSettings, backend: LimitBackend | None, metrics: Metrics
+    ) -> None:
+        self._default = settings.default
+        self._models: dict[str, RateLimits] = {k: v for k, v in settings.models.items() if v.any}
+        self._window_s = settings.window_s
+        self._deny = settings.redis_unavailable == "deny"
+        self._backend = backend
+        self._metrics = metrics
+        self._pending: set[asyncio.Task[None]] = set()
+        self._down_until = 0.0
+        self._logged_at = 0.0
+
+    async def start(self) -> None:
+        if self._backend is not None:
+            await self._backend.start()
+
+    async def close(self) -> None:
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=2)
+        if self._backend is not None:
+            await self._backend.close()
+
+    def _rules(self, key_id: int, key: KeyLimits | None, model_id: str) -> list[Rule]:
+        rules = []
+        d = self._default
+        if key is not None or d.any:
+            own = key or KeyLimits()
+            rpm = _pick(own.rpm, d.rpm)
+            tpm = _pick(own.tpm, d.tpm)
+            conc = _pick(own.max_concurrency, d.max_concurrency)
+            if rpm or tpm or conc:
+                rules.append(Rule("key", f"k:{key_id}", rpm, tpm, conc))
+        m = self._models.get(model_id)
+        if m is not None:
+            rules.append(
+                Rule("model", f"m:{model_id}", m.rpm or 0, m.tpm or 0, m.max_concurrency or 0)
+            )
+        return rules
+
+    async def admit(self, ctx: RequestContext, model_id: str, bound: Bound) -> Lease | None:
+        """Admit the request or raise ``RateLimited``; None when no limit applies (the
+        common case costs two dictionary look-ups)."""
+        principal = ctx.principal
+        if principal.limits is None and not self._default.any and model_id not in self._models:
+            return None
+        rules = self._rules(principal.key_id, principal.limits, model_id)
+        if not rules or self._backend is None:
+            return None
+        tokens = estimate_tokens(bound) if any(r.tpm for r in rules) else 0
+        try:
+            decision = await self._acquire(rules, ctx.request_id, tokens)
+        except BackendUnavailable as exc:
+            self._unavailable(exc)
+            return None
+        ctx.rate_headers = _headers(rules, decision.states)
+        if not decision.admitted:
+            self._refuse(ctx, rules, decision, tokens)
+        return Lease(rules, ctx.request_id, tokens)
+
+    async def _acquire(self, rules: list[Rule], lease: str, tokens: int) -> Decision:
+        assert self._backend is not None
+        if time.monotonic() < self._down_until:
+            raise BackendUnavailable("the limiter's store failed a moment ago")
+        try:
+            return await self._backend.acquire(rules, lease, tokens, self._window_s)
+        except BackendUnavailable:
+            self._down_until = time.monotonic() + BACKOFF_S
+            raise
+
+    def _unavailable(self, exc: BackendUnavailable) -> None:
+        outcome = "denied" if self._deny else "allowed"
+        self._metrics.limiter_unavailable(outcome)
+        now = time.monotonic()
+        if now - self._logged_at >= _LOG_EVERY_S:
+            self._logged_at = now
+            log.warning(
+                "rate limits unavailable (%s); requests are %s meanwhile (redis_unavailable)",
+                exc,
+                outcome,
+            )
+        if self._deny:
+            raise LimiterUnavailable(
+                "rate limits cannot be checked right now; retry shortly"
+            ) from None
+
+    def _refuse(
+        self, ctx: RequestContext, rules: list[Rule], decision: Decision, tokens: int
+    ) -> None:
+        rule = rules[decision.refused_rule]
+        kind = decision.refused_kind
+        self._metrics.rate_limited(rule.scope, _KINDS[kind])
+        whose = "this API key" if rule.scope == "key" else f"model {rule.subject[2:]!r}"
+        per = f"{duration(self._window_s)}"
+        if kind == TOO_LARGE:
+            raise RateLimited(
+                f"this request may use {tokens} tokens, more than the limit of {whose} "
+                f"({rule.tpm} tokens per {per}); ask for fewer (max_tokens)",
+                code="request_too_large",
+                retry_after_s=self._window_s,
+            )
+        if kind == CONCURRENCY:
+            what = f"{rule.concurrency} requests in flight"
+        elif kind == TOKENS:
+            what = f"{rule.tpm} tokens per {per}"
+        else:
+            what = f"{rule.rpm} requests per {per}"
+        raise RateLimited(
+            f"rate limit of {whose} reached ({what}); retry after "
+            f"{duration(decision.retry_after_s)}",
+            retry_after_s=decision.retry_after_s,
+        )
+
+    async def release(self, lease: Lease, actual_tokens: int) -> None:
+        """Correct the tokens and give back the slot in flight (once)."""
+        if lease.released or self._backend is None:
+            return
+        lease.released = True
+        try:
+            await self._backend.settle(lease.rules, lease.id, lease.estimate, actual_tokens)
+        except BackendUnavailable as exc:
+            # The slot comes back by itself when its lease expires (``lease_s``).
+            self._metrics.limiter_unavailable("release_failed")
+            log.warning("request %s: releasing its rate-limit lease failed: %s", lease.id, exc)
+
+    def release_soon(self, lease: Lease, actual_tokens: int) -> None:
+        """``release`` without awaiting it (from code that may be cancelled)."""
+        if lease.released:
+            return
+        task = asyncio.get_running_loop().create_task(self.release(lease, actual_tokens))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+
+def _most_restrictive(limits: list[tuple[int, int, float]]) -> tuple[int, int, float] | None:
+    """(limit, remaining, reset) with the fewest remaining (then the lowest limit)."""
+    return min(limits, key=lambda x: (x[1], x[0])) if limits else None
+
+
+@dataclass(slots=True)
+class _Headers:
+    items: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def add(self, what: str, chosen: tuple[int, int, float] | None) -> None:
+        if chosen is None:
+            return
+        limit, remaining, reset = chosen
+        self.items += [
+            (f"x-ratelimit-limit-{what}".encode(), str(limit).encode()),
+            (f"x-ratelimit-remaining-{what}".encode(), str(remaining).encode()),
+            (f"x-ratelimit-reset-{what}".encode(), duration(reset).encode()),
+        ]
+
+
+def _headers(rules: Sequence[Rule], states: Sequence[RuleState]) -> list[tuple[bytes, bytes]]:
+    out = _Headers()
+    pairs = list(zip(rules, states, strict=True))
+    out.add(
+        "requests",
+        _most_restrictive(
+            [
+                (r.rpm, max(r.rpm - s.requests_used, 0), s.requests_reset_s)
+                for r, s in pairs
+                if r.rpm
+            ]
+        ),
+    )
+    out.add(
+        "tokens",
+        _most_restrictive(
+            [(r.tpm, max(r.tpm - s.tokens_used, 0), s.tokens_reset_s) for r, s in pairs if r.tpm]
+        ),
+    )
+    return out.items
+
+
+def build_limiter(settings: Settings, metrics: Metrics) -> RateLimiter:
+    """Redis when ``redis_url`` is set, else memory (one process: see ``check_shared``)."""
+    backend: LimitBackend
+    if settings.redis_url is not None:
+        from gatewayz.services.limits_redis import RedisLimits
+
+        limits = settings.limits
+        backend = RedisLimits(
+            settings.redis_url, timeout_s=limits.redis_timeout_s, lease_s=limits.lease_s
+        )
+    else:
+        from gatewayz.services.limits_memory import MemoryLimits
+
+        backend = MemoryLimits()
+    return RateLimiter(settings.limits, backend, metrics)
+
+
+def check_shared(settings: Settings, workers: int, keys_have_limits: bool) -> None:
+    """Refuse to start where limits held in memory would multiply: several workers, or a
+    PostgreSQL database (which other instances may share), without ``redis_url``."""
+    if settings.redis_url is not None:
+        return
+    if not (settings.limits.configured or keys_have_limits):
+        return
+    shared = not settings.database_url.startswith("sqlite")
+    if workers > 1 or shared:
+        where = f"--workers {workers}" if workers > 1 else "a PostgreSQL database"
+        raise ConfigError(
+            f"rate limits are configured and this gateway runs with {where}, but there is "
+            "no redis_url: each process would count alone and the limits would multiply. "
+            "Set redis_url (see docs/SCALING.md), or run one process on SQLite."
+        )

@@ -1,0 +1,114 @@
+"""Rate-limit fixtures: the billing tests' deterministic upstream and throwaway databases,
+a gateway configuration with limits, and a private ``redis-server`` on a free port (the
+machine's shared Redis is never stopped or paused)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.billing.conftest import (  # noqa: F401  (fixtures)
+    FakeUpstream,
+    auth,
+    billing_config,
+    fake_upstream,
+    fresh_database,
+)
+from tests.servers import free_port
+
+CHAT = "/v1/chat/completions"
+
+
+def limits_config(upstream_url: str, database_url: str, **limits: Any) -> dict[str, Any]:
+    config = billing_config(upstream_url, database_url)
+    config["limits"] = limits
+    return config
+
+
+def chat_body(max_tokens: int = 5, words: int = 10, **extra: Any) -> dict[str, Any]:
+    return {
+        "model": extra.pop("model", "example-chat"),
+        "messages": [{"role": "user", "content": " ".join(["hello"] * words)}],
+        "max_tokens": max_tokens,
+        **extra,
+    }
+
+
+async def burst(
+    urls: list[str], key: str, bodies: list[dict[str, Any]], path: str = CHAT
+) -> list[httpx.Response]:
+    """All at once, spread over ``urls`` in turn."""
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        return await asyncio.gather(
+            *(
+                client.post(urls[i % len(urls)] + path, json=body, headers=auth(key))
+                for i, body in enumerate(bodies)
+            )
+        )
+
+
+def statuses(responses: list[httpx.Response]) -> list[int]:
+    return sorted(r.status_code for r in responses)
+
+
+class RedisServer:
+    """A private redis-server: it may be stopped, paused and restarted by a test."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None, "redis-server is not installed"
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "no", "--dir", str(self.workdir)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                import socket
+
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the private redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def pause(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
