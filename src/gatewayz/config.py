@@ -141,7 +141,7 @@ class LimitSettings(_Strict):
     # When Redis does not answer within redis_timeout_s: serve unlimited ("allow", with a
     # metric and a log line) or refuse with 503 ("deny").
     redis_unavailable: Literal["allow", "deny"] = "deny"
-    redis_timeout_s: float = Field(default=0.25, gt=0, le=10)
+    redis_timeout_s: float = Field(default=1.0, gt=0, le=10)
     # Requests in flight are leased for this long and renewed while they run, so a killed
     # instance's slots come back by themselves.
     lease_s: float = Field(default=30.0, ge=1, le=3600)

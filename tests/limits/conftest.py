@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,48 @@ class RedisServer:
     def resume(self) -> None:
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGCONT)
+
+
+_INITDB = ("-A", "trust", "-U", "postgres", "--no-sync")
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (``initdb`` on a free port), so that three
+    gateways' connection pools do not compete with other test runs on the shared server."""
+
+    def __init__(self) -> None:
+        bindir = Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="gatewayz-pg-"))
+        self.data = self.dir / "data"
+        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if as_postgres:
+            shutil.chown(self.dir, "postgres")
+        self._ctl = [*as_postgres, str(bindir / "pg_ctl"), "-D", str(self.data)]
+        subprocess.run(
+            [*as_postgres, str(bindir / "initdb"), "-D", str(self.data), *_INITDB],
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=300 -c fsync=off -c synchronous_commit=off"
+        subprocess.run(
+            [*self._ctl, "-o", options, "-l", str(self.dir / "log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run([*self._ctl, "-m", "immediate", "-w", "stop"], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

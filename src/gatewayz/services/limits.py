@@ -36,7 +36,10 @@ REQUESTS, TOKENS, CONCURRENCY, TOO_LARGE = 1, 2, 3, 4
 _KINDS = {REQUESTS: "requests", TOKENS: "tokens", CONCURRENCY: "concurrency", TOO_LARGE: "tokens"}
 # A slot in flight frees when some request ends: there is no schedule to announce.
 CONCURRENCY_RETRY_S = 1.0
-# After Redis failed to answer, it is not asked again for this long (fail fast meanwhile).
+# After this many failures in a row Redis is taken for down: it is not asked again for
+# BACKOFF_S (requests fail fast meanwhile). One slow answer alone (a stalled event loop)
+# does not make every request of the next second unlimited.
+DOWN_AFTER_FAILURES = 3
 BACKOFF_S = 1.0
 _LOG_EVERY_S = 10.0
 
@@ -134,6 +137,7 @@ class RateLimiter:
         self._metrics = metrics
         self._pending: set[asyncio.Task[None]] = set()
         self._down_until = 0.0
+        self._failures = 0
         self._logged_at = 0.0
 
     async def start(self) -> None:
@@ -188,10 +192,14 @@ class RateLimiter:
         if time.monotonic() < self._down_until:
             raise BackendUnavailable("the limiter's store failed a moment ago")
         try:
-            return await self._backend.acquire(rules, lease, tokens, self._window_s)
+            decision = await self._backend.acquire(rules, lease, tokens, self._window_s)
         except BackendUnavailable:
-            self._down_until = time.monotonic() + BACKOFF_S
+            self._failures += 1
+            if self._failures >= DOWN_AFTER_FAILURES:
+                self._down_until = time.monotonic() + BACKOFF_S
             raise
+        self._failures = 0
+        return decision
 
     def _unavailable(self, exc: BackendUnavailable) -> None:
         outcome = "denied" if self._deny else "allowed"
