@@ -98,6 +98,8 @@ class Lease:
     rules: Sequence[Rule]
     id: str
     estimate: int
+    holds_slot: bool = False  # some rule limits requests in flight
+    counts_tokens: bool = False  # some rule limits tokens
     released: bool = False
 
 
@@ -176,7 +178,7 @@ class RateLimiter:
         rules = self._rules(principal.key_id, principal.limits, model_id)
         if not rules or self._backend is None:
             return None
-        tokens = estimate_tokens(bound) if any(r.tpm for r in rules) else 0
+        tokens = max(estimate_tokens(bound), 1) if any(r.tpm for r in rules) else 0
         try:
             decision = await self._acquire(rules, ctx.request_id, tokens)
         except BackendUnavailable as exc:
@@ -185,7 +187,8 @@ class RateLimiter:
         ctx.rate_headers = _headers(rules, decision.states)
         if not decision.admitted:
             self._refuse(ctx, rules, decision, tokens)
-        return Lease(rules, ctx.request_id, tokens)
+        holds_slot = any(r.concurrency for r in rules)
+        return Lease(rules, ctx.request_id, tokens, holds_slot, counts_tokens=tokens > 0)
 
     async def _acquire(self, rules: list[Rule], lease: str, tokens: int) -> Decision:
         assert self._backend is not None
@@ -249,6 +252,10 @@ class RateLimiter:
         if lease.released or self._backend is None:
             return
         lease.released = True
+        if not lease.counts_tokens:
+            actual_tokens = lease.estimate
+        if not lease.holds_slot and actual_tokens == lease.estimate:
+            return  # nothing to correct, nothing to give back: no round trip
         try:
             await self._backend.settle(lease.rules, lease.id, lease.estimate, actual_tokens)
         except BackendUnavailable as exc:

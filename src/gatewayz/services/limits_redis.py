@@ -16,12 +16,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import redis.asyncio as redis
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
-
 from gatewayz.services.limits import BackendUnavailable, Decision, Rule, RuleState
+from gatewayz.services.redis_pipe import PipeUnavailable, RedisPipe
 
 log = logging.getLogger("gatewayz.limits")
 KEY_PREFIX = "gatewayz:rl"
@@ -145,18 +141,9 @@ def _keys(rules: Sequence[Rule]) -> list[str]:
 
 class RedisLimits:
     def __init__(self, url: str, *, timeout_s: float, lease_s: float) -> None:
-        self._client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-            retry_on_timeout=False,
-        )
-        self._timeout_s = timeout_s
+        scripts = {"acquire": _ACQUIRE, "settle": _SETTLE, "renew": _RENEW}
+        self._pipe = RedisPipe(url, timeout_s, scripts)
         self._lease_ms = int(lease_s * 1000)
-        self._acquire = self._client.register_script(_ACQUIRE)
-        self._settle = self._client.register_script(_SETTLE)
-        self._renew = self._client.register_script(_RENEW)
         # Leases of this process's requests in flight, with their ``c`` keys.
         self._live: dict[str, list[str]] = {}
         self._renewer: asyncio.Task[None] | None = None
@@ -169,15 +156,14 @@ class RedisLimits:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
-        await self._client.aclose()
+        await self._pipe.close()
 
-    async def _call(self, script: Any, keys: list[str], args: list[Any]) -> Any:
-        """One script call, given up after the timeout whatever Redis is doing (down,
-        slow, or paused with its socket still open)."""
+    async def _call(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """One script call: one round trip, given up after the timeout."""
         try:
-            return await asyncio.wait_for(script(keys=keys, args=args), self._timeout_s)
-        except (RedisError, OSError, TimeoutError) as exc:
-            raise BackendUnavailable(f"redis: {type(exc).__name__}: {exc}") from None
+            return await self._pipe.script(script, keys, args)
+        except PipeUnavailable as exc:
+            raise BackendUnavailable(f"redis: {exc}") from None
 
     async def acquire(
         self, rules: Sequence[Rule], lease: str, tokens: int, window_s: float
@@ -186,7 +172,7 @@ class RedisLimits:
         for rule in rules:
             args += [rule.rpm, rule.tpm, rule.concurrency]
         keys = _keys(rules)
-        raw = await self._call(self._acquire, keys, args)
+        raw = await self._call("acquire", keys, args)
         states = [
             RuleState(int(raw[i]), raw[i + 1] / 1000, int(raw[i + 2]), raw[i + 3] / 1000)
             for i in range(4, len(raw), 4)
@@ -200,7 +186,7 @@ class RedisLimits:
 
     async def settle(self, rules: Sequence[Rule], lease: str, estimate: int, actual: int) -> None:
         self._live.pop(lease, None)
-        await self._call(self._settle, _keys(rules), [lease, estimate, actual])
+        await self._call("settle", _keys(rules), [lease, estimate, actual])
 
     async def _renew_forever(self) -> None:
         while True:
@@ -213,7 +199,7 @@ class RedisLimits:
             for start in range(0, len(keys), 500):
                 try:
                     await self._call(
-                        self._renew,
+                        "renew",
                         keys[start : start + 500],
                         [args[0], *args[start + 1 : start + 501]],
                     )

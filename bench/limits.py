@@ -1,0 +1,142 @@
+"""What rate limits cost: the same gateway with limits off, in memory, and in Redis.
+
+    python bench/limits.py [--duration S] [--repeat N]
+
+Like ``run.py`` (nginx as a static upstream, ``gatewayz serve`` with one worker on
+SQLite, wrk), three times: with no limits; with a key whose requests, tokens and
+concurrency are all limited (limits high enough that nothing is refused, so every
+request pays for a full decision and its release) counted in memory; and the same
+counted in a private ``redis-server`` on a free port. Prints requests/s at 32
+connections, the gateway's CPU per request and p50 at 1 connection, side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from run import (
+    Processes,
+    WrkResult,
+    create_key,
+    free_port,
+    gateway_config,
+    gatewayz,
+    median,
+    run_wrk,
+    start_gateway,
+    start_nginx,
+    which,
+)
+
+LIMIT_FLAGS = ("--rpm", "100000000", "--tpm", "100000000000", "--max-concurrency", "100000")
+
+
+def start_redis(procs: Processes) -> str:
+    port = free_port()
+    redis = which("redis-server")
+    procs.start("redis", [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", ""])
+    deadline = time.monotonic() + 10
+    while subprocess.run(
+        ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True
+    ).stdout.strip() != "PONG":
+        if time.monotonic() > deadline:
+            sys.exit("bench: redis-server did not start")
+        time.sleep(0.05)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def limited_key(config: Path, cwd: Path) -> str:
+    out = subprocess.run(
+        gatewayz("--config", str(config), "keys", "create", "--name", "limited", *LIMIT_FLAGS),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def one_setup(
+    root: Path, upstream: str, name: str, redis_url: str | None, duration: float, repeat: int
+) -> dict[int, list[WrkResult]]:
+    workdir = root / name
+    workdir.mkdir()
+    config, _ = gateway_config(workdir, upstream)
+    if redis_url is not None:
+        raw = json.loads(config.read_text())
+        config.write_text(json.dumps({**raw, "redis_url": redis_url}))
+    procs = Processes(workdir)
+    try:
+        gateway = start_gateway(procs, config, None)
+        key = create_key(config, workdir) if name == "off" else limited_key(config, workdir)
+        run_wrk(gateway, 32, 2, key)  # warm up
+        results: dict[int, list[WrkResult]] = {1: [], 32: []}
+        for _ in range(repeat):
+            for conns in (1, 32):
+                before = _cpu(procs.pid("gateway"))
+                result = run_wrk(gateway, conns, duration, key)
+                result.cpu_us = (_cpu(procs.pid("gateway")) - before) / result.requests * 1e6
+                if result.failed:
+                    print(f"  ! {name} @{conns}: {result.failed} failed requests", flush=True)
+                print(
+                    f"  {name:<7} {conns:>2} conn  {result.rps:>8,.0f} req/s  "
+                    f"p50 {result.p50_ms:.3f} ms  cpu {result.cpu_us:.0f} us/req",
+                    flush=True,
+                )
+                results[conns].append(result)
+        return results
+    finally:
+        procs.stop_all()
+
+
+def _cpu(pid: int) -> float:
+    from run import cpu_seconds
+
+    return cpu_seconds(pid)
+
+
+def main() -> int:
+    cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    cli.add_argument("--duration", type=float, default=8, help="seconds per wrk run")
+    cli.add_argument("--repeat", type=int, default=1, help="runs per figure (median)")
+    args = cli.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="gatewayz-bench-limits-"))
+    procs = Processes(root)
+    try:
+        upstream = start_nginx(procs, root)
+        redis_url = start_redis(procs)
+        setups = {"off": None, "memory": None, "redis": redis_url}
+        figures = {
+            name: one_setup(root, upstream, name, url, args.duration, args.repeat)
+            for name, url in setups.items()
+        }
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        procs.stop_all()
+        shutil.rmtree(root, ignore_errors=True)
+    off = median(figures["off"][32], "rps")
+    print(f"\n{'':<26}{'limits off':>12}{'in memory':>12}{'redis':>12}")
+    rows = [
+        ("requests/s @32 conns", 32, "rps", "{:,.0f}"),
+        ("CPU us/request @32 conns", 32, "cpu_us", "{:.0f}"),
+        ("p50 @1 conn (ms)", 1, "p50_ms", "{:.3f}"),
+    ]
+    for label, conns, field, form in rows:
+        cells = [form.format(median(figures[n][conns], field)) for n in setups]
+        print(f"{label:<26}" + "".join(f"{c:>12}" for c in cells))
+    for name in ("memory", "redis"):
+        loss = 1 - median(figures[name][32], "rps") / off
+        print(f"requests/s lost with limits {name}: {loss:.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
