@@ -69,6 +69,7 @@ def build_gateway(settings: Settings) -> Gateway:
         engine,
         settings.models,
         {n: u.tasks for n, u in upstreams.items()},
+        defaults=settings.default_models,
         refresh_interval_s=settings.registry_refresh_s,
     )
     ledger = UsageLedger(engine)

@@ -131,9 +131,10 @@ def cmd_unmap(args: argparse.Namespace) -> int:
 def cmd_hf_sync(args: argparse.Namespace) -> int:
     import aiohttp
 
-    from gatewayz.services.hub_client import HubClient
+    from gatewayz.services.hub_client import HubClient, check_hub_url
     from gatewayz.services.hub_sync import sync
 
+    check_hub_url(args.hub_url)  # before anything is read or sent
     token = os.environ.get(args.token_env) or None
     if token is None and not args.dry_run:
         raise ConfigError(
@@ -209,7 +210,8 @@ def add_commands(sub: Any) -> None:
     sync.add_argument(
         "--hub-url",
         default=os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL,
-        help="the Hub's address (default: $HF_ENDPOINT, else https://huggingface.co)",
+        help="the Hub's address, https:// (http:// for loopback only; default: "
+        "$HF_ENDPOINT, else https://huggingface.co)",
     )
     sync.add_argument("--token-env", default="HF_TOKEN", help="variable holding the Hub token")
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")

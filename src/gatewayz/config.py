@@ -129,6 +129,9 @@ class Settings(_Strict):
     access_log: bool = False
     # Where the embedded default keeps the first API key it creates (mode 0600).
     first_key_file: str | None = None
+    # The model that answers a request naming none, per task; a task without one needs
+    # the request to name its model.
+    default_models: dict[Task, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -150,6 +153,26 @@ class Settings(_Strict):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _defaults_servable(self) -> Settings:
+        """Each default names a configured, live model that serves its task."""
+        by_id = {m.id: m for m in self.models}
+        for task, model_id in self.default_models.items():
+            model = by_id.get(model_id)
+            where = f"default_models.{task}"
+            if model is None:
+                raise ValueError(f"{where}: no model {model_id!r} is configured under models")
+            if model.status != "live":
+                raise ValueError(
+                    f"{where}: model {model_id!r} is {model.status}; a default must be live"
+                )
+            if task not in model.serves:
+                raise ValueError(
+                    f"{where}: model {model_id!r} serves {', '.join(sorted(model.serves))}, "
+                    f"not {task!r}"
+                )
+        return self
+
     def provider(self, name: str) -> ProviderConfig:
         return next(p for p in self.providers if p.name == name)
 
@@ -164,6 +187,14 @@ EMBEDDED_TASK_MODELS: tuple[tuple[str, Task, str], ...] = (
     ("vader-sentiment", "text-classification", "gatewayz/vader-sentiment"),
     ("apertium-en-es", "translation", "gatewayz/apertium-en-es"),
 )
+
+# Each embedded model serves tasks no other one does: it is their default.
+EMBEDDED_DEFAULTS: dict[Task, str] = {
+    "conversational": LOCAL_CHAT_MODEL,
+    "text-generation": LOCAL_CHAT_MODEL,
+    "sentence-similarity": "all-minilm-l6-v2",
+    **{task: model_id for model_id, task, _ in EMBEDDED_TASK_MODELS},
+}
 
 
 def _local_model(model_id: str, task: Task, hub_id: str, upstream: str) -> ModelConfig:
@@ -191,6 +222,7 @@ def embedded_default(database_url: str = DEFAULT_DATABASE_URL) -> Settings:
         providers=(ProviderConfig(name=LOCAL_PROVIDER, kind="local"),),
         models=(chat, *tasks),
         first_key_file=".gatewayz-key",
+        default_models=EMBEDDED_DEFAULTS,
     )
 
 
