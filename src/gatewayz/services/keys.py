@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gatewayz.db.tables import api_keys
 from gatewayz.errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
+from gatewayz.money import MAX_BALANCE_NANO_USD
 
 KEY_SCHEME = "gz"
 
@@ -172,9 +173,15 @@ class KeyStore:
         balance = api_keys.c.balance_nano_usd
         async with self._engine.begin() as conn:
             row = await self._one_active(conn, ident)
+            if (row.balance_nano_usd or 0) + amount_nano_usd > MAX_BALANCE_NANO_USD:
+                raise InvalidRequest(
+                    f"a balance is at most {MAX_BALANCE_NANO_USD} nano-USD (USD 1 billion); "
+                    f"key id:{row.id} has {row.balance_nano_usd or 0}"
+                )
+            limit = MAX_BALANCE_NANO_USD - amount_nano_usd
             new = await conn.scalar(
                 update(api_keys)
-                .where(_active(row.id))
+                .where(_active(row.id), func.coalesce(balance, 0) <= limit)
                 .values(balance_nano_usd=func.coalesce(balance, 0) + amount_nano_usd)
                 .returning(balance)
             )
