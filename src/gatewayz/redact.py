@@ -48,6 +48,10 @@ _CONTROL = re.compile(
     r"|\\u00[01][0-9a-fA-F]|\\u007[fF]|\\x[01][0-9a-fA-F]|\\x7[fF]"
 )
 _LINE_BREAKS = re.compile(r"[\t\r\n\u2028\u2029]+")
+# Cheap tests that let most text (a log line) skip the patterns that cannot match it.
+_NAME_HINTS = ("authorization", "key", "token", "secret", "passw", "cookie", "credential")
+_SHAPE_HINTS = ("sk-", "hf_", "gz_", "AKIA", "ASIA", "gh", "github_pat_", "AIza", "xox", "eyJ")
+_ESCAPE_HINTS = ("\\u00", "\\x")
 # ASCII-only lower-casing keeps every index of the text where it was.
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 # Characters an upstream uses to show an elided or masked credential.
@@ -88,11 +92,6 @@ _INLINE_FIELD = re.compile(
 )
 
 
-def clean(text: str) -> str:
-    """``text`` without control and invisible formatting characters, on one line."""
-    return _LINE_BREAKS.sub(" ", _CONTROL.sub("", text))
-
-
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -112,6 +111,17 @@ class Redactor:
             if secret and len(secret) >= MIN_WHOLE:
                 values.update(s.translate(_LOWER) for s in (secret, quote(secret, safe="")))
         self._short = tuple(s for s in values if len(s) < MIN_ECHO)
+        # Any run of MIN_ECHO characters of a secret holds one of its aligned blocks of
+        # MIN_ECHO // 2: text without any of them holds no echo, and is not scanned.
+        half = MIN_ECHO // 2
+        self._blocks = tuple(
+            {
+                s[i : i + half]
+                for s in values
+                if len(s) >= MIN_ECHO
+                for i in range(0, len(s) - half + 1, half)
+            }
+        )
         # Every MIN_ECHO-character window of every secret: a window of the text found
         # here starts an echo, which then grows while it stays inside one of the secrets.
         self._windows: dict[str, tuple[str, ...]] = {}
@@ -121,9 +131,8 @@ class Redactor:
                 self._windows[window] = (*self._windows.get(window, ()), secret)
 
     def _echoes(self, text: str) -> list[tuple[int, int]]:
-        text = text.translate(_LOWER)
         spans: list[tuple[int, int]] = []
-        i, n = 0, len(text)
+        i, n = 0, len(text) if any(b in text for b in self._blocks) else 0
         while i <= n - MIN_ECHO:
             owners = self._windows.get(text[i : i + MIN_ECHO])
             if owners is None:
@@ -134,26 +143,33 @@ class Redactor:
                 end += 1
             spans.append((i, end))
             i = end
-        for secret in self._short:
+        for secret in (s for s in self._short if s in text):
             spans.extend((m.start(), m.end()) for m in re.finditer(re.escape(secret), text))
         return spans
 
     def redact(self, text: str) -> str:
         """``text`` redacted and on one line, whatever its length."""
-        text = _CONTROL.sub("", text)
-        text = _QUOTED_FIELD.sub(lambda m: f"{m[1]}{m[2]}{MARK}{m[2]}", text)
-        text = _HEADER_LINE.sub(lambda m: m[1] + MARK, text)
-        text = _INLINE_FIELD.sub(lambda m: m[1] + MARK, text)
-        text = _USERINFO.sub(lambda m: m[1] + MARK + "@", text)
-        text = _SCHEME.sub(lambda m: (m[1] or m[2]) + MARK, text)
-        text = _SHAPES.sub(MARK, text)
-        if self._windows or self._short:
+        if not text.isprintable() or any(h in text for h in _ESCAPE_HINTS):
+            text = _CONTROL.sub("", text)
+        lower = text.lower()
+        if any(h in lower for h in _NAME_HINTS):
+            text = _QUOTED_FIELD.sub(lambda m: f"{m[1]}{m[2]}{MARK}{m[2]}", text)
+            text = _HEADER_LINE.sub(lambda m: m[1] + MARK, text)
+            text = _INLINE_FIELD.sub(lambda m: m[1] + MARK, text)
+        if "@" in text:
+            text = _USERINFO.sub(lambda m: m[1] + MARK + "@", text)
+        if "bearer" in lower or "basic" in lower:
+            text = _SCHEME.sub(lambda m: (m[1] or m[2]) + MARK, text)
+        if any(h in text for h in _SHAPE_HINTS):
+            text = _SHAPES.sub(MARK, text)
+        spans = _merge(self._echoes(text.translate(_LOWER)))
+        if spans:
             out, last = [], 0
-            for start, end in _merge(self._echoes(text)):
+            for start, end in spans:
                 out += [text[last:start], MARK]
                 last = end
             text = "".join(out) + text[last:]
-        return _LINE_BREAKS.sub(" ", text)
+        return text if text.isprintable() else _LINE_BREAKS.sub(" ", text)
 
     def for_caller(self, text: str, limit: int = CALLER_MAX_CHARS) -> str:
         """What a caller may be shown: redacted, one line, at most ``limit`` characters."""
