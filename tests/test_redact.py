@@ -4,10 +4,13 @@ nothing leaks through a real gateway is tests/security/test_secrets.py."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
-from gatewayz.redact import CALLER_MAX_CHARS, MARK, RedactingFilter, Redactor
+from gatewayz.app import secrets_of
+from gatewayz.config import parse_settings
+from gatewayz.redact import CALLER_MAX_CHARS, LOG_MAX_CHARS, MARK, RedactingFilter, Redactor
 
 KEY = "Zq7vR2mL9xT4nB8kW1pY6cH3sD5fG0jA"
 redactor = Redactor([KEY, "tiny", None, ""])
@@ -106,3 +109,29 @@ def test_the_log_filter_redacts_messages_arguments_and_tracebacks() -> None:
     assert RedactingFilter(redactor).filter(record)
     line = logging.Formatter().format(record)
     assert KEY[:8] not in line and "ValueError: upstream said [REDACTED]" in line
+
+
+def test_the_gateway_knows_its_provider_keys_and_database_password() -> None:
+    settings = parse_settings(
+        {
+            "database_url": "postgresql://gw:p%40ss-w0rd-123@db:5432/gatewayz",
+            "providers": [
+                {"name": "up", "kind": "openai", "base_url": "http://u/v1", "api_key_env": "UP_KEY"}
+            ],
+        },
+        {"UP_KEY": KEY},
+    )
+    redactor = secrets_of(settings)
+    said = redactor.redact(f"auth failed for p@ss-w0rd-123 with {KEY[3:20]}")
+    assert said == f"auth failed for {MARK} with {MARK}"
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ['token: "' + "a\\" * 4, "token:'", "x-api-key", "authorization:\n", "sk-", "Bearer ", "//a:"],
+)
+def test_hostile_text_cannot_make_it_slow(unit: str) -> None:
+    """No pattern backtracks badly: the longest text looked at takes milliseconds."""
+    started = time.perf_counter()
+    redactor.for_caller(unit * (LOG_MAX_CHARS // len(unit)))
+    assert time.perf_counter() - started < 1.0

@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -34,8 +35,9 @@ from gatewayz.upstreams.registry import build_upstream
 log = logging.getLogger("gatewayz")
 
 
-# The server's own logger, which logs exceptions that escape the app, with their text.
-SERVER_LOGGERS = ("uvicorn.error", "_granian")
+# Loggers outside the gateway's own that may write an exception's text: the servers'
+# (an exception that escapes the app) and asyncio's (one that escapes a task).
+SERVER_LOGGERS = ("uvicorn.error", "_granian", "asyncio")
 
 
 def configure_logging(level: str, redactor: Redactor) -> None:
@@ -56,8 +58,12 @@ def configure_logging(level: str, redactor: Redactor) -> None:
 
 
 def secrets_of(settings: Settings) -> Redactor:
-    """The redactor for this process: it knows every secret the settings hold."""
-    return Redactor(p.api_key for p in settings.providers)
+    """The redactor for this process: it knows every secret the settings hold (the
+    providers' keys, and a password in the database URL)."""
+    password = urlsplit(settings.database_url).password
+    return Redactor(
+        [*(p.api_key for p in settings.providers), password, password and unquote(password)]
+    )
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,6 @@ class Gateway:
     metrics: Metrics
     upstreams: dict[str, Upstream]
     registry: Registry  # the same object as ``catalog``, with the write operations
-    redactor: Redactor
 
 
 def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
@@ -104,7 +109,6 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         metrics=metrics,
         upstreams=upstreams,
         registry=catalog,
-        redactor=redactor,
     )
 
 

@@ -78,9 +78,10 @@ _SCHEME = re.compile(
     r"(?i)\b(bearer\s+)(?!\[REDACTED\])[^\s\"',;}\]]+|\b(basic\s+)[A-Za-z0-9+/=]{8,}"
 )
 _USERINFO = re.compile(r"(//[^/\s:@\"']*:)[^/\s@\"']+@")
-# "Name": "value", 'Name': 'value', name="value" (JSON, a printed dict, a form).
+# "Name": "value", 'Name': 'value', name="value" (JSON, a printed dict, a form). A
+# backslash is only ever read with the character it escapes: no backtracking blow-up.
 _QUOTED_FIELD = re.compile(
-    rf"(?i)((?<![\w-])[\"']?{_NAMES}[\"']?\s*[:=]\s*)([\"'])((?:\\.|(?!\2).)*)\2"
+    rf"(?i)((?<![\w-])[\"']?{_NAMES}[\"']?\s*[:=]\s*)([\"'])((?:\\.|(?!\2)[^\\])*)\2"
 )
 # A header line "Name: value" (at the start of a line): the whole value.
 _HEADER_LINE = re.compile(rf"(?im)^([ \t]*{_NAMES}[ \t]*:[ \t]*)(\S[^\r\n]*)")
