@@ -235,6 +235,7 @@ class OpenAIUpstream(Upstream):
     ) -> UpstreamError:
         message = self.error_message(body, f"answered {status}")
         if status in _PASS_THROUGH:
+            message = message or f"upstream {self.name!r} answered {status} without a reason"
             return UpstreamRejected(
                 message, status=status, retry_after=retry_after_seconds(retry_after)
             )
