@@ -131,6 +131,7 @@ def cmd_unmap(args: argparse.Namespace) -> int:
 def cmd_hf_sync(args: argparse.Namespace) -> int:
     import aiohttp
 
+    from gatewayz.redact import Redactor
     from gatewayz.services.hub_client import HubClient, check_hub_url
     from gatewayz.services.hub_sync import sync
 
@@ -142,6 +143,9 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
             "with write access to the provider's organization (--dry-run needs none)"
         )
 
+    # The Hub's replies are quoted in the report: never with the token (or another) in them.
+    redactor = Redactor([token])
+
     async def work(registry: Registry) -> int:
         async with aiohttp.ClientSession() as session:
             client = HubClient(session, args.hub_url, args.provider, token)
@@ -150,7 +154,7 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
                 args.provider,
                 registry.all(),
                 dry_run=args.dry_run,
-                out=lambda line: print(line, flush=True),
+                out=lambda line: print(redactor.redact(line), flush=True),
             )
 
     return _with_registry(args, work)

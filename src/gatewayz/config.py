@@ -116,6 +116,37 @@ class ModelConfig(_Strict):
         return served_tasks(self.task, self.tasks)
 
 
+class MetricsConfig(_Strict):
+    """Who may read ``GET /metrics`` (request counts, tokens and cost per model), and where.
+    The default keeps it open on the main port, as Prometheus scrapers expect."""
+
+    # Only ``Authorization: Bearer <admin key>`` may read it (on whichever listener).
+    require_admin_key: bool = False
+    # "host:port" (e.g. "127.0.0.1:9464", "[::1]:9464"): serve it there only; the main
+    # port then answers 404 for /metrics.
+    listen: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_host_port(value)
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return None if self.listen is None else split_host_port(self.listen)
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """``"host:port"`` or ``"[v6]:port"`` -> (host, port); ValueError otherwise."""
+    host, sep, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:9464)")
+    return host, int(port)
+
+
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
@@ -132,6 +163,7 @@ class Settings(_Strict):
     # The model that answers a request naming none, per task; a task without one needs
     # the request to name its model.
     default_models: dict[Task, str] = Field(default_factory=dict)
+    metrics: MetricsConfig = MetricsConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

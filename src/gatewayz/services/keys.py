@@ -248,6 +248,14 @@ class Authenticator:
             self._cache[digest] = (principal, now + self._ttl)
         return principal
 
+    async def admin(self, header: str | None) -> Principal:
+        """The admin key in an ``Authorization`` header. For a resource that only admin
+        keys open (e.g. protected metrics), any other key is no credential at all: 401."""
+        principal = await self.authenticate(bearer(header))
+        if not principal.is_admin:
+            raise AuthenticationFailed("this resource needs an admin API key")
+        return principal
+
     async def _lookup(self, key: str, digest: str) -> Principal:
         prefix = _split(key)
         if prefix is None:
