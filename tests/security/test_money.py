@@ -315,3 +315,12 @@ def test_holds_of_a_killed_instance_are_settled_by_another_within_seconds(
     finally:
         victim.stop()
         survivor.stop()
+
+
+def test_balances_stay_inside_64_bits(env: Env) -> None:
+    key, key_id = env.key("rich", "1000000000")  # USD 1 billion: the most a key may hold
+    for amount in ("1e999999999", "1000000000.000000001", "1"):
+        out = env.gw.cli("keys", "credit", f"id:{key_id}", "--usd", amount, check=False)
+        assert out.returncode == 1 and "at most" in out.stderr, (amount, out.stderr)
+        assert "Traceback" not in out.stderr
+    assert env.balance(key) == 10**18

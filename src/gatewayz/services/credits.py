@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gatewayz.db.tables import api_keys, credit_holds, gateway_instances, usage_records
 from gatewayz.errors import InsufficientCredits, InvalidRequest
-from gatewayz.money import NANO_PER_USD, nano_to_usd_string, usd_to_nano
+from gatewayz.money import MAX_BALANCE_NANO_USD, NANO_PER_USD, nano_to_usd_string, usd_to_nano
 from gatewayz.services.keys import Principal
 
 log = logging.getLogger("gatewayz.credits")
@@ -54,10 +54,6 @@ class Hold:
     amount_nano_usd: int
     settled: bool = field(default=False)
     request_id: str = ""
-
-
-# A balance never exceeds this (USD 1 billion), far inside a signed 64-bit nano-USD column.
-MAX_BALANCE_NANO_USD = 10**18
 
 
 def parse_usd(text: str) -> int:

@@ -125,6 +125,11 @@ class Metrics:
     def limiter_unavailable(self, outcome: str) -> None:
         self.limiter_down.labels(outcome).inc()
 
+    @property
+    def shared(self) -> bool:
+        """Several worker processes record into one view (and any of them renders it)."""
+        return self._multiprocess_dir is not None
+
     def render(self) -> bytes:
         if self._multiprocess_dir is None:
             return generate_latest(self.registry)
