@@ -19,6 +19,7 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── InsufficientCredits           402
     ├── RateLimited                   429 (with Retry-After)
     ├── LimiterUnavailable            503 (rate limits cannot be checked; redis_unavailable: deny)
+    ├── DatabaseUnavailable           503 (the database cannot be reached right now)
     └── UpstreamError                 502
         ├── UpstreamUnavailable       502 (connection refused / reset)
         ├── UpstreamBadResponse       502 (5xx or unparsable answer)
@@ -128,6 +129,12 @@ class LimiterUnavailable(GatewayError):
     status = 503
     type = "service_unavailable"
     code = "rate_limits_unavailable"
+
+
+class DatabaseUnavailable(GatewayError):
+    status = 503
+    type = "service_unavailable"
+    code = "database_unavailable"
 
 
 class UpstreamError(GatewayError):

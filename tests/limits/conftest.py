@@ -129,6 +129,10 @@ class PrivatePostgres:
             check=True,
             capture_output=True,
         )
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.start()
+
+    def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
         options += " -c max_connections=300 -c fsync=off -c synchronous_commit=off"
         subprocess.run(
@@ -136,7 +140,10 @@ class PrivatePostgres:
             check=True,
             capture_output=True,
         )
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: open connections are cut), keeping its data."""
+        subprocess.run([*self._ctl, "-m", "fast", "-w", "stop"], check=True, capture_output=True)
 
     def stop(self) -> None:
         subprocess.run([*self._ctl, "-m", "immediate", "-w", "stop"], capture_output=True)

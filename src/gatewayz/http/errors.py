@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gatewayz.errors import GatewayError, RateLimited, UpstreamRejected
+from gatewayz.db.outage import is_outage
+from gatewayz.errors import DatabaseUnavailable, GatewayError, RateLimited, UpstreamRejected
 from gatewayz.http.requestid import request_id_of
 from gatewayz.http.responses import JSONResponse
 
@@ -66,7 +68,20 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     )
 
 
+async def on_database_error(request: Request, exc: Exception) -> Response:
+    """A database that cannot be reached is a 503 the caller may retry (and is logged
+    without a traceback); any other database or OS error is a bug."""
+    if not is_outage(exc):
+        return await on_unexpected(request, exc)
+    return await on_gateway_error(
+        request,
+        DatabaseUnavailable(f"the database is unavailable ({type(exc).__name__}); retry shortly"),
+    )
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    if is_outage(exc):  # a driver error SQLAlchemy passed on unwrapped
+        return await on_database_error(request, exc)
     log.exception("request %s crashed", request_id_of(request.scope), exc_info=exc)
     return error_response(
         request,
@@ -79,6 +94,8 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     GatewayError: on_gateway_error,
+    SQLAlchemyError: on_database_error,
+    OSError: on_database_error,
     HTTPException: on_http_exception,
     Exception: on_unexpected,
 }
