@@ -192,6 +192,23 @@ def test_kill_minus_nine_of_one_instance_loses_no_usage_record(
     assert len(costs) == len(complete) and all(c["costNanoUsd"] > 0 for c in costs)
 
 
+def test_revocation_and_billing_answers_agree_across_instances(cluster: Cluster) -> None:
+    key = cluster.key("revoked-soon")
+    responses = asyncio.run(burst(cluster.urls, key, [chat_body()] * 6))
+    assert statuses(responses) == [200] * 6
+    admin = cluster.key("admin-billing", "--admin")
+    ids = {"requestIds": [r.headers["inference-id"] for r in responses]}
+    answers = [
+        httpx.post(url + "/v1/billing/requests", json=ids, headers=auth(admin)).json()
+        for url in cluster.urls
+    ]
+    assert answers[0] == answers[1] == answers[2] and len(answers[0]["requests"]) == 6
+    cluster.gateways[0].cli("keys", "revoke", key)
+    time.sleep(cluster.config["auth_cache_ttl_s"] + 0.2)
+    after = asyncio.run(burst(cluster.urls, key, [chat_body()] * 6))
+    assert statuses(after) == [401] * 6  # every instance, within auth_cache_ttl_s
+
+
 def _allowed(url: str) -> float:
     text = httpx.get(url + "/metrics").text
     found = re.search(r'gatewayz_rate_limiter_unavailable_total\{outcome="allowed"\} (\S+)', text)

@@ -132,6 +132,7 @@ class RateLimiter:
         self, settings: LimitSettings, backend: LimitBackend | None, metrics: Metrics
     ) -> None:
         self._default = settings.default
+        self._any_default = settings.default.any
         self._models: dict[str, RateLimits] = {k: v for k, v in settings.models.items() if v.any}
         self._window_s = settings.window_s
         self._deny = settings.redis_unavailable == "deny"
@@ -155,7 +156,7 @@ class RateLimiter:
     def _rules(self, key_id: int, key: KeyLimits | None, model_id: str) -> list[Rule]:
         rules = []
         d = self._default
-        if key is not None or d.any:
+        if key is not None or self._any_default:
             own = key or KeyLimits()
             rpm = _pick(own.rpm, d.rpm)
             tpm = _pick(own.tpm, d.tpm)
@@ -173,7 +174,7 @@ class RateLimiter:
         """Admit the request or raise ``RateLimited``; None when no limit applies (the
         common case costs two dictionary look-ups)."""
         principal = ctx.principal
-        if principal.limits is None and not self._default.any and model_id not in self._models:
+        if principal.limits is None and not self._any_default and model_id not in self._models:
             return None
         rules = self._rules(principal.key_id, principal.limits, model_id)
         if not rules or self._backend is None:
