@@ -123,9 +123,7 @@ def _shown(value: int | None) -> str:
 
 
 def cmd_keys_limits(args: argparse.Namespace) -> int:
-    fields = {f for f in _LIMIT_FIELDS if getattr(args, f) is not _UNSET}
-    if not fields:
-        raise ConfigError("name a limit to change: --rpm, --tpm or --max-concurrency")
+    fields = {f for f in _LIMIT_FIELDS if getattr(args, f) is not _UNSET}  # none: just show
     values = {f: (getattr(args, f) if f in fields else None) for f in _LIMIT_FIELDS}
     settings = _settings(args)
     if any(values.values()):
@@ -232,7 +230,7 @@ def parser() -> argparse.ArgumentParser:
             flag, type=_limit_value, default=None, help=f"{what} (default: the configured)"
         )
     create.set_defaults(func=cmd_keys_create)
-    limits = keys.add_parser("limits", help="change a key's rate limits")
+    limits = keys.add_parser("limits", help="show or change a key's rate limits")
     limits.add_argument("key", help=KEY_IDENT_HELP)
     for flag, what in _LIMIT_HELP:
         limits.add_argument(

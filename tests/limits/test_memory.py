@@ -123,6 +123,9 @@ def test_model_limit_is_shared_by_keys_and_hf_routes_answer_in_their_shape(gw: G
     }
     assert "model 'example-all-prices'" in refused.json()["error"]
     assert int(refused.headers["retry-after"]) >= 1
+    task = post(gw, a, {"model": "example-all-prices", "inputs": "Hi"}, "/hf/tasks/text-generation")
+    assert task.status_code == 429
+    assert task.json()["request_id"] == task.headers["inference-id"]
     # Keys without limits on an unlimited model carry no rate-limit headers.
     assert "x-ratelimit-limit-requests" not in post(gw, a, chat_body()).headers
 
@@ -151,6 +154,7 @@ def test_limits_of_an_existing_key_change_from_the_cli(gw: Gateway) -> None:
     assert "rpm 1, tpm default" in out.stdout
     time.sleep(2.1)  # auth_cache_ttl_s
     assert statuses(asyncio.run(burst([gw.url], key, [chat_body()] * 3))) == [200] + [429] * 2
+    assert "rpm 1, tpm default" in gw.cli("keys", "limits", key).stdout  # shown, unchanged
     gw.cli("keys", "limits", key, "--rpm", "0")
     time.sleep(2.1)
     assert statuses(asyncio.run(burst([gw.url], key, [chat_body()] * 3))) == [200] * 3
