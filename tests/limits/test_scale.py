@@ -209,6 +209,21 @@ def test_revocation_and_billing_answers_agree_across_instances(cluster: Cluster)
     assert statuses(after) == [401] * 6  # every instance, within auth_cache_ttl_s
 
 
+def test_workers_of_one_server_share_the_limits(
+    fake_upstream: Any, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    workdir = tmp_path_factory.mktemp("limits-workers")
+    config = limits_config(fake_upstream.base_url, f"sqlite:///{workdir}/gw.db")
+    config["redis_url"] = redis_server.url
+    gw = Gateway(workdir, config, workers=2)
+    try:
+        key = gw.create_key("workers", "--rpm", "12")
+        responses = asyncio.run(burst([gw.url], key, [chat_body()] * 36))
+        assert statuses(responses) == [200] * 12 + [429] * 24  # not 24: one limit, not two
+    finally:
+        gw.stop()
+
+
 def _allowed(url: str) -> float:
     text = httpx.get(url + "/metrics").text
     found = re.search(r'gatewayz_rate_limiter_unavailable_total\{outcome="allowed"\} (\S+)', text)
