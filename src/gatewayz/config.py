@@ -116,6 +116,25 @@ class ModelConfig(_Strict):
         return served_tasks(self.task, self.tasks)
 
 
+class ServerSettings(_Strict):
+    """Connection limits of ``gatewayz serve``, enforced per process (see servers.py)."""
+
+    # The request line and headers must arrive within this many seconds of the connection
+    # opening (or of the first byte of a later request on a kept-alive connection).
+    header_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # The body must arrive within this many seconds of the headers: with the header timeout,
+    # a half-sent request is closed within 30 s by default.
+    body_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    # An idle kept-alive connection is closed after this many seconds.
+    keep_alive_s: float = Field(default=30.0, gt=0, le=3600)
+    # Open client connections per process; more are refused at once (503). Lowered at
+    # start-up to half the process's file limit if that is smaller.
+    max_connections: int = Field(default=4096, ge=1, le=1_000_000)
+    # Open connections per client address; off by default, since behind a load balancer
+    # every connection comes from the balancer's address.
+    max_connections_per_ip: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
@@ -129,6 +148,7 @@ class Settings(_Strict):
     access_log: bool = False
     # Where the embedded default keeps the first API key it creates (mode 0600).
     first_key_file: str | None = None
+    server: ServerSettings = ServerSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

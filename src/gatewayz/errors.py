@@ -7,7 +7,8 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── InvalidRequest                400 invalid_request_error
     │   ├── MalformedJSON             400
     │   ├── InvalidTaskInput          422
-    │   └── PayloadTooLarge           413
+    │   ├── PayloadTooLarge           413
+    │   └── IncompleteBody            408 (the client stopped sending, or was too slow)
     ├── AuthenticationFailed          401
     ├── PermissionDenied              403
     ├── NotFound                      404
@@ -59,6 +60,14 @@ class InvalidTaskInput(InvalidRequest):
 class PayloadTooLarge(InvalidRequest):
     status = 413
     code = "payload_too_large"
+
+
+class IncompleteBody(InvalidRequest):
+    """The body never arrived in full: the client went away, or the server closed the
+    connection at its body timeout (and answered the 408 itself)."""
+
+    status = 408
+    code = "request_timeout"
 
 
 class AuthenticationFailed(GatewayError):

@@ -35,13 +35,15 @@ def error_response(
         # The rest of the body is left unread: the connection cannot be reused, so say so
         # (otherwise a keep-alive client's next request fails on the dead connection).
         headers = {"Connection": "close"}
-    if request.url.path.startswith("/v1/"):
-        body: dict[str, object] = {
-            "error": {"message": message, "type": type_, "code": code, "request_id": rid}
-        }
-    else:
-        body = {"error": message, "request_id": rid}
+    body = error_payload(request.url.path, rid, message, type_, code)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_payload(path: str, rid: str, message: str, type_: str, code: str) -> dict[str, object]:
+    """The error body of the route family ``path`` belongs to."""
+    if path.startswith("/v1/"):
+        return {"error": {"message": message, "type": type_, "code": code, "request_id": rid}}
+    return {"error": message, "request_id": rid}
 
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:
