@@ -302,6 +302,18 @@ def test_limits_apply_with_several_workers(tmp_path: Path, upstream: FakeUpstrea
         gateway.stop()
 
 
+def test_granian_closes_half_sent_headers_at_the_header_timeout(
+    tmp_path: Path, upstream: FakeUpstream
+) -> None:
+    config = gateway_config(tmp_path, upstream, **LIMITS)
+    gateway = Gateway(tmp_path, config, server="granian")
+    try:
+        raw, elapsed = read_until_closed(connect(gateway, b"GET /health HTTP/1.1\r\nHo"), 5)
+        assert raw == b"" and HEADER_S - 0.1 <= elapsed <= HEADER_S + SLACK_S
+    finally:
+        gateway.stop()
+
+
 def test_limits_are_validated() -> None:
     for bad in ({"header_timeout_s": 0}, {"max_connections": 0}, {"max_connections_per_ip": 0}):
         with pytest.raises(ConfigError, match=r"server\.") as err:
