@@ -2,11 +2,13 @@
 
     python bench/run.py [--duration S] [--repeat N] [--server uvicorn|granian]
 
-It starts three things on free 127.0.0.1 ports, all under one temporary directory:
+It starts four things on free 127.0.0.1 ports, all under one temporary directory:
 nginx answering every chat completion with a fixed body (an upstream that costs almost
 nothing), ``gatewayz serve`` (one worker, SQLite usage ledger, auth and metrics on) in
-front of it, and ``wrk`` posting a chat completion with a real API key. It measures
-1 and 32 connections, straight to nginx and through the gateway, and prints a table:
+front of it, a bare Starlette + aiohttp proxy with no features (``bare_proxy.py``) in
+front of it too, and ``wrk`` posting a chat completion with a real API key. It measures
+1 and 32 connections, straight to nginx, through the bare proxy and through the gateway
+(interleaved), and prints a table with the same-run ratios against the bare proxy:
 requests/s at 32 connections, p50/p99 at 1 and 32 connections, and the gateway's added
 latency. Afterwards it checks that every answered request left a committed usage record
 and that ``/metrics`` counted them. Everything it started is stopped on exit, Ctrl-C or
@@ -130,6 +132,21 @@ def start_nginx(procs: Processes, root: Path) -> str:
     base = f"http://127.0.0.1:{port}"
     wait_http(f"{base}/", procs, "nginx", log)
     return base
+
+
+def start_bare_proxy(procs: Processes, upstream: str) -> str:
+    port = free_port()
+    args = [sys.executable, str(HERE / "bare_proxy.py"), str(port), upstream]
+    log = procs.start("bare", args)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # it answers POST only: wait for the port
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return base
+        if not procs.alive("bare"):
+            break
+        time.sleep(0.1)
+    sys.exit(f"bench: the bare proxy did not start:\n{log.read_text()}")
 
 
 def gateway_config(root: Path, upstream: str) -> tuple[Path, Path]:
@@ -318,15 +335,27 @@ def report(results: dict[tuple[str, int], list[WrkResult]]) -> bool:
         ("p50 @32 conns (ms)", 32, "p50_ms", "{:.3f}"),
         ("p99 @32 conns (ms)", 32, "p99_ms", "{:.3f}"),
     ]
-    print(f"\n{'':<24}{'direct':>12}{'gateway':>12}{'added':>12}")
+    heads = ("nginx", "bare proxy", "gateway", "bare added", "gw added")
+    print(f"\n{'':<24}" + "".join(f"{h:>12}" for h in heads))
     for label, conns, field, form in rows:
-        direct, via = fig("direct", conns, field), fig("gateway", conns, field)
-        added = "" if field == "rps" else f"{via - direct:+.3f}"
-        print(f"{label:<24}{form.format(direct):>12}{form.format(via):>12}{added:>12}")
+        direct, bare, via = (fig(n, conns, field) for n in ("direct", "bare", "gateway"))
+        cells = [form.format(direct), form.format(bare), form.format(via)]
+        if field != "rps":
+            cells += [f"{bare - direct:+.3f}", f"{via - direct:+.3f}"]
+        print(f"{label:<24}" + "".join(f"{c:>12}" for c in cells))
+    bare_rps = fig("bare", 32, "rps")
+    bare_p50 = fig("bare", 1, "p50_ms") - fig("direct", 1, "p50_ms")
+    bare_p99 = fig("bare", 1, "p99_ms") - fig("direct", 1, "p99_ms")
+    gw_p99 = fig("gateway", 1, "p99_ms") - fig("direct", 1, "p99_ms")
     rps = fig("gateway", 32, "rps")
     added_p50 = fig("gateway", 1, "p50_ms") - fig("direct", 1, "p50_ms")
     added_p50_32 = fig("gateway", 32, "p50_ms") - fig("direct", 32, "p50_ms")
     print(f"\ngateway added p50: {added_p50:.3f} ms @1 conn, {added_p50_32:.3f} ms @32 conns")
+    print(
+        f"same-run ratios, gateway / bare proxy: requests/s @32 conns {rps / bare_rps:.2f}x; "
+        f"added p50 @1 conn {added_p50:.3f} vs {bare_p50:.3f} ms; "
+        f"added p99 @1 conn {gw_p99:.3f} vs {bare_p99:.3f} ms"
+    )
     cpu_us = fig("gateway", 32, "cpu_us")
     print(
         f"gateway CPU per request @32 conns: {cpu_us:.0f} us "
@@ -374,11 +403,12 @@ def main() -> int:
         upstream = start_nginx(procs, root)
         config, db = gateway_config(root, upstream)
         gateway = start_gateway(procs, config, args.server)
+        bare = start_bare_proxy(procs, upstream)
         key = create_key(config, root)
         print(f"mock upstream {upstream}, gateway {gateway} ({args.server or 'default'} server)")
         before = usage_rows(db)
         checks = Checks()
-        targets = {"direct": upstream, "gateway": gateway}
+        targets = {"direct": upstream, "bare": bare, "gateway": gateway}
         results = measure(targets, key, args.duration, args.repeat, checks, procs.pid("gateway"))
         met = report(results)
         recorded = verify(db, before, gateway, checks)

@@ -44,6 +44,7 @@ def upstream_config(upstream_url: str, db: Path, **extra: object) -> dict[str, o
                 "pricing": {"input_per_million_usd": "0.10", "output_per_million_usd": "0.20"},
             },
         ],
+        "default_models": {"conversational": "smol-upstream", "text-generation": "smol-upstream"},
         **extra,
     }
 

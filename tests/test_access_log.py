@@ -23,6 +23,7 @@ def test_access_log_line_per_request(tmp_path: Path) -> None:
                 "routes": [{"provider": "local", "model": "default"}],
             }
         ],
+        "default_models": {"text-classification": "sentiment"},
     }
     gateway = Gateway(tmp_path, config)
     try:

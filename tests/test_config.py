@@ -73,6 +73,9 @@ def test_unknown_key_stops_serve_naming_it(tmp_path: Path) -> None:
         ("models.0.routes", [], "models[0].routes"),
         ("models.0.context_length", "long", "models[0].context_length"),
         ("max_body_bytes", "big", "max_body_bytes"),
+        ("metrics", {"listen": "9464"}, "metrics.listen"),
+        ("metrics", {"listen": "localhost:99999"}, "metrics.listen"),
+        ("metrics", {"require_admin": True}, "metrics.require_admin"),
     ],
 )
 def test_bad_value_is_refused_naming_the_key(

@@ -217,7 +217,8 @@ def test_upstream_hanging_up_mid_stream_ends_with_an_error_event(
     http: httpx.Client, trouble_gateway: Gateway
 ) -> None:
     """The status is already sent: the stream ends with an error event, no [DONE], and the
-    usage row is whole, with the upstream failure as its status."""
+    usage row is whole, with the upstream failure as its status, billed for what was
+    delivered (as a stream its caller left is)."""
     resp = http.post(
         CHAT, json=chat_body("smol-cutoff", "Tell me a story.", max_tokens=40, stream=True)
     )
@@ -235,4 +236,11 @@ def test_upstream_hanging_up_mid_stream_ends_with_an_error_event(
         )
         time.sleep(0.05)
     assert len(rows) == 1 and None not in tuple(rows[0])
-    assert rows[0]["status"] == 502 and rows[0]["cost_nano_usd"] == 0
+    row = rows[0]
+    delivered = sum(
+        1
+        for e in events[:-1]
+        if any((c.get("delta") or {}).get("content") for c in json.loads(e)["choices"])
+    )
+    assert row["status"] == 502 and row["output_tokens"] == delivered
+    assert row["cost_nano_usd"] == row["input_tokens"] * 500 + delivered * 1_500 > 0

@@ -49,7 +49,7 @@ def test_model_may_be_left_out(http: httpx.Client) -> None:
     resp = http.post(TEXTGEN, json={"inputs": PROMPT, "parameters": greedy()})
     assert resp.status_code == 200, resp.text
     named = generate(http, TEXTGEN, {"inputs": PROMPT, "parameters": greedy()})
-    assert resp.json()[0]["generated_text"] == named["generated_text"]  # the live model
+    assert resp.json()[0]["generated_text"] == named["generated_text"]  # the default model
 
 
 def test_return_full_text_prepends_the_prompt(http: httpx.Client) -> None:

@@ -40,7 +40,7 @@ def test_revoke_makes_the_key_401(gateway: Gateway) -> None:
         assert models_status(gateway, key).status_code == 200
     listed = gateway.cli("keys", "list").stdout.splitlines()[1:]
     key_id = next(ln.split()[0] for ln in listed if "to-revoke-1" in ln)
-    for ident in (keys[0], key_id):  # by the whole key, by numeric id
+    for ident in (keys[0], f"id:{key_id}"):  # by the whole key, by id
         assert gateway.cli("keys", "revoke", ident).returncode == 0
     for key in keys:
         error = openai_error(models_status(gateway, key), 401, "invalid_api_key")

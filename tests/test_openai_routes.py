@@ -175,12 +175,12 @@ def test_unknown_fields_reach_the_upstream_unchanged(
             assert sent["stream_options"] == {"include_usage": True}
 
 
-def test_model_left_out_goes_to_a_live_model_never_a_staging_one(http: httpx.Client) -> None:
+def test_model_left_out_goes_to_the_configured_default(http: httpx.Client) -> None:
     body = chat_body(MODEL)
     del body["model"]
     resp = http.post("/v1/chat/completions", json=body)
     assert resp.status_code == 200, resp.text
-    assert resp.json()["model"] == MODEL  # smol-local is staging: only called by name
+    assert resp.json()["model"] == MODEL  # default_models; smol-local is called by name only
     staged = http.post("/v1/chat/completions", json=chat_body("smol-local", max_tokens=2))
     assert staged.status_code == 200 and staged.json()["model"] == "smol-local"
 

@@ -23,6 +23,7 @@ def test_two_workers_share_one_metrics_view(tmp_path: Path) -> None:
                 "routes": [{"provider": "local", "model": "default"}],
             }
         ],
+        "default_models": {"text-classification": "sentiment"},
     }
     gateway = Gateway(tmp_path, config, workers=2)
     try:

@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -15,7 +16,9 @@ from starlette.applications import Starlette
 from gatewayz.config import Settings
 from gatewayz.db.engine import create_engine
 from gatewayz.http.errors import EXCEPTION_HANDLERS
+from gatewayz.http.metrics_listener import MetricsListener
 from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
+from gatewayz.redact import RedactingFilter, Redactor
 from gatewayz.routes import ROUTES
 from gatewayz.services.billing import BillingService
 from gatewayz.services.catalog import Catalog
@@ -32,15 +35,35 @@ from gatewayz.upstreams.registry import build_upstream
 log = logging.getLogger("gatewayz")
 
 
-def configure_logging(level: str) -> None:
+# Loggers outside the gateway's own that may write an exception's text: the servers'
+# (an exception that escapes the app) and asyncio's (one that escapes a task).
+SERVER_LOGGERS = ("uvicorn.error", "_granian", "asyncio")
+
+
+def configure_logging(level: str, redactor: Redactor) -> None:
     """The gateway's own log lines (errors with their request id, the access log) go to
-    stderr at ``level``; once per process."""
+    stderr at ``level``, handler set up once per process; every line the gateway or its
+    server logs is redacted first (secrets, credential-shaped text)."""
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(level.upper())
+    redacting = RedactingFilter(redactor)
+    for filtered in (*log.handlers, *map(logging.getLogger, SERVER_LOGGERS)):
+        for old in [f for f in filtered.filters if isinstance(f, RedactingFilter)]:
+            filtered.removeFilter(old)
+        filtered.addFilter(redacting)
+
+
+def secrets_of(settings: Settings) -> Redactor:
+    """The redactor for this process: it knows every secret the settings hold (the
+    providers' keys, and a password in the database URL)."""
+    password = urlsplit(settings.database_url).password
+    return Redactor(
+        [*(p.api_key for p in settings.providers), password, password and unquote(password)]
+    )
 
 
 @dataclass(frozen=True)
@@ -61,14 +84,15 @@ class Gateway:
     registry: Registry  # the same object as ``catalog``, with the write operations
 
 
-def build_gateway(settings: Settings) -> Gateway:
+def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
     engine = create_engine(settings.database_url)
     metrics = Metrics(os.environ.get(MULTIPROC_ENV))
-    upstreams = {p.name: build_upstream(p) for p in settings.providers}
+    upstreams = {p.name: build_upstream(p, redactor) for p in settings.providers}
     catalog = Registry(
         engine,
         settings.models,
         {n: u.tasks for n, u in upstreams.items()},
+        defaults=settings.default_models,
         refresh_interval_s=settings.registry_refresh_s,
     )
     ledger = UsageLedger(engine)
@@ -89,9 +113,23 @@ def build_gateway(settings: Settings) -> Gateway:
     )
 
 
+def metrics_listener(gateway: Gateway) -> MetricsListener | None:
+    """The separate metrics listener, if ``metrics.listen`` asks for one."""
+    config = gateway.settings.metrics
+    if config.address is None:
+        return None
+    host, port = config.address
+    authorize = gateway.auth.admin if config.require_admin_key else None
+    return MetricsListener(
+        host, port, gateway.metrics.render, authorize, shared=gateway.metrics.shared
+    )
+
+
 def build_app(settings: Settings) -> ASGIApp:
-    configure_logging(settings.log_level)
-    gateway = build_gateway(settings)
+    redactor = secrets_of(settings)
+    configure_logging(settings.log_level, redactor)
+    gateway = build_gateway(settings, redactor)
+    listener = metrics_listener(gateway)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -100,9 +138,13 @@ def build_app(settings: Settings) -> ASGIApp:
         gateway.ledger.start()
         await gateway.registry.start()
         sweeper = asyncio.create_task(gateway.credits.run_sweeper(), name="credit-sweeper")
+        if listener is not None:
+            await listener.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.close()
             sweeper.cancel()
             await gateway.registry.close()
             await gateway.ledger.close()

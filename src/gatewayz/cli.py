@@ -16,6 +16,11 @@ from gatewayz.servers import DEFAULT_SERVER, SERVERS
 
 T = TypeVar("T")
 
+KEY_IDENT_HELP = (
+    "id:N, prefix:P, name:NAME or the whole key; a prefix or name alone if it names "
+    "exactly one active key (a bare number is not an id)"
+)
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, os.environ)
@@ -83,8 +88,8 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    _with_store(_settings(args), lambda s: s.revoke(args.key))
-    print(f"revoked {args.key}")
+    key = _with_store(_settings(args), lambda s: s.revoke(args.key))
+    print(f"revoked key id:{key.id} (prefix {key.prefix}, name {key.name!r})")
     return 0
 
 
@@ -92,8 +97,11 @@ def cmd_keys_credit(args: argparse.Namespace) -> int:
     from gatewayz.services.credits import parse_usd
 
     amount = parse_usd(args.usd)
-    balance = _with_store(_settings(args), lambda s: s.credit(args.key, amount))
-    print(f"credited {amount} nano-USD to {args.key}; balance {balance} nano-USD")
+    key = _with_store(_settings(args), lambda s: s.credit(args.key, amount))
+    print(
+        f"credited {amount} nano-USD to key id:{key.id} (prefix {key.prefix}, "
+        f"name {key.name!r}); balance {key.balance_nano_usd} nano-USD"
+    )
     return 0
 
 
@@ -154,13 +162,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--balance-usd", help="prepaid credits, e.g. 1.50 (default: unlimited)")
     create.set_defaults(func=cmd_keys_create)
     credit = keys.add_parser("credit", help="add prepaid credits to a key")
-    credit.add_argument("key", help="the key's id, prefix or whole key")
+    credit.add_argument("key", help=KEY_IDENT_HELP)
     credit.add_argument("--usd", required=True, help="the amount, e.g. 2 or 0.25")
     credit.set_defaults(func=cmd_keys_credit)
     listing = keys.add_parser("list", help="list keys")
     listing.set_defaults(func=cmd_keys_list)
-    revoke = keys.add_parser("revoke", help="revoke a key (by id, prefix or whole key)")
-    revoke.add_argument("key")
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key", help=KEY_IDENT_HELP)
     revoke.set_defaults(func=cmd_keys_revoke)
     for p in (create, listing, revoke, credit):
         p.add_argument("--config", default=argparse.SUPPRESS)

@@ -131,15 +131,20 @@ def cmd_unmap(args: argparse.Namespace) -> int:
 def cmd_hf_sync(args: argparse.Namespace) -> int:
     import aiohttp
 
-    from gatewayz.services.hub_client import HubClient
+    from gatewayz.redact import Redactor
+    from gatewayz.services.hub_client import HubClient, check_hub_url
     from gatewayz.services.hub_sync import sync
 
+    check_hub_url(args.hub_url)  # before anything is read or sent
     token = os.environ.get(args.token_env) or None
     if token is None and not args.dry_run:
         raise ConfigError(
             f"environment variable {args.token_env} is not set: the sync needs a Hub token "
             "with write access to the provider's organization (--dry-run needs none)"
         )
+
+    # The Hub's replies are quoted in the report: never with the token (or another) in them.
+    redactor = Redactor([token])
 
     async def work(registry: Registry) -> int:
         async with aiohttp.ClientSession() as session:
@@ -149,7 +154,7 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
                 args.provider,
                 registry.all(),
                 dry_run=args.dry_run,
-                out=lambda line: print(line, flush=True),
+                out=lambda line: print(redactor.redact(line), flush=True),
             )
 
     return _with_registry(args, work)
@@ -209,7 +214,8 @@ def add_commands(sub: Any) -> None:
     sync.add_argument(
         "--hub-url",
         default=os.environ.get("HF_ENDPOINT") or DEFAULT_HUB_URL,
-        help="the Hub's address (default: $HF_ENDPOINT, else https://huggingface.co)",
+        help="the Hub's address, https:// (http:// for loopback only; default: "
+        "$HF_ENDPOINT, else https://huggingface.co)",
     )
     sync.add_argument("--token-env", default="HF_TOKEN", help="variable holding the Hub token")
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")

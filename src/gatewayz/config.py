@@ -135,6 +135,37 @@ class ServerSettings(_Strict):
     max_connections_per_ip: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
+class MetricsConfig(_Strict):
+    """Who may read ``GET /metrics`` (request counts, tokens and cost per model), and where.
+    The default keeps it open on the main port, as Prometheus scrapers expect."""
+
+    # Only ``Authorization: Bearer <admin key>`` may read it (on whichever listener).
+    require_admin_key: bool = False
+    # "host:port" (e.g. "127.0.0.1:9464", "[::1]:9464"): serve it there only; the main
+    # port then answers 404 for /metrics.
+    listen: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_host_port(value)
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return None if self.listen is None else split_host_port(self.listen)
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """``"host:port"`` or ``"[v6]:port"`` -> (host, port); ValueError otherwise."""
+    host, sep, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:9464)")
+    return host, int(port)
+
+
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
@@ -149,6 +180,11 @@ class Settings(_Strict):
     # Where the embedded default keeps the first API key it creates (mode 0600).
     first_key_file: str | None = None
     server: ServerSettings = ServerSettings()
+
+    # The model that answers a request naming none, per task; a task without one needs
+    # the request to name its model.
+    default_models: dict[Task, str] = Field(default_factory=dict)
+    metrics: MetricsConfig = MetricsConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -170,6 +206,26 @@ class Settings(_Strict):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _defaults_servable(self) -> Settings:
+        """Each default names a configured, live model that serves its task."""
+        by_id = {m.id: m for m in self.models}
+        for task, model_id in self.default_models.items():
+            model = by_id.get(model_id)
+            where = f"default_models.{task}"
+            if model is None:
+                raise ValueError(f"{where}: no model {model_id!r} is configured under models")
+            if model.status != "live":
+                raise ValueError(
+                    f"{where}: model {model_id!r} is {model.status}; a default must be live"
+                )
+            if task not in model.serves:
+                raise ValueError(
+                    f"{where}: model {model_id!r} serves {', '.join(sorted(model.serves))}, "
+                    f"not {task!r}"
+                )
+        return self
+
     def provider(self, name: str) -> ProviderConfig:
         return next(p for p in self.providers if p.name == name)
 
@@ -184,6 +240,14 @@ EMBEDDED_TASK_MODELS: tuple[tuple[str, Task, str], ...] = (
     ("vader-sentiment", "text-classification", "gatewayz/vader-sentiment"),
     ("apertium-en-es", "translation", "gatewayz/apertium-en-es"),
 )
+
+# Each embedded model serves tasks no other one does: it is their default.
+EMBEDDED_DEFAULTS: dict[Task, str] = {
+    "conversational": LOCAL_CHAT_MODEL,
+    "text-generation": LOCAL_CHAT_MODEL,
+    "sentence-similarity": "all-minilm-l6-v2",
+    **{task: model_id for model_id, task, _ in EMBEDDED_TASK_MODELS},
+}
 
 
 def _local_model(model_id: str, task: Task, hub_id: str, upstream: str) -> ModelConfig:
@@ -211,6 +275,7 @@ def embedded_default(database_url: str = DEFAULT_DATABASE_URL) -> Settings:
         providers=(ProviderConfig(name=LOCAL_PROVIDER, kind="local"),),
         models=(chat, *tasks),
         first_key_file=".gatewayz-key",
+        default_models=EMBEDDED_DEFAULTS,
     )
 
 

@@ -6,6 +6,7 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     GatewayError                      500 internal_error
     ├── InvalidRequest                400 invalid_request_error
     │   ├── MalformedJSON             400
+    │   ├── ModelRequired             400 (no model named and no default for the task)
     │   ├── InvalidTaskInput          422
     │   ├── PayloadTooLarge           413
     │   └── IncompleteBody            408 (the client stopped sending, or was too slow)
@@ -50,6 +51,10 @@ class InvalidRequest(GatewayError):
 
 class MalformedJSON(InvalidRequest):
     code = "malformed_json"
+
+
+class ModelRequired(InvalidRequest):
+    code = "model_required"
 
 
 class InvalidTaskInput(InvalidRequest):

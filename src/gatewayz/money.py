@@ -13,6 +13,8 @@ from decimal import ROUND_CEILING, Context, Decimal
 from gatewayz.config import Pricing
 
 NANO_PER_USD = 1_000_000_000
+# A key's balance never exceeds this (USD 1 billion), far inside a signed 64-bit column.
+MAX_BALANCE_NANO_USD = 10**18
 _NANO = Decimal(NANO_PER_USD)
 _MILLION = Decimal(1_000_000)
 _THOUSAND = Decimal(1_000)

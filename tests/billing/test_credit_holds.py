@@ -47,7 +47,8 @@ def test_holds_left_by_a_crash_are_settled_at_start(tmp_path: Path) -> None:
         ("still-running", 100, fresh),
     ]
     conn.executemany(
-        "INSERT INTO credit_holds VALUES (?, ?, ?, ?)",
+        "INSERT INTO credit_holds (request_id, api_key_id, amount_nano_usd, created_at) "
+        "VALUES (?, ?, ?, ?)",
         [(rid, key_id, amount, at) for rid, amount, at in holds],
     )
     conn.execute(

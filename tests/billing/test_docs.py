@@ -85,7 +85,5 @@ def test_credits_examples(env: Env, tmp_path: Path) -> None:
     balance = env.get("/v1/billing/balance", key).json()
     balance.pop("api_key_id")
     assert balance == example_json("balance-response")
-    assert credit[3] == "alice-key"
-    credit[3] = key
-    _gatewayz(env, credit, tmp_path)
+    _gatewayz(env, credit, tmp_path)  # as written: by the name the first command gave
     assert env.get("/v1/billing/balance", key).json()["balance_nano_usd"] == 3_500_000_000

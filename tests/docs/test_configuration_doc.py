@@ -20,6 +20,8 @@ def test_example_configuration_is_valid() -> None:
     assert [p.name for p in settings.providers] == ["vllm-a", "tei", "local"]
     assert settings.provider("vllm-a").api_key == "secret"
     assert str(settings.models[0].pricing.input_per_million_usd) == "0.10"
+    assert settings.default_models["text-generation"] == "llama-3.1-8b"
+    assert settings.metrics.address is None and not settings.metrics.require_admin_key
 
 
 def test_documented_error_message() -> None:

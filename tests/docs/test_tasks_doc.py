@@ -117,3 +117,16 @@ def test_embedded_ids_match_the_default() -> None:
         if m["routes"][0]["provider"] == "local"
     }
     assert local == {m.id for m in embedded_default().models}
+
+
+def test_documented_defaults_match_the_embedded_default() -> None:
+    """The table of defaults and the example configuration agree with the embedded
+    default for every task an embedded model serves."""
+    from gatewayz.config import embedded_default
+
+    (config_text,) = blocks("config")
+    documented = yaml.safe_load(config_text)["default_models"]
+    embedded = embedded_default().default_models
+    assert {t: documented[t] for t in embedded} == embedded
+    table = dict(re.findall(r"^\| ([a-z-]+(?:, [a-z-]+)?) \| `([\w.-]+)` \|$", DOC, re.M))
+    assert {t: m for tasks, m in table.items() for t in tasks.split(", ")} == embedded

@@ -71,13 +71,22 @@ def v1_ids(gw: Gateway, headers: dict[str, str]) -> set[str]:
     return {m["id"] for m in data}
 
 
-def test_discovery_needs_a_key_and_filters(gw: Gateway, user: dict[str, str]) -> None:
+def test_discovery_needs_a_key_and_filters(
+    gw: Gateway, admin: dict[str, str], user: dict[str, str]
+) -> None:
     assert httpx.get(f"{gw.url}/hf/tasks/models").status_code == 401
     models = httpx.get(f"{gw.url}/hf/tasks/models", headers=user).json()["models"]
     local = next(m for m in models if m["provider_model_id"] == "smol-local")
     assert local["hub_model_id"] == HUB and local["task_type"] == "conversational"
     assert local["pricing"]["input_per_million_usd"] == "0.10"  # an exact decimal string
-    assert local["context_length"] == 4096 and local["source"] == "config"
+    assert local["context_length"] == 4096
+    assert "routes" not in local and "source" not in local  # admins only
+    models = httpx.get(f"{gw.url}/hf/tasks/models", headers=admin).json()["models"]
+    full = next(m for m in models if m["provider_model_id"] == "smol-local")
+    assert full["source"] == "config"
+    assert full["routes"] == [
+        {"provider": "local", "model": "smollm2-135m-instruct", "priority": 0, "weight": 1}
+    ]
     query = {"task_type": "text-to-image"}
     assert httpx.get(f"{gw.url}/hf/tasks/models", params=query, headers=user).json() == {
         "models": []
@@ -226,7 +235,7 @@ def test_registry_listing_has_the_hub_shape(
         200,
         201,
     )
-    listing = httpx.get(f"{gw.url}/hf/tasks/models/registry", headers=user).json()
+    listing = httpx.get(f"{gw.url}/hf/tasks/models/registry", headers=admin).json()
     conversational = listing["conversational"]
     assert conversational[HUB] == {"providerId": "smol-local", "status": "live"}
     key = "tag-filter=base_model:adapter:HuggingFaceTB/SmolLM2-135M-Instruct,lora"
@@ -237,6 +246,11 @@ def test_registry_listing_has_the_hub_shape(
         "tags": ["base_model:adapter:HuggingFaceTB/SmolLM2-135M-Instruct", "lora"],
     }
     live = httpx.get(
-        f"{gw.url}/hf/tasks/models/registry", params={"status": "live"}, headers=user
+        f"{gw.url}/hf/tasks/models/registry", params={"status": "live"}, headers=admin
     ).json()
     assert key not in live["conversational"]
+    # Standard keys see the live mappings only, whatever they ask for.
+    for params in ({}, {"status": "staging"}):
+        seen = httpx.get(f"{gw.url}/hf/tasks/models/registry", params=params, headers=user)
+        assert key not in seen.json().get("conversational", {})
+    assert seen.json() == {}

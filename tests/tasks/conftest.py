@@ -47,6 +47,7 @@ def serve(
     providers: list[dict[str, Any]],
     models: list[dict[str, Any]],
     env: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
 ) -> Iterator[Gateway]:
     """A gateway on its own SQLite database, stopped when the session ends."""
     workdir = factory.mktemp(name)
@@ -54,6 +55,7 @@ def serve(
         "database_url": f"sqlite:///{workdir / 'gw.db'}",
         "providers": providers,
         "models": models,
+        "default_models": defaults or {},
     }
     server = Gateway(workdir, config, env=env)
     yield server
@@ -85,7 +87,9 @@ def openai_tasks_key(openai_tasks_gateway: Gateway) -> str:
 def local_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     models = [task_model(f"local-{t}", t, "local", "default") for t in LOCAL_TASKS]
     models.append(task_model("local-text-to-image", "text-to-image", "local", "default"))
-    yield from serve(tmp_path_factory, "local-tasks", [{"name": "local", "kind": "local"}], models)
+    providers = [{"name": "local", "kind": "local"}]
+    defaults = {m["id"].removeprefix("local-"): m["id"] for m in models}
+    yield from serve(tmp_path_factory, "local-tasks", providers, models, defaults=defaults)
 
 
 @pytest.fixture(scope="session")

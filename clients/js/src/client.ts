@@ -68,7 +68,7 @@ export type WithRequestId<T> = T & { readonly requestId: string | undefined };
 
 /** The model and parameters of a Hugging Face task call. */
 export interface TaskCall<P> {
-  /** The gateway model id; without it the first model that serves the task answers. */
+  /** The gateway model id; without it the task's configured default answers (else a 400). */
   model?: string;
   parameters?: P;
 }

@@ -45,13 +45,18 @@ usage_records = Table(
     Column("model", String(200), nullable=False),
     Column("task", String(64), nullable=False),
     Column("provider", String(200), nullable=False),
-    Column("input_tokens", Integer, nullable=False),
-    Column("output_tokens", Integer, nullable=False),
-    Column("images", Integer, nullable=False, default=0),
-    Column("input_chars", Integer, nullable=False, default=0),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("images", BigInteger, nullable=False, default=0),
+    Column("input_chars", BigInteger, nullable=False, default=0),
     Column("cost_nano_usd", BigInteger, nullable=False),
-    Column("latency_ms", Integer, nullable=False),
+    Column("latency_ms", BigInteger, nullable=False),
     Column("status", Integer, nullable=False),
+    # What the request's usage would have cost beyond what was charged (a credit hold it
+    # outgrew, or an upstream report past the request's bounds), and why: see ``flags``.
+    Column("uncharged_nano_usd", BigInteger, nullable=False, server_default="0"),
+    # Comma-separated: ``hold_exceeded``, ``usage_implausible``.
+    Column("flags", String(64), nullable=False, server_default=""),
     Index("ix_usage_key_created_rid", "api_key_id", "created_at", "request_id"),
     Index("ix_usage_created", "created_at"),
     Index("ix_usage_model_created", "model", "created_at"),
@@ -132,5 +137,17 @@ credit_holds = Table(
     Column("api_key_id", Integer, ForeignKey("api_keys.id"), nullable=False),
     Column("amount_nano_usd", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The gateway process serving the request (``gateway_instances``); NULL for holds
+    # written before migration 0006.
+    Column("instance_id", String(36), nullable=True),
     Index("ix_credit_holds_created", "created_at"),
+)
+
+# Every running gateway process, with the time it last said it was alive. A hold whose
+# instance stopped beating (or is gone) belongs to a request that died with its process.
+gateway_instances = Table(
+    "gateway_instances",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )

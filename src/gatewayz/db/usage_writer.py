@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.engine import SQLITE_PRAGMAS
@@ -27,6 +27,7 @@ from gatewayz.db.tables import usage_records
 log = logging.getLogger("gatewayz.usage_writer")
 
 Row = tuple[Any, ...]
+
 CHECKPOINT_EVERY_S = 0.5
 WAL_RESTART_PAGES = 16_000  # ~64 MB of WAL
 
@@ -39,6 +40,10 @@ class UsageWriter(ABC):
 
     @abstractmethod
     async def write(self, rows: list[Row]) -> None: ...
+
+    @abstractmethod
+    async def reachable(self) -> bool:
+        """Whether the database answers at all (after a failed write: was it the rows?)."""
 
     async def close(self) -> None:
         """Release what the writer holds; called once, after the last write."""
@@ -55,6 +60,14 @@ class EngineUsageWriter(UsageWriter):
         params = [dict(zip(self.columns, row, strict=True)) for row in rows]
         async with self._engine.begin() as conn:
             await conn.execute(insert(usage_records), params)
+
+    async def reachable(self) -> bool:
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # any driver failure means "no"
+            return False
+        return True
 
 
 class SqliteUsageWriter(UsageWriter):
@@ -86,6 +99,20 @@ class SqliteUsageWriter(UsageWriter):
         if self._processors:
             rows = [self._convert(row) for row in rows]
         await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows)
+
+    async def reachable(self) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._reachable)
+
+    def _reachable(self) -> bool:
+        """Runs on the writer thread only."""
+        try:
+            if self._conn is None:
+                self._conn = self._connect()
+            self._conn.execute("SELECT 1").fetchall()
+        except sqlite3.Error:
+            return False
+        return True
 
     def _convert(self, row: Row) -> Row:
         values = list(row)

@@ -34,12 +34,14 @@ async def begin(request: Request, route: str) -> tuple[Gateway, RequestContext]:
 
 async def primed_sse(
     chunks: AsyncIterator[Any],
-    error_event: Callable[[GatewayError], Any],
+    error_event: Callable[[GatewayError, str], Any],
+    request_id: str,
     done: bytes | None = SSE_DONE,
 ) -> AsyncIterator[bytes]:
     """Wait for the first chunk before the response starts, so that a failure to reach
     the upstream is still an HTTP error status; then stream the rest as SSE events. A
-    failure after the first byte becomes an error event (the status is already sent)."""
+    failure after the first byte becomes an error event (the status is already sent)
+    carrying the request id, as an error body would."""
     first = await anext(chunks, None)
 
     async def events() -> AsyncIterator[bytes]:
@@ -49,7 +51,7 @@ async def primed_sse(
             async for chunk in chunks:
                 yield sse_event(chunk)
         except GatewayError as exc:
-            yield sse_event(error_event(exc))
+            yield sse_event(error_event(exc, request_id))
             return
         if done is not None:
             yield done
@@ -57,9 +59,16 @@ async def primed_sse(
     return events()
 
 
-def openai_error_event(exc: GatewayError) -> Any:
-    return {"error": {"message": exc.message, "type": exc.type, "code": exc.code}}
+def openai_error_event(exc: GatewayError, request_id: str) -> Any:
+    return {
+        "error": {
+            "message": exc.message,
+            "type": exc.type,
+            "code": exc.code,
+            "request_id": request_id,
+        }
+    }
 
 
-def hf_error_event(exc: GatewayError) -> Any:
-    return {"error": exc.message, "error_type": exc.type}
+def hf_error_event(exc: GatewayError, request_id: str) -> Any:
+    return {"error": exc.message, "error_type": exc.type, "request_id": request_id}

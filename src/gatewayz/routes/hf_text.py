@@ -41,7 +41,7 @@ async def generate(
     if req.stream:
         chunks = gw.inference.stream(ctx, model, "text-generation", "completion", payload)
         events: AsyncIterator[JSONDict] = tgi_events(chunks, req.inputs, full_text, params.seed)
-        return sse_response(await primed_sse(events, hf_error_event, done=None))
+        return sse_response(await primed_sse(events, hf_error_event, ctx.request_id, done=None))
     answer = await gw.inference.create(ctx, model, "text-generation", "completion", payload)
     text, finish = first_text(answer)
     result: JSONDict = {"generated_text": req.inputs + text if full_text else text}

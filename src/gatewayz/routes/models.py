@@ -1,4 +1,7 @@
-"""The model registry API: discovery for any key, mapping changes for admin keys."""
+"""The model registry API: discovery for any key, mapping changes for admin keys.
+
+Standard and partner keys discover only live models and only their public fields; admin
+keys see every entry with its upstream routes, tokenizer and source."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gatewayz.config import ModelConfig
 from gatewayz.errors import InvalidRequest
 from gatewayz.http.body import read_json_object
 from gatewayz.http.responses import JSONResponse
@@ -15,8 +19,9 @@ from gatewayz.routes.common import begin
 from gatewayz.schemas.registry import MappingRequest, StatusRequest
 from gatewayz.schemas.validate import validate
 from gatewayz.services.hub_mapping import grouped, mapping_of
+from gatewayz.services.keys import Principal
 from gatewayz.services.registry import STATUSES, Registry
-from gatewayz.services.registry_store import describe
+from gatewayz.services.registry_store import describe, describe_public
 from gatewayz.tasks import ALL_TASKS
 
 
@@ -28,6 +33,15 @@ def _item(registry: Registry, model_id: str) -> dict[str, Any]:
     return {**describe(registry.get(model_id)), "source": registry.source(model_id)}
 
 
+def _visible(registry: Registry, who: Principal, status: str | None) -> list[ModelConfig]:
+    """The entries ``who`` may discover: all for an admin, live ones for any other key."""
+    return [
+        m
+        for m in registry.all()
+        if (status is None or m.status == status) and (who.is_admin or m.status == "live")
+    ]
+
+
 def _filter(request: Request, name: str, allowed: tuple[str, ...]) -> str | None:
     value = request.query_params.get(name)
     if value is not None and value not in allowed:
@@ -36,21 +50,22 @@ def _filter(request: Request, name: str, allowed: tuple[str, ...]) -> str | None
 
 
 async def list_models(request: Request) -> Response:
-    gw, _ = await begin(request, "registry_list")
+    gw, ctx = await begin(request, "registry_list")
     task = _filter(request, "task_type", ALL_TASKS)
     status = _filter(request, "status", STATUSES)
+    who = ctx.principal
     models = [
-        _item(gw.registry, m.id)
-        for m in gw.registry.all()
-        if (task is None or m.task == task) and (status is None or m.status == status)
+        _item(gw.registry, m.id) if who.is_admin else describe_public(m)
+        for m in _visible(gw.registry, who, status)
+        if task is None or m.task == task
     ]
     return JSONResponse({"models": models})
 
 
 async def hub_listing(request: Request) -> Response:
-    gw, _ = await begin(request, "registry_hub_listing")
+    gw, ctx = await begin(request, "registry_hub_listing")
     status = _filter(request, "status", STATUSES)
-    models = [m for m in gw.registry.all() if status is None or m.status == status]
+    models = _visible(gw.registry, ctx.principal, status)
     return JSONResponse(grouped(mapping_of(m) for m in models))
 
 

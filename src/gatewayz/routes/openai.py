@@ -31,7 +31,7 @@ async def serve_openai(
     model = gw.inference.resolve(ctx, model_id or req.model, task)
     if req.stream:
         chunks = gw.inference.stream(ctx, model, task, op, body)
-        return sse_response(await primed_sse(chunks, openai_error_event))
+        return sse_response(await primed_sse(chunks, openai_error_event, ctx.request_id))
     return JSONResponse(await gw.inference.create(ctx, model, task, op, body))
 
 

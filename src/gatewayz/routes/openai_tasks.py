@@ -18,7 +18,7 @@ from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
 from gatewayz.schemas.openai_tasks import EmbeddingsRequest, ImageGenerationRequest
 from gatewayz.schemas.validate import validate
-from gatewayz.tasks.base import TaskRequest
+from gatewayz.tasks.base import TaskRequest, TaskResult
 
 
 def _encode(vector: list[float], encoding: str) -> Any:
@@ -33,11 +33,15 @@ async def embeddings(request: Request) -> Response:
     model = gw.inference.resolve(ctx, req.model, "feature-extraction")
     texts = [req.input] if isinstance(req.input, str) else req.input
     task = TaskRequest("feature-extraction", texts, {"normalize": True})
-    result = await gw.inference.run_task(ctx, model, task)
+
+    def check_dimensions(result: TaskResult) -> None:
+        size = len(result.output[0])
+        if req.dimensions is not None and req.dimensions > size:
+            raise InvalidRequest(f"dimensions: the model gives {size} at most")
+
+    result = await gw.inference.run_task(ctx, model, task, check_dimensions)
     vectors: list[list[float]] = result.output
     if req.dimensions is not None:
-        if req.dimensions > len(vectors[0]):
-            raise InvalidRequest(f"dimensions: the model gives {len(vectors[0])} at most")
         vectors = [v[: req.dimensions] for v in vectors]
     data = [
         {"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}

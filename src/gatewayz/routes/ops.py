@@ -1,14 +1,18 @@
-"""Operational routes: liveness, readiness, metrics. No authentication (scrapers and
-orchestrators call them); they reveal nothing about keys or traffic contents."""
+"""Operational routes: liveness, readiness, metrics. Liveness and readiness need no key
+(orchestrators call them) and reveal nothing. Metrics (counts, tokens and cost per model)
+are open by default for Prometheus scrapers; ``metrics.require_admin_key`` closes them to
+all but admin keys, and ``metrics.listen`` moves them to their own listener."""
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gatewayz.db.engine import ping
 from gatewayz.errors import GatewayError
+from gatewayz.http.metrics_listener import METRICS_MEDIA_TYPE
 from gatewayz.http.requestid import ROUTE_KEY
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import gateway
@@ -35,10 +39,13 @@ async def ready(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    gw = gateway(request)
+    if gw.settings.metrics.listen is not None:
+        raise HTTPException(404)  # served on the metrics listener only
     request.scope["state"][ROUTE_KEY] = "metrics"
-    return Response(
-        gateway(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+    if gw.settings.metrics.require_admin_key:
+        await gw.auth.admin(request.headers.get("authorization"))
+    return Response(gw.metrics.render(), media_type=METRICS_MEDIA_TYPE)
 
 
 ROUTES = [

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from gatewayz.config import ModelConfig, RouteConfig
-from gatewayz.errors import InvalidRequest, ModelNotFound, TaskNotSupported
+from gatewayz.errors import InvalidRequest, ModelNotFound, ModelRequired, TaskNotSupported
+from gatewayz.tasks import Task
 
 
 class Catalog:
-    def __init__(self, models: Iterable[ModelConfig]) -> None:
+    def __init__(
+        self, models: Iterable[ModelConfig], defaults: Mapping[Task, str] | None = None
+    ) -> None:
         self._models = tuple(models)
+        # The model answering a request that names none, per task (``default_models``).
+        self._defaults: dict[str, str] = {task: m for task, m in (defaults or {}).items()}
         self._by_id: dict[str, ModelConfig] = {}
         for model in self._models:
             self._by_id.setdefault(model.hub_model_id, model)
@@ -31,16 +36,15 @@ class Catalog:
         return model
 
     def resolve(self, model_id: object, task: str) -> ModelConfig:
-        """The model to call for ``task``: the one named, or the first live one that serves
-        it (a staging model is only ever called by name)."""
+        """The model to call for ``task``: the one named, or the task's configured default
+        (``default_models``); with neither, the caller must name one."""
         if model_id is None:
-            for model in self.live():
-                if task in model.serves:
-                    return model
-            raise ModelNotFound(
-                f"no model is configured for the task {task!r}; add one routed to an upstream "
-                "that serves it (see docs/TASKS.md)"
-            )
+            model_id = self._defaults.get(task)
+            if model_id is None:
+                raise ModelRequired(
+                    f"no default model is configured for the task {task!r}: pass 'model' "
+                    "(GET /v1/models lists the models)"
+                )
         if not isinstance(model_id, str) or not model_id:
             raise InvalidRequest("'model' must be a non-empty string")
         model = self.get(model_id)

@@ -17,6 +17,8 @@ class RequestContext:
     started: float = field(default_factory=time.perf_counter)
     model: str = ""
     cost_nano_usd: int = 0
+    # The credits held for this request (None: the key holds none); it is never charged more.
+    hold_nano_usd: int | None = None
     watch: Stopwatch = field(default_factory=Stopwatch)
 
     def latency_ms(self) -> int:

@@ -7,15 +7,17 @@ report each mapping's outcome and carry on with the next.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import orjson
 
+from gatewayz.config import ConfigError
 from gatewayz.retries import MAX_RETRIES, retry_delay, should_retry
 
 DEFAULT_HUB_URL = "https://huggingface.co"
@@ -32,6 +34,33 @@ STATUS_MEANING = {
     422: "the Hub refused the mapping",
     429: "the Hub kept rate-limiting the request",
 }
+
+
+def check_hub_url(url: str) -> str:
+    """``url`` if the Hub token may be sent there: HTTPS, or plain HTTP to a loopback
+    address (a local stand-in); anything else would put the token on the wire in clear."""
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme, (parts.hostname or "").lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        scheme, host = "", ""
+    if scheme == "https" and host:
+        return url
+    if scheme == "http" and _is_loopback(host):
+        return url
+    raise ConfigError(
+        f"Hub URL {url!r} (--hub-url or $HF_ENDPOINT): the Hub token is only sent over "
+        "HTTPS; plain http:// is accepted for loopback only (127.0.0.0/8, ::1, localhost)"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def meaning(status: int) -> str:
@@ -73,6 +102,7 @@ class HubClient:
         rng: random.Random | None = None,
     ) -> None:
         self._session = session
+        base_url = check_hub_url(base_url)
         self._root = f"{base_url.rstrip('/')}/api/partners/{quote(provider, safe='')}/models"
         self._token = token
         self._max_retries = max_retries

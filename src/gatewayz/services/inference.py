@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 from gatewayz.config import ModelConfig, RouteConfig
 from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, UpstreamUnavailable
 from gatewayz.money import Usage, cost_nano_usd
+from gatewayz.services.bounds import MAX_COUNT, Bound, chat_bound, task_bound
 from gatewayz.services.catalog import Catalog, route_order
 from gatewayz.services.context import RequestContext
-from gatewayz.services.credits import CreditGuard, max_task_cost
+from gatewayz.services.credits import CreditGuard, Hold
 from gatewayz.services.ledger import UsageLedger, UsageRecord
 from gatewayz.services.metrics import Metrics
 from gatewayz.services.tokens import Tokenizers
@@ -24,6 +25,7 @@ from gatewayz.upstreams.base import JSONDict, Operation, Upstream
 
 log = logging.getLogger("gatewayz.inference")
 T = TypeVar("T")
+MAX_BIGINT = 2**63 - 1
 
 
 def _usage_of(answer: JSONDict) -> Usage | None:
@@ -33,7 +35,10 @@ def _usage_of(answer: JSONDict) -> Usage | None:
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
-    return Usage(input_tokens=max(prompt, 0), output_tokens=max(completion, 0))
+    return Usage(
+        input_tokens=min(max(prompt, 0), MAX_COUNT),
+        output_tokens=min(max(completion, 0), MAX_COUNT),
+    )
 
 
 def _estimated_usage(payload: JSONDict, output_text: str, output_chunks: int = 0) -> Usage:
@@ -90,31 +95,47 @@ class InferenceService:
     ) -> JSONDict:
         """A non-streamed call; returns the OpenAI-shaped answer, already recorded (and,
         for a key with credits, paid for: reserved before the call, settled after it)."""
-        hold = await self._credits.reserve(ctx.principal, model, payload, ctx.request_id)
+        bound = chat_bound(model, payload)
+        hold = await self._hold(ctx, model, bound)
         if hold.settled:  # an unmetered key: nothing to settle afterwards
-            return await self._create(ctx, model, task, op, payload)
+            return await self._create(ctx, model, task, op, payload, bound)
         try:
-            return await self._create(ctx, model, task, op, payload)
+            return await self._create(ctx, model, task, op, payload, bound)
         finally:
             await self._credits.settle(hold, ctx.cost_nano_usd)
 
+    async def _hold(self, ctx: RequestContext, model: ModelConfig, bound: Bound) -> Hold:
+        """Reserve the request's most possible cost on a metered key."""
+        if not ctx.principal.metered or ctx.principal.is_partner:
+            return Hold(ctx.principal.key_id, 0, settled=True)
+        hold = await self._credits.reserve(
+            ctx.principal, bound.cost_nano_usd(model), ctx.request_id
+        )
+        if not hold.settled:
+            ctx.hold_nano_usd = hold.amount_nano_usd
+        return hold
+
     async def _create(
-        self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
+        self,
+        ctx: RequestContext,
+        model: ModelConfig,
+        task: str,
+        op: Operation,
+        payload: JSONDict,
+        bound: Bound,
     ) -> JSONDict:
         async def call(route: RouteConfig, upstream: Upstream) -> JSONDict:
             return await upstream.create(op, {**payload, "model": route.model}, ctx.watch)
 
         _, upstream, answer = await self._failover(ctx, model, task, call)
         usage = _usage_of(answer) or await self._counted(model, op, payload, _text_of(answer))
+        record = await self._record(ctx, model, task, upstream.name, usage, 200, bound)
         answer["model"] = model.id
         answer.setdefault("created", 0)
         answer["usage"] = {
-            "prompt_tokens": usage.input_tokens,
-            "completion_tokens": usage.output_tokens,
-            "total_tokens": usage.input_tokens + usage.output_tokens,
+            **_usage_object(record_usage(record)),
             **{k: v for k, v in (answer.get("usage") or {}).items() if k.endswith("_details")},
         }
-        await self._record(ctx, model, task, upstream.name, usage, 200)
         return answer
 
     async def _counted(
@@ -165,36 +186,59 @@ class InferenceService:
         raise last_error
 
     async def run_task(
-        self, ctx: RequestContext, model: ModelConfig, request: TaskRequest
+        self,
+        ctx: RequestContext,
+        model: ModelConfig,
+        request: TaskRequest,
+        check: Callable[[TaskResult], None] | None = None,
     ) -> TaskResult:
         """A non-chat HF task; the result is recorded (and priced, and for a key with
-        credits paid for) before it is returned."""
-        estimate = max_task_cost(model, request.inputs, request.task)
-        hold = await self._credits.reserve_amount(ctx.principal, estimate, ctx.request_id)
+        credits paid for) before it is returned. ``check`` may refuse the result (raise a
+        ``GatewayError``, e.g. for an option the model turns out not to support): the
+        request is then recorded with that status and costs nothing."""
+        bound = task_bound(model, request.inputs, request.task)
+        hold = await self._hold(ctx, model, bound)
         try:
-            return await self._run_task(ctx, model, request)
+            return await self._run_task(ctx, model, request, bound, check)
         finally:
             await self._credits.settle(hold, ctx.cost_nano_usd)
 
     async def _run_task(
-        self, ctx: RequestContext, model: ModelConfig, request: TaskRequest
+        self,
+        ctx: RequestContext,
+        model: ModelConfig,
+        request: TaskRequest,
+        bound: Bound,
+        check: Callable[[TaskResult], None] | None,
     ) -> TaskResult:
         async def call(route: RouteConfig, upstream: Upstream) -> TaskResult:
             return await upstream.run_task(route.model, request, ctx.watch)
 
         _, upstream, result = await self._failover(ctx, model, request.task, call)
+        if check is not None:
+            try:
+                check(result)
+            except GatewayError as exc:
+                await self._record_failure(ctx, model, request.task, upstream.name, exc.status)
+                raise
         if not result.usage.input_chars:
             result.usage = replace(result.usage, input_chars=input_chars(request.inputs))
-        await self._record(ctx, model, request.task, upstream.name, result.usage, 200)
+        record = await self._record(
+            ctx, model, request.task, upstream.name, result.usage, 200, bound
+        )
+        result.usage = record_usage(record)
         return result
 
     async def stream(
         self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
     ) -> AsyncIterator[JSONDict]:
         """Streamed chunks with the public model id; the usage record is committed before
-        the last chunk is handed on, and still written if the caller goes away early."""
+        the last chunk is handed on, and still written if the caller goes away early or
+        the upstream fails midway: either way the request is billed for what was
+        delivered."""
         body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
-        hold = await self._credits.reserve(ctx.principal, model, payload, ctx.request_id)
+        bound = chat_bound(model, payload)
+        hold = await self._hold(ctx, model, bound)
         try:
             route, upstream, chunks = await self._open_stream(model, task, op, body, ctx)
         except BaseException:
@@ -208,7 +252,12 @@ class InferenceService:
         try:
             async for chunk in chunks:
                 chunk["model"] = model.id
-                usage = _usage_of(chunk) or usage
+                reported = _usage_of(chunk)
+                if reported is not None:
+                    usage = reported
+                    billed, implausible = bound.clamp(reported)
+                    if implausible:  # the caller sees what it is billed for
+                        chunk["usage"] = _usage_object(billed)
                 text = _text_of(chunk)
                 if text:
                     text_parts.append(text)
@@ -216,21 +265,27 @@ class InferenceService:
                 yield chunk
             if usage is None:  # the upstream ignored stream_options: the caller still gets usage
                 usage = await self._counted(model, op, payload, "", len(text_parts))
-                yield _usage_chunk(last, model.id, usage)
+                yield _usage_chunk(last, model.id, bound.clamp(usage)[0])
             recorded = True
-            await self._record(ctx, model, task, upstream.name, usage, 200)
+            await self._record(ctx, model, task, upstream.name, usage, 200, bound)
             await self._credits.settle(hold, ctx.cost_nano_usd)
         except UpstreamError as exc:
             status = exc.status
             raise
         finally:
             if not recorded:
-                # The caller left or the upstream failed: bill what was produced, without
-                # awaiting (this may run inside a cancelled task).
+                # The caller left (499) or the upstream failed: bill what was delivered,
+                # without awaiting (this may run inside a cancelled task).
                 partial = usage or self._counted_now(model, op, payload, "", len(text_parts))
                 self._ledger.submit(
                     self._usage_record(
-                        ctx, model, task, route.provider, partial, status if status != 200 else 499
+                        ctx,
+                        model,
+                        task,
+                        route.provider,
+                        partial,
+                        status if status != 200 else 499,
+                        bound,
                     )
                 )
             self._credits.settle(hold, ctx.cost_nano_usd)  # a no-op once settled above
@@ -256,9 +311,36 @@ class InferenceService:
         provider: str,
         usage: Usage,
         status: int,
+        bound: Bound | None,
     ) -> UsageRecord:
-        cost = cost_nano_usd(model.pricing, usage) if status < 400 or status == 499 else 0
-        ctx.cost_nano_usd = cost  # what the request's credits are settled with
+        """The request's record, priced when ``bound`` is given (a request that was
+        served, wholly or in part) and free otherwise. Counts past the bound are billed at
+        the bound and flagged; a cost past the credit hold is charged at the hold; the
+        rest is kept as ``uncharged_nano_usd``."""
+        charged = uncharged = 0
+        flags: list[str] = []
+        if bound is not None:
+            billed, implausible = bound.clamp(usage)
+            cost = cost_nano_usd(model.pricing, billed)
+            charged = cost if ctx.hold_nano_usd is None else min(cost, ctx.hold_nano_usd)
+            claimed = cost_nano_usd(model.pricing, usage) if implausible else cost
+            uncharged = min(claimed - charged, MAX_BIGINT)
+            if implausible:
+                flags.append("usage_implausible")
+                log.warning(
+                    "request %s: upstream %r reported usage past the request's bound "
+                    "(%d input, %d output tokens); billed %d and %d",
+                    ctx.request_id,
+                    provider,
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    billed.input_tokens,
+                    billed.output_tokens,
+                )
+            if cost > charged:
+                flags.append("hold_exceeded")
+            usage = billed
+        ctx.cost_nano_usd = charged  # what the request's credits are settled with
         return UsageRecord(
             request_id=ctx.request_id,
             api_key_id=ctx.principal.key_id,
@@ -271,9 +353,11 @@ class InferenceService:
             output_tokens=usage.output_tokens,
             images=usage.images,
             input_chars=usage.input_chars,
-            cost_nano_usd=cost,
+            cost_nano_usd=charged,
             latency_ms=ctx.latency_ms(),
             status=status,
+            uncharged_nano_usd=uncharged,
+            flags=",".join(flags),
         )
 
     async def _record(
@@ -284,17 +368,39 @@ class InferenceService:
         provider: str,
         usage: Usage,
         status: int,
-    ) -> None:
-        record = self._usage_record(ctx, model, task, provider, usage, status)
-        self._metrics.meter(model.id, usage.input_tokens, usage.output_tokens, record.cost_nano_usd)
+        bound: Bound,
+    ) -> UsageRecord:
+        record = self._usage_record(ctx, model, task, provider, usage, status, bound)
+        self._metrics.meter(
+            model.id, record.input_tokens, record.output_tokens, record.cost_nano_usd
+        )
         await self._ledger.record(record)
+        return record
 
     async def _record_failure(
         self, ctx: RequestContext, model: ModelConfig, task: str, provider: str, status: int
     ) -> None:
         await self._ledger.record(
-            self._usage_record(ctx, model, task, provider, Usage(requests=0), status)
+            self._usage_record(ctx, model, task, provider, Usage(requests=0), status, None)
         )
+
+
+def record_usage(record: UsageRecord) -> Usage:
+    """The counts a record billed."""
+    return Usage(
+        input_tokens=record.input_tokens,
+        output_tokens=record.output_tokens,
+        images=record.images,
+        input_chars=record.input_chars,
+    )
+
+
+def _usage_object(usage: Usage) -> JSONDict:
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+    }
 
 
 def _usage_chunk(last: JSONDict, model_id: str, usage: Usage) -> JSONDict:
@@ -304,11 +410,7 @@ def _usage_chunk(last: JSONDict, model_id: str, usage: Usage) -> JSONDict:
         "created": last.get("created", 0),
         "model": model_id,
         "choices": [],
-        "usage": {
-            "prompt_tokens": usage.input_tokens,
-            "completion_tokens": usage.output_tokens,
-            "total_tokens": usage.input_tokens + usage.output_tokens,
-        },
+        "usage": _usage_object(usage),
     }
 
 

@@ -2,6 +2,10 @@
 
 A key looks like ``gz_<prefix>_<secret>``. Only the SHA-256 of the whole key is stored;
 the prefix finds the row and the hash is compared in constant time.
+
+Administration names a key as ``id:N``, ``prefix:P``, ``name:NAME`` or the whole key; a
+prefix or a name alone also works while it names exactly one active key. An identifier
+that names several is refused with the candidates listed, never resolved by a guess.
 """
 
 from __future__ import annotations
@@ -10,14 +14,16 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import ColumnElement, and_, false, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gatewayz.db.tables import api_keys
-from gatewayz.errors import AuthenticationFailed, NotFound, PermissionDenied
+from gatewayz.errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
+from gatewayz.money import MAX_BALANCE_NANO_USD
 
 KEY_SCHEME = "gz"
 
@@ -51,15 +57,59 @@ class KeyInfo:
     balance_nano_usd: int | None = None
 
 
+def _info(row: Any, **changed: Any) -> KeyInfo:
+    info = KeyInfo(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        is_admin=row.is_admin,
+        is_partner=row.is_partner,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+        balance_nano_usd=row.balance_nano_usd,
+    )
+    return replace(info, **changed)
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _matches(ident: str) -> ColumnElement[bool]:
-    """The row a numeric id, a prefix or a whole key names."""
-    if ident.isdigit():
-        return api_keys.c.id == int(ident)
-    return api_keys.c.prefix == (_split(ident) or ident)
+# The largest key id the column holds on every backend (a 32-bit integer).
+_MAX_ID = 2**31 - 1
+# How many of the keys an ambiguous identifier names are listed in the refusal.
+_SHOWN_CANDIDATES = 10
+
+
+def _candidates(ident: str) -> ColumnElement[bool]:
+    """The rows an identifier may name: ``id:N``, ``prefix:P``, ``name:NAME``, a whole
+    key, or else a prefix or a name as written (a bare number is never an id)."""
+    form, sep, value = ident.partition(":")
+    if sep and form == "id":
+        if not (value.isascii() and value.isdigit()):
+            raise InvalidRequest(f"{ident!r}: write a key id as id:N, e.g. id:7")
+        number = int(value)
+        return api_keys.c.id == number if number <= _MAX_ID else false()
+    if sep and form == "prefix":
+        return api_keys.c.prefix == value
+    if sep and form == "name":
+        return api_keys.c.name == value
+    prefix = _split(ident)
+    if prefix is not None:
+        return api_keys.c.prefix == prefix
+    return or_(api_keys.c.prefix == ident, api_keys.c.name == ident)
+
+
+def _active(key_id: int) -> ColumnElement[bool]:
+    return and_(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+
+
+def _describe(row: Any) -> str:
+    return f"id:{row.id} (prefix {row.prefix}, name {row.name!r})"
+
+
+def _gone(row: Any) -> NotFound:
+    return NotFound(f"key {_describe(row)} was revoked meanwhile")
 
 
 def _split(key: str) -> str | None:
@@ -103,46 +153,67 @@ class KeyStore:
     async def list(self) -> list[KeyInfo]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(select(api_keys).order_by(api_keys.c.id))
-            return [
-                KeyInfo(
-                    id=r.id,
-                    name=r.name,
-                    prefix=r.prefix,
-                    is_admin=r.is_admin,
-                    is_partner=r.is_partner,
-                    created_at=r.created_at,
-                    revoked_at=r.revoked_at,
-                    balance_nano_usd=r.balance_nano_usd,
-                )
-                for r in rows
-            ]
+            return [_info(r) for r in rows]
 
-    async def revoke(self, ident: str) -> None:
-        """Revoke by numeric id, by prefix, or by the whole key."""
+    async def revoke(self, ident: str) -> KeyInfo:
+        """Revoke the one active key ``ident`` names (see ``_candidates``)."""
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(api_keys)
-                .where(_matches(ident), api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=datetime.now(UTC))
+            row = await self._one_active(conn, ident)
+            now = datetime.now(UTC)
+            done = await conn.execute(
+                update(api_keys).where(_active(row.id)).values(revoked_at=now)
             )
-            if result.rowcount == 0:
-                raise NotFound(f"no active key matches {ident!r}")
+            if done.rowcount != 1:
+                raise _gone(row)
+        return _info(row, revoked_at=now)
 
-    async def credit(self, ident: str, amount_nano_usd: int) -> int:
-        """Add credits to a key (by id, prefix or whole key) and return its new balance.
-        An unlimited key becomes a metered one starting from zero."""
+    async def credit(self, ident: str, amount_nano_usd: int) -> KeyInfo:
+        """Add credits to the one active key ``ident`` names and return it with its new
+        balance. An unlimited key becomes a metered one starting from zero."""
         balance = api_keys.c.balance_nano_usd
         async with self._engine.begin() as conn:
-            result = await conn.execute(
+            row = await self._one_active(conn, ident)
+            if (row.balance_nano_usd or 0) + amount_nano_usd > MAX_BALANCE_NANO_USD:
+                raise InvalidRequest(
+                    f"a balance is at most {MAX_BALANCE_NANO_USD} nano-USD (USD 1 billion); "
+                    f"key id:{row.id} has {row.balance_nano_usd or 0}"
+                )
+            limit = MAX_BALANCE_NANO_USD - amount_nano_usd
+            new = await conn.scalar(
                 update(api_keys)
-                .where(_matches(ident), api_keys.c.revoked_at.is_(None))
+                .where(_active(row.id), func.coalesce(balance, 0) <= limit)
                 .values(balance_nano_usd=func.coalesce(balance, 0) + amount_nano_usd)
+                .returning(balance)
             )
-            if result.rowcount == 0:
-                raise NotFound(f"no active key matches {ident!r}")
-            new = await conn.scalar(select(balance).where(_matches(ident)))
-        assert new is not None
-        return int(new)
+            if new is None:
+                raise _gone(row)
+        return _info(row, balance_nano_usd=int(new))
+
+    async def _one_active(self, conn: AsyncConnection, ident: str) -> Any:
+        """The single active key ``ident`` names; an identifier naming none or several
+        is refused (the candidates are listed), so a command never acts on a guess."""
+        rows = (
+            await conn.execute(
+                select(api_keys)
+                .where(_candidates(ident), api_keys.c.revoked_at.is_(None))
+                .order_by(api_keys.c.id)
+            )
+        ).all()
+        if _split(ident) is not None:  # a whole key names its own row only
+            rows = [r for r in rows if hmac.compare_digest(r.key_hash, _hash(ident))]
+        if not rows:
+            raise NotFound(
+                f"no active key matches {ident!r}; name a key as id:N, prefix:P, name:NAME "
+                "or the whole key (gatewayz keys list shows ids, prefixes and names)"
+            )
+        if len(rows) > 1:
+            shown = ", ".join(_describe(r) for r in rows[:_SHOWN_CANDIDATES])
+            more = len(rows) - _SHOWN_CANDIDATES
+            shown += f" and {more} more" if more > 0 else ""
+            raise InvalidRequest(
+                f"{ident!r} matches {len(rows)} active keys: {shown}; name one as id:N or prefix:P"
+            )
+        return rows[0]
 
     async def is_active(self, key: str) -> bool:
         try:
@@ -175,6 +246,14 @@ class Authenticator:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[digest] = (principal, now + self._ttl)
+        return principal
+
+    async def admin(self, header: str | None) -> Principal:
+        """The admin key in an ``Authorization`` header. For a resource that only admin
+        keys open (e.g. protected metrics), any other key is no credential at all: 401."""
+        principal = await self.authenticate(bearer(header))
+        if not principal.is_admin:
+            raise AuthenticationFailed("this resource needs an admin API key")
         return principal
 
     async def _lookup(self, key: str, digest: str) -> Principal:

@@ -48,6 +48,8 @@ class UsageRecord:
     cost_nano_usd: int
     latency_ms: int
     status: int
+    uncharged_nano_usd: int = 0
+    flags: str = ""
 
 
 _COLUMNS = tuple(f.name for f in fields(UsageRecord))
@@ -95,11 +97,24 @@ class UsageLedger:
                 return
 
     async def _write(self, batch: list[tuple[UsageRecord, asyncio.Future[None]]]) -> None:
+        """Commit ``batch``. A write that fails while the database answers was refused for
+        its values (out of range, a duplicate id, a character the database cannot
+        store): the batch is split until the bad row is alone, so one bad record never
+        fails the others, and that row is not retried. A write that fails because the
+        database does not answer is retried whole, with backoff."""
         rows = [_as_row(rec) for rec, _ in batch]
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 await self._writer.write(rows)
-            except Exception as exc:  # the driver's errors vary; every one is retried
+            except Exception as exc:  # the driver's errors vary; the database is asked why
+                if await self._writer.reachable():
+                    if len(batch) > 1:
+                        half = len(batch) // 2
+                        await self._write(batch[:half])
+                        await self._write(batch[half:])
+                        return
+                    log.error("usage record refused (%s): %s", exc, asdict(batch[0][0]))
+                    break
                 log.warning("usage write failed (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(RETRY_BASE_S * 2**attempt)
                 continue
@@ -107,8 +122,10 @@ class UsageLedger:
                 if not future.done():
                     future.set_result(None)
             return
-        # Keep the records in the log so an operator can replay them, and tell callers.
-        for rec, future in batch:
-            log.error("usage record NOT written: %s", asdict(rec))
+        else:
+            # Keep the records in the log so an operator can replay them.
+            for rec, _ in batch:
+                log.error("usage record NOT written: %s", asdict(rec))
+        for _, future in batch:
             if not future.done():
                 future.set_exception(LedgerUnavailable("the usage ledger cannot be written"))

@@ -106,6 +106,11 @@ class Metrics:
         counters[1].inc(output_tokens)
         counters[2].inc(cost_nano)
 
+    @property
+    def shared(self) -> bool:
+        """Several worker processes record into one view (and any of them renders it)."""
+        return self._multiprocess_dir is not None
+
     def render(self) -> bytes:
         if self._multiprocess_dir is None:
             return generate_latest(self.registry)

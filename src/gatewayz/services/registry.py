@@ -23,6 +23,7 @@ from gatewayz.config import ModelConfig, Settings
 from gatewayz.errors import InvalidRequest
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.registry_store import AuditEntry, Entry, RegistryStore, Source
+from gatewayz.tasks import Task
 
 log = logging.getLogger("gatewayz.registry")
 
@@ -87,10 +88,13 @@ class Registry(Catalog):
         config_models: Iterable[ModelConfig],
         providers: Mapping[str, frozenset[str]],
         *,
+        defaults: Mapping[Task, str] | None = None,
         refresh_interval_s: float = REFRESH_INTERVAL_S,
     ) -> None:
         config_models = tuple(config_models)
-        super().__init__(config_models)  # served until the first load from the database
+        # Served until the first load from the database. The defaults name entries of the
+        # configuration file, which the API cannot change, so they hold across reloads.
+        super().__init__(config_models, defaults)
         self.store = RegistryStore(engine)
         self._config_models = config_models
         self._providers = dict(providers)

@@ -43,8 +43,8 @@ class AuditEntry:
     after: dict[str, Any] | None
 
 
-def describe(model: ModelConfig) -> dict[str, Any]:
-    """A mapping as the API and the audit trail show it; prices stay decimal strings."""
+def describe_public(model: ModelConfig) -> dict[str, Any]:
+    """What any key may see of a mapping: no upstream routes, no tokenizer path."""
     return {
         "provider_model_id": model.id,
         "hub_model_id": model.hub_model_id,
@@ -53,12 +53,19 @@ def describe(model: ModelConfig) -> dict[str, Any]:
         "status": model.status,
         "context_length": model.context_length,
         "pricing": {name: str(getattr(model.pricing, name)) for name in PRICE_FIELDS},
+        "adapter_type": model.adapter_type,
+        "base_model": model.base_model,
+    }
+
+
+def describe(model: ModelConfig) -> dict[str, Any]:
+    """A mapping as admins and the audit trail see it; prices stay decimal strings."""
+    return {
+        **describe_public(model),
         "routes": [
             {"provider": r.provider, "model": r.model, "priority": r.priority, "weight": r.weight}
             for r in model.routes
         ],
-        "adapter_type": model.adapter_type,
-        "base_model": model.base_model,
         "tokenizer": model.tokenizer,
     }
 

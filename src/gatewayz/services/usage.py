@@ -43,6 +43,8 @@ COLUMNS = (
     "input_chars",
     "cost_nano_usd",
     "latency_ms",
+    "uncharged_nano_usd",
+    "flags",
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from gatewayz.config import ProviderConfig
 from gatewayz.errors import TaskNotSupported
+from gatewayz.redact import Redactor
 from gatewayz.tasks.base import TaskRequest, TaskResult
 
 Operation = Literal["chat", "completion"]
@@ -36,9 +37,11 @@ class Upstream(ABC):
     kind: ClassVar[str]
     tasks: ClassVar[frozenset[str]]
 
-    def __init__(self, config: ProviderConfig) -> None:
+    def __init__(self, config: ProviderConfig, redactor: Redactor) -> None:
         self.config = config
         self.name = config.name
+        # Every piece of upstream text a caller or a log line gets goes through this.
+        self.redactor = redactor
 
     async def start(self) -> None:
         """Open pools; called once when the app starts."""

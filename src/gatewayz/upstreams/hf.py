@@ -52,7 +52,8 @@ class HFUpstream(OpenAIUpstream):
                 raise UpstreamBadResponse(f"upstream {self.name!r} did not answer with a PNG")
             return TaskResult(image=raw, media_type="image/png", usage=Usage(images=1))
         if media != "application/json":
-            raise UpstreamBadResponse(f"upstream {self.name!r} answered {media}, not JSON")
+            shown = self.redactor.for_caller(media, 80)  # the upstream's own header text
+            raise UpstreamBadResponse(f"upstream {self.name!r} answered {shown}, not JSON")
         try:
             output = orjson.loads(raw)
         except orjson.JSONDecodeError:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from gatewayz.config import ProviderConfig
 from gatewayz.errors import NotServedLocally
 from gatewayz.local.llama import LlamaRuntime, llama_params
+from gatewayz.redact import Redactor
 from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
 
@@ -42,8 +43,8 @@ class LocalUpstream(Upstream):
     kind = "local"
     tasks = frozenset({"conversational", "text-generation", *LOCAL_TASKS})
 
-    def __init__(self, config: ProviderConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: ProviderConfig, redactor: Redactor) -> None:
+        super().__init__(config, redactor)
         self._llama = LlamaRuntime()
         self._tasks: LocalTasks | None = None
         self._tasks_lock = threading.Lock()

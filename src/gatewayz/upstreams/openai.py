@@ -4,6 +4,8 @@ server, OpenAI itself, Together and the rest."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +21,7 @@ from gatewayz.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gatewayz.redact import LOG_MAX_CHARS, Redactor
 from gatewayz.retries import parse_retry_after, retry_delay, should_retry
 from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
@@ -29,29 +32,43 @@ _PATHS: dict[Operation, str] = {"chat": "/chat/completions", "completion": "/com
 # Upstream 4xx answers that are about the caller's request and are passed on as they are;
 # any other 4xx (401, 403, 404...) means the gateway itself is misconfigured: a 502.
 _PASS_THROUGH = frozenset({400, 413, 422, 429})
-_MAX_ERROR_TEXT = 500
 # A retry the upstream asks to wait longer for is not made: the caller gets the answer.
 MAX_UPSTREAM_RETRY_WAIT_S = 5.0
+_MAX_RETRY_AFTER_S = 86_400
+# Bytes of an upstream's error body that are looked at (each UTF-8 character is <= 4).
+_MAX_ERROR_BYTES = 4 * LOG_MAX_CHARS
+
+log = logging.getLogger("gatewayz.upstreams")
 
 
-def upstream_message(body: bytes) -> str:
-    """The human message inside an upstream's error body, shortened."""
+def error_text(body: bytes) -> str:
+    """The human message inside an upstream's error body (not yet redacted)."""
+    body = body[:_MAX_ERROR_BYTES]
     try:
         data: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body[:_MAX_ERROR_TEXT].decode(errors="replace").strip()
+        return body.decode(errors="replace").strip()
     error = data.get("error", data) if isinstance(data, dict) else data
     if isinstance(error, dict):
         error = error.get("message") or error.get("detail") or error
-    return str(error)[:_MAX_ERROR_TEXT]
+    return str(error)
+
+
+def retry_after_seconds(value: str | None) -> str | None:
+    """An upstream's ``Retry-After`` as whole seconds, or None: only a number the gateway
+    has parsed is passed on, never the upstream's text."""
+    seconds = parse_retry_after(value)
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return str(min(max(0, math.ceil(seconds)), _MAX_RETRY_AFTER_S))
 
 
 class OpenAIUpstream(Upstream):
     kind = "openai"
     tasks = frozenset({"conversational", "text-generation", *OPENAI_TASKS})
 
-    def __init__(self, config: ProviderConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: ProviderConfig, redactor: Redactor) -> None:
+        super().__init__(config, redactor)
         assert config.base_url is not None
         self._base = config.base_url.rstrip("/")
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -197,20 +214,31 @@ class OpenAIUpstream(Upstream):
                 if not isinstance(chunk, dict):
                     raise UpstreamBadResponse(f"upstream {self.name!r} sent a non-object event")
                 if "error" in chunk:
+                    message = self.error_message(orjson.dumps(chunk), "failed mid-stream")
                     raise UpstreamBadResponse(
-                        f"upstream {self.name!r} failed mid-stream: "
-                        + upstream_message(orjson.dumps(chunk))
+                        f"upstream {self.name!r} failed mid-stream: {message}"
                     )
                 yield chunk
         finally:
             resp.release()
 
+    def error_message(self, body: bytes, what: str) -> str:
+        """An upstream's error ``body`` as a caller may see it (redacted, short); the
+        whole body, redacted too, goes to the DEBUG log only."""
+        if log.isEnabledFor(logging.DEBUG):
+            text = body[:_MAX_ERROR_BYTES].decode(errors="replace")
+            log.debug("upstream %r %s: %s", self.name, what, self.redactor.full(text))
+        return self.redactor.for_caller(error_text(body))
+
     def _status_error(
         self, status: int, body: bytes, retry_after: str | None = None
     ) -> UpstreamError:
-        message = upstream_message(body)
+        message = self.error_message(body, f"answered {status}")
         if status in _PASS_THROUGH:
-            return UpstreamRejected(message, status=status, retry_after=retry_after)
+            message = message or f"upstream {self.name!r} answered {status} without a reason"
+            return UpstreamRejected(
+                message, status=status, retry_after=retry_after_seconds(retry_after)
+            )
         if status == 504:
             return UpstreamTimeout(f"upstream {self.name!r} timed out (504)")
         return UpstreamBadResponse(f"upstream {self.name!r} answered {status}: {message}")
@@ -219,7 +247,7 @@ class OpenAIUpstream(Upstream):
         if isinstance(exc, ConnectFailed):
             return UpstreamUnavailable(f"upstream {self.name!r} is unreachable")
         if isinstance(exc, ProtocolFailed):
-            return UpstreamBadResponse(f"upstream {self.name!r} broke the connection: {exc}")
+            return self._broke(exc)
         if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
             return UpstreamTimeout(
                 f"upstream {self.name!r} did not answer within {self.config.timeout_s:g} s"
@@ -227,5 +255,10 @@ class OpenAIUpstream(Upstream):
         if isinstance(exc, aiohttp.ClientConnectorError):
             return UpstreamUnavailable(f"upstream {self.name!r} is unreachable")
         if isinstance(exc, aiohttp.ClientError):
-            return UpstreamBadResponse(f"upstream {self.name!r} broke the connection: {exc}")
+            return self._broke(exc)
         raise exc
+
+    def _broke(self, exc: Exception) -> UpstreamBadResponse:
+        # A parser's or client's message can quote the upstream's bytes or the URL.
+        reason = self.redactor.for_caller(str(exc), 200)
+        return UpstreamBadResponse(f"upstream {self.name!r} broke the connection: {reason}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gatewayz.config import ConfigError, ProviderConfig
+from gatewayz.redact import Redactor
 from gatewayz.upstreams.base import Upstream
 from gatewayz.upstreams.hf import HFUpstream
 from gatewayz.upstreams.local import LocalUpstream
@@ -15,11 +16,11 @@ UPSTREAM_KINDS: dict[str, type[Upstream]] = {
 }
 
 
-def build_upstream(config: ProviderConfig) -> Upstream:
+def build_upstream(config: ProviderConfig, redactor: Redactor) -> Upstream:
     cls = UPSTREAM_KINDS.get(config.kind)
     if cls is None:
         raise ConfigError(
             f"provider {config.name!r}: kind {config.kind!r} has no adapter in this version "
             f"(available: {', '.join(sorted(UPSTREAM_KINDS))})"
         )
-    return cls(config)
+    return cls(config, redactor)

@@ -49,6 +49,10 @@ export interface UsageRecord {
   cost_nano_usd: number;
   cost_usd: string;
   latency_ms: number;
+  /** Usage past the request's credit hold or its bounds, not charged; `flags` says why. */
+  uncharged_nano_usd: number;
+  /** Comma-separated: `hold_exceeded`, `usage_implausible`; empty when neither. */
+  flags: string;
 }
 
 export interface UsageTotals {

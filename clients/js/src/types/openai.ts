@@ -7,7 +7,7 @@ export interface ChatMessage {
 }
 
 interface Sampling {
-  /** The gateway model id (optional: the first model serving the task answers). */
+  /** The gateway model id (optional: the task's configured default answers, else a 400). */
   model?: string;
   max_tokens?: number;
   max_completion_tokens?: number;

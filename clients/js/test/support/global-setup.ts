@@ -64,6 +64,21 @@ function config(dir: string, llamaPort: number, imagePort: number) {
       }),
       model("no-painter", "gatewayz-test/no-painter", "text-to-image", "local", "default"),
     ],
+    // What answers the calls that name no model (without one, such a call is a 400).
+    default_models: {
+      conversational: "smol",
+      "text-generation": "smol",
+      "feature-extraction": "minilm",
+      "sentence-similarity": "minilm",
+      summarization: "summarizer",
+      translation: "translator",
+      "text-classification": "sentiment",
+      "token-classification": "ner",
+      "zero-shot-classification": "zeroshot",
+      "question-answering": "qa",
+      "fill-mask": "fill",
+      "text-to-image": "painter",
+    },
   };
 }
 

@@ -133,6 +133,9 @@ class UsageRecord:
     cost_nano_usd: int = 0
     cost_usd: Decimal = Decimal(0)
     latency_ms: float | None = None
+    # Usage past the request's credit hold or its bounds, not charged; ``flags`` says why.
+    uncharged_nano_usd: int = 0
+    flags: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
