@@ -5,8 +5,9 @@ app from ``gatewayz.asgi:create_app``, which reads the configuration named by
 ``GATEWAYZ_CONFIG``; a single uvicorn process is handed the app already built.
 
 uvicorn runs ``gatewayz.http.protocol``'s protocol, which adds the header, body and idle
-timeouts and the connection caps of ``Settings.server``; granian gets the equivalents it
-has (see docs/CONFIGURATION.md for what it does not limit).
+timeouts and the connection caps of ``Settings.server``; granian gets its own header read
+timeout and the app-level body deadline (it has no connection cap: see
+docs/CONFIGURATION.md).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ SERVERS: tuple[Server, ...] = ("uvicorn", "granian")
 # the other side of a thread hand-off) and added less latency at one connection.
 DEFAULT_SERVER: Server = "uvicorn"
 FACTORY = "gatewayz.asgi:create_app"
+GRANIAN_FACTORY = "gatewayz.asgi:create_granian_app"
 
 
 def raise_file_limit() -> int:
@@ -125,7 +127,7 @@ def run_granian(
     _share_metrics(workers)
     limits = settings.server
     Granian(
-        FACTORY,
+        GRANIAN_FACTORY,
         factory=True,
         address=host,
         port=port,

@@ -309,14 +309,38 @@ def test_limits_apply_with_several_workers(tmp_path: Path, upstream: FakeUpstrea
         gateway.stop()
 
 
-def test_granian_closes_half_sent_headers_at_the_header_timeout(
+def test_granian_closes_half_sent_headers_and_bodies(
     tmp_path: Path, upstream: FakeUpstream
 ) -> None:
     config = gateway_config(tmp_path, upstream, **LIMITS)
     gateway = Gateway(tmp_path, config, server="granian")
     try:
+        # Headers: granian's own header read timeout, which closes without an answer.
         raw, elapsed = read_until_closed(connect(gateway, b"GET /health HTTP/1.1\r\nHo"), 5)
         assert raw == b"" and HEADER_S - 0.1 <= elapsed <= HEADER_S + SLACK_S
+        # Body: the app's own deadline answers 408 and the connection is not reused.
+        key = gateway.create_key("g")
+        head = post_head("/v1/chat/completions", key, len(CHAT))
+        raw, elapsed = read_until_closed(connect(gateway, head + CHAT[:10]), BODY_S + 5)
+        assert BODY_S - 0.1 <= elapsed <= BODY_S + SLACK_S
+        status, headers, body = parse(raw)
+        assert status == 408 and headers["connection"] == "close"
+        assert orjson.loads(body)["error"]["request_id"] == headers["inference-id"]
+        # A stream longer than the body timeout is not cut by it.
+        with httpx.stream(
+            "POST",
+            f"{gateway.url}/v1/chat/completions",
+            headers=bearer(key),
+            json={
+                "model": "slow",
+                "messages": [{"role": "user", "content": "hi"}],
+                "stream": True,
+                "max_tokens": 40,
+            },
+            timeout=30,
+        ) as stream:
+            assert stream.status_code == 200
+            assert [line for line in stream.iter_lines() if line][-1] == "data: [DONE]"
     finally:
         gateway.stop()
 
