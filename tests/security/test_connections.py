@@ -180,6 +180,16 @@ def test_half_sent_body_is_closed_with_408_and_the_request_id(
     assert "Traceback" not in log and "Exception in ASGI" not in log
 
 
+def test_client_leaving_mid_body_ends_the_request_quietly(gateway: Gateway, key: str) -> None:
+    sock = connect(gateway, post_head("/v1/chat/completions", key, len(CHAT)) + CHAT[:10])
+    time.sleep(0.3)  # the app is waiting for the rest
+    sock.close()
+    assert health(gateway, "127.0.0.1") < 1
+    time.sleep(0.2)
+    log = gateway.log.read_text()
+    assert "Traceback" not in log and "crashed" not in log
+
+
 def test_idle_keep_alive_connection_is_closed(gateway: Gateway) -> None:
     sock = connect(gateway, b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")
     assert read_response(sock) == 200
