@@ -31,7 +31,7 @@ def error_response(
 ) -> Response:
     rid = request_id_of(request.scope)
     headers = {"Retry-After": retry_after or "1"} if status in (429, 503) else None
-    if status in (408, 413):
+    if status == 413:
         # The rest of the body is left unread: the connection cannot be reused, so say so
         # (otherwise a keep-alive client's next request fails on the dead connection).
         headers = {"Connection": "close"}
