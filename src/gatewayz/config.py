@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Prices are bounded so that every cost stays an exact, encodable integer of nano-USD: at
+# most USD 1,000,000 per unit, with at most 12 decimal places (a millionth of a nano-USD
+# per token when quoted per million tokens).
+MAX_PRICE_USD = Decimal(1_000_000)
+MAX_PRICE_DECIMALS = 12
+
+
 def _price(value: object) -> Decimal:
     if isinstance(value, float):
         raise ValueError('write prices as quoted decimal strings (e.g. "0.10"), not floats')
@@ -37,11 +44,14 @@ def _price(value: object) -> Decimal:
         raise ValueError("a price must be a decimal string")
     try:
         price = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal number") from None
-    if not price.is_finite() or price < 0:
-        raise ValueError("a price must be a finite, non-negative decimal")
-    return price
+    except ArithmeticError:  # InvalidOperation, or Overflow for exponents like 1e99999999999
+        raise ValueError(f"{str(value)[:40]!r} is not a decimal number") from None
+    if not price.is_finite() or price < 0 or price > MAX_PRICE_USD:
+        raise ValueError(f"a price must be a finite decimal from 0 to {MAX_PRICE_USD} (USD)")
+    exponent = price.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_PRICE_DECIMALS:
+        raise ValueError(f"a price may have at most {MAX_PRICE_DECIMALS} decimal places")
+    return abs(price)  # "-0" is 0
 
 
 class Pricing(_Strict):
