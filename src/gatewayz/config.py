@@ -48,9 +48,11 @@ def _price(value: object) -> Decimal:
         raise ValueError(f"{str(value)[:40]!r} is not a decimal number") from None
     if not price.is_finite() or price < 0 or price > MAX_PRICE_USD:
         raise ValueError(f"a price must be a finite decimal from 0 to {MAX_PRICE_USD} (USD)")
-    exponent = price.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_PRICE_DECIMALS:
+    places = Decimal(1).scaleb(-MAX_PRICE_DECIMALS)
+    if price % places:
         raise ValueError(f"a price may have at most {MAX_PRICE_DECIMALS} decimal places")
+    if len(str(price)) > 20:  # stored in 40 characters; exact: "0.500000000000000000000"
+        price = price.quantize(places)
     return abs(price)  # "-0" is 0
 
 
@@ -99,11 +101,15 @@ class ProviderConfig(_Strict):
         return self
 
 
+# Integers stored in 32-bit database columns.
+MAX_INT32 = 2**31 - 1
+
+
 class RouteConfig(_Strict):
-    provider: str
-    model: str
-    priority: int = 0
-    weight: int = Field(default=1, ge=1)
+    provider: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=200)
+    priority: int = Field(default=0, ge=-MAX_INT32, le=MAX_INT32)
+    weight: int = Field(default=1, ge=1, le=1_000_000)
 
 
 class ModelConfig(_Strict):
@@ -112,7 +118,7 @@ class ModelConfig(_Strict):
     task: Task
     tasks: tuple[Task, ...] = ()
     status: Literal["live", "staging"] = "live"
-    context_length: int = Field(default=4096, ge=1)
+    context_length: int = Field(default=4096, ge=1, le=MAX_INT32)
     routes: tuple[RouteConfig, ...] = Field(min_length=1)
     pricing: Pricing = Pricing()
     # Counts tokens when an upstream reports no usage: a tokenizer.json path, or a GGUF

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from gatewayz.errors import InvalidRequest
 
-# Ids are 64-bit integers in the database.
-MAX_ID = 2**63 - 1
+# Key ids are 32-bit integers in the database (PostgreSQL refuses larger ones outright).
+MAX_ID = 2**31 - 1
 
 
 def parse_count(name: str, text: str, low: int, high: int) -> int:
