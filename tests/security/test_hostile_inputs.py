@@ -166,6 +166,25 @@ def test_nul_in_body_ids_is_a_4xx(env: Env) -> None:
     assert "NUL" in hf_error(env.post("/hf/tasks/models/map", env.admin, mapping), 400)
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"context_length": 2**31}, "context_length"),
+        ({"routes": [{"provider": "fake", "model": "fast", "priority": 2**31}]}, "priority"),
+        ({"routes": [{"provider": "fake", "model": "fast", "weight": 2**31}]}, "weight"),
+        ({"routes": [{"provider": "fake", "model": "x" * 300}]}, "routes[0].model"),
+        ({"provider_model_id": "a\x00b"}, "NUL"),
+        ({"tokenizer": "/models/\x00.json"}, "NUL"),
+    ],
+)
+def test_mappings_that_do_not_fit_the_database_are_a_400(
+    env: Env, change: dict[str, Any], field: str
+) -> None:
+    # Each of these was a 500 on PostgreSQL (a 32-bit column, a 200-character column, NUL).
+    mapping = {**_mapping("too-big", "0.1"), **change}
+    assert field in hf_error(env.post("/hf/tasks/models/map", env.admin, mapping), 400)
+
+
 def _mapping(model_id: str, price: Any) -> dict[str, Any]:
     return {
         "provider_model_id": model_id,
