@@ -30,7 +30,7 @@ from gatewayz.routes import ROUTES
 from gatewayz.tasks import ALL_TASKS
 from tests.billing.conftest import Env
 
-EXAMPLES = int(os.environ.get("GATEWAYZ_FUZZ_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("GATEWAYZ_FUZZ_EXAMPLES", "80"))
 
 CHAT = {"model": "example-chat", "messages": [{"role": "user", "content": "hello"}]}
 MAPPING = {
@@ -329,15 +329,18 @@ def test_every_route_has_a_strategy() -> None:
 )
 def test_fuzz_route(env: Env, route: Route) -> None:
     assert route.path in SEEDS, f"no fuzz strategy for {route.path}"
-    keys = {
-        "admin": env.admin,
-        "partner": env.partner,
-        "user": env.user,
-        "bad": "gw-" + "0" * 40,
+    keys: dict[str, bytes | None] = {
+        "admin": f"Bearer {env.admin}".encode(),
+        "partner": f"Bearer {env.partner}".encode(),
+        "user": f"Bearer {env.user}".encode(),
+        "bad": b"Bearer gw-" + b"0" * 40,
+        "odd": b"Bearer \xff\xfe gw-\xe9 " + b"a" * 3000,
         "none": None,
     }
     # Mostly with a valid key: without one, a request stops at authentication.
-    who_strategy = st.sampled_from(["admin", "admin", "admin", "partner", "user", "bad", "none"])
+    who_strategy = st.sampled_from(
+        ["admin", "admin", "admin", "partner", "user", "bad", "odd", "none"]
+    )
     with httpx.Client(base_url=env.url, timeout=60) as client:
 
         @settings(
@@ -351,9 +354,9 @@ def test_fuzz_route(env: Env, route: Route) -> None:
         def fuzz(request: tuple[str, str, dict[str, Any], bytes], who: str) -> None:
             method, path, params, body = request
             key = keys[who]
-            headers = {"Content-Type": "application/json"}
+            headers = {b"Content-Type": b"application/json"}
             if key is not None:
-                headers["Authorization"] = f"Bearer {key}"
+                headers[b"Authorization"] = key
             resp = client.request(method, path, params=params, content=body, headers=headers)
             check(resp, f"{who} {method} {path} {params} {body[:300]!r}")
 
