@@ -17,6 +17,7 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── Conflict                      409 (e.g. a registry entry the config file owns)
     ├── TaskNotSupported              400 (model exists but does not serve the task)
     ├── NotServedLocally              501 (no embedded model for the task)
+    ├── ModelUnavailable              503 (its stored entry is invalid, e.g. a bad price)
     ├── InsufficientCredits           402
     ├── RateLimited                   429
     └── UpstreamError                 502
@@ -111,6 +112,12 @@ class NotServedLocally(GatewayError):
     status = 501
     type = "not_implemented_error"
     code = "no_local_model"
+
+
+class ModelUnavailable(GatewayError):
+    status = 503
+    type = "unavailable_error"
+    code = "model_unavailable"
 
 
 class InsufficientCredits(GatewayError):

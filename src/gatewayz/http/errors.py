@@ -2,8 +2,13 @@
 
 ``/v1/...`` (OpenAI shape): ``{"error": {"message", "type", "code", "request_id"}}``;
 every other route (Hugging Face shape): ``{"error": "...", "request_id": "..."}``.
-Unexpected exceptions are logged with their traceback and answered as a bare 500: the
-caller never sees a stack trace or a secret.
+Unexpected exceptions are logged once, with their traceback and request id, and answered
+as a bare 500: the caller never sees a stack trace or a secret.
+
+Starlette's outermost ``ServerErrorMiddleware`` calls ``on_unexpected`` and then re-raises
+the exception (for servers to log); ``CrashBoundary``, between it and the request-id layer,
+stops it there. Otherwise uvicorn logs a second traceback and, seeing the application
+fail, drops the client's keep-alive connection after the 500 was sent.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatewayz.errors import GatewayError, UpstreamRejected
-from gatewayz.http.requestid import request_id_of
+from gatewayz.http.requestid import ASGIApp, Message, Receive, Scope, Send, request_id_of
 from gatewayz.http.responses import JSONResponse
 
 log = logging.getLogger("gatewayz.errors")
@@ -68,15 +73,54 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     )
 
 
+# The exception ``on_unexpected`` has logged, so that the boundary does not log it again.
+_LOGGED_KEY = "gatewayz.crash_logged"
+INTERNAL_ERROR = "internal error; quote the request id when reporting it"
+
+
+def _log_crash(scope: Scope, exc: BaseException) -> None:
+    state = scope["state"]
+    if state.get(_LOGGED_KEY) is not exc:
+        state[_LOGGED_KEY] = exc
+        log.error("request %s crashed", request_id_of(scope), exc_info=exc)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("request %s crashed", request_id_of(request.scope), exc_info=exc)
-    return error_response(
-        request,
-        500,
-        "internal error; quote the request id when reporting it",
-        "internal_error",
-        "internal_error",
-    )
+    _log_crash(request.scope, exc)
+    return error_response(request, 500, INTERNAL_ERROR, "internal_error", "internal_error")
+
+
+class CrashBoundary:
+    """Ends an unexpected exception's journey: logged once (with the request id), a JSON
+    500 if no response has started, and the application returns normally so the server
+    keeps the connection. A response that broke after it started is left unfinished: the
+    server then closes the connection, as a truncated body requires."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            _log_crash(scope, exc)
+            if not started:
+                request = Request(scope)
+                response = error_response(
+                    request, 500, INTERNAL_ERROR, "internal_error", "internal_error"
+                )
+                await response(scope, receive, send)
 
 
 EXCEPTION_HANDLERS = {
