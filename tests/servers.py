@@ -105,6 +105,7 @@ class Gateway(Process):
         config: dict[str, Any] | None,
         env: dict[str, str] | None = None,
         workers: int = 1,
+        server: str = "uvicorn",
     ) -> None:
         self.workdir = workdir
         self.port = free_port()
@@ -126,6 +127,8 @@ class Gateway(Process):
                 str(self.port),
                 "--workers",
                 str(workers),
+                "--server",
+                server,
             ],
             workdir,
             self.env,

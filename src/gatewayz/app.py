@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 
 from gatewayz.config import Settings
 from gatewayz.db.engine import create_engine
-from gatewayz.http.errors import EXCEPTION_HANDLERS
+from gatewayz.http.errors import EXCEPTION_HANDLERS, CrashBoundary
 from gatewayz.http.metrics_listener import MetricsListener
 from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
 from gatewayz.redact import RedactingFilter, Redactor
@@ -161,4 +161,4 @@ def build_app(settings: Settings) -> ASGIApp:
 
     app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.gateway = gateway
-    return RequestIdMiddleware(app, gateway.metrics, access_log=settings.access_log)
+    return RequestIdMiddleware(CrashBoundary(app), gateway.metrics, access_log=settings.access_log)

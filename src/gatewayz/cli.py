@@ -170,6 +170,15 @@ def cmd_keys_credit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_id(text: str) -> int:
+    from gatewayz.schemas.query import parse_id
+
+    try:
+        return parse_id("--api-key-id", text)
+    except GatewayError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
 def cmd_usage_export(args: argparse.Namespace) -> int:
     from gatewayz.db.migrate import upgrade
     from gatewayz.services.usage import UsageFilter, parse_time
@@ -258,7 +267,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--end", help="ISO 8601, exclusive (UTC if no offset)")
     export.add_argument("--model")
     export.add_argument("--task")
-    export.add_argument("--api-key-id", type=int, help="one key's records (default: all keys)")
+    export.add_argument("--api-key-id", type=_key_id, help="one key's records (default: all keys)")
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument("--config", default=argparse.SUPPRESS)
     export.set_defaults(func=cmd_usage_export)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Prices are bounded so that every cost stays an exact, encodable integer of nano-USD: at
+# most USD 1,000,000 per unit, with at most 12 decimal places (a millionth of a nano-USD
+# per token when quoted per million tokens).
+MAX_PRICE_USD = Decimal(1_000_000)
+MAX_PRICE_DECIMALS = 12
+
+
 def _price(value: object) -> Decimal:
     if isinstance(value, float):
         raise ValueError('write prices as quoted decimal strings (e.g. "0.10"), not floats')
@@ -37,11 +44,16 @@ def _price(value: object) -> Decimal:
         raise ValueError("a price must be a decimal string")
     try:
         price = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal number") from None
-    if not price.is_finite() or price < 0:
-        raise ValueError("a price must be a finite, non-negative decimal")
-    return price
+    except ArithmeticError:  # InvalidOperation, or Overflow for exponents like 1e99999999999
+        raise ValueError(f"{str(value)[:40]!r} is not a decimal number") from None
+    if not price.is_finite() or price < 0 or price > MAX_PRICE_USD:
+        raise ValueError(f"a price must be a finite decimal from 0 to {MAX_PRICE_USD} (USD)")
+    places = Decimal(1).scaleb(-MAX_PRICE_DECIMALS)
+    if price % places:
+        raise ValueError(f"a price may have at most {MAX_PRICE_DECIMALS} decimal places")
+    if len(str(price)) > 20:  # stored in 40 characters; exact: "0.500000000000000000000"
+        price = price.quantize(places)
+    return abs(price)  # "-0" is 0
 
 
 class Pricing(_Strict):
@@ -89,11 +101,15 @@ class ProviderConfig(_Strict):
         return self
 
 
+# Integers stored in 32-bit database columns.
+MAX_INT32 = 2**31 - 1
+
+
 class RouteConfig(_Strict):
-    provider: str
-    model: str
-    priority: int = 0
-    weight: int = Field(default=1, ge=1)
+    provider: str = Field(min_length=1, max_length=200)
+    model: str = Field(min_length=1, max_length=200)
+    priority: int = Field(default=0, ge=-MAX_INT32, le=MAX_INT32)
+    weight: int = Field(default=1, ge=1, le=1_000_000)
 
 
 class ModelConfig(_Strict):
@@ -102,7 +118,7 @@ class ModelConfig(_Strict):
     task: Task
     tasks: tuple[Task, ...] = ()
     status: Literal["live", "staging"] = "live"
-    context_length: int = Field(default=4096, ge=1)
+    context_length: int = Field(default=4096, ge=1, le=MAX_INT32)
     routes: tuple[RouteConfig, ...] = Field(min_length=1)
     pricing: Pricing = Pricing()
     # Counts tokens when an upstream reports no usage: a tokenizer.json path, or a GGUF
@@ -151,6 +167,25 @@ class LimitSettings(_Strict):
         return self.default.any or any(m.any for m in self.models.values())
 
 
+class ServerSettings(_Strict):
+    """Connection limits of ``gatewayz serve``, enforced per process (see servers.py)."""
+
+    # The request line and headers must arrive within this many seconds of the connection
+    # opening (or of the first byte of a later request on a kept-alive connection).
+    header_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # The body must arrive within this many seconds of the headers: with the header timeout,
+    # a half-sent request is closed within 30 s by default.
+    body_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    # An idle kept-alive connection is closed after this many seconds.
+    keep_alive_s: float = Field(default=30.0, gt=0, le=3600)
+    # Open client connections per process; more are refused at once (503). Lowered at
+    # start-up to half the process's file limit if that is smaller.
+    max_connections: int = Field(default=4096, ge=1, le=1_000_000)
+    # Open connections per client address; off by default, since behind a load balancer
+    # every connection comes from the balancer's address.
+    max_connections_per_ip: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
 class MetricsConfig(_Strict):
     """Who may read ``GET /metrics`` (request counts, tokens and cost per model), and where.
     The default keeps it open on the main port, as Prometheus scrapers expect."""
@@ -195,6 +230,8 @@ class Settings(_Strict):
     access_log: bool = False
     # Where the embedded default keeps the first API key it creates (mode 0600).
     first_key_file: str | None = None
+    server: ServerSettings = ServerSettings()
+
     # The model that answers a request naming none, per task; a task without one needs
     # the request to name its model.
     default_models: dict[Task, str] = Field(default_factory=dict)

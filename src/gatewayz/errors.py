@@ -8,7 +8,8 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     │   ├── MalformedJSON             400
     │   ├── ModelRequired             400 (no model named and no default for the task)
     │   ├── InvalidTaskInput          422
-    │   └── PayloadTooLarge           413
+    │   ├── PayloadTooLarge           413
+    │   └── IncompleteBody            408 (the client stopped sending, or was too slow)
     ├── AuthenticationFailed          401
     ├── PermissionDenied              403
     ├── NotFound                      404
@@ -16,6 +17,7 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── Conflict                      409 (e.g. a registry entry the config file owns)
     ├── TaskNotSupported              400 (model exists but does not serve the task)
     ├── NotServedLocally              501 (no embedded model for the task)
+    ├── ModelUnavailable              503 (its stored entry is invalid, e.g. a bad price)
     ├── InsufficientCredits           402
     ├── RateLimited                   429 (with Retry-After)
     ├── LimiterUnavailable            503 (rate limits cannot be checked; redis_unavailable: deny)
@@ -68,6 +70,14 @@ class PayloadTooLarge(InvalidRequest):
     code = "payload_too_large"
 
 
+class IncompleteBody(InvalidRequest):
+    """The body never arrived in full: the client went away, or the server closed the
+    connection at its body timeout (and answered the 408 itself)."""
+
+    status = 408
+    code = "request_timeout"
+
+
 class AuthenticationFailed(GatewayError):
     status = 401
     type = "authentication_error"
@@ -104,6 +114,12 @@ class NotServedLocally(GatewayError):
     status = 501
     type = "not_implemented_error"
     code = "no_local_model"
+
+
+class ModelUnavailable(GatewayError):
+    status = 503
+    type = "unavailable_error"
+    code = "model_unavailable"
 
 
 class InsufficientCredits(GatewayError):

@@ -15,6 +15,9 @@ from gatewayz.config import Pricing
 NANO_PER_USD = 1_000_000_000
 # A key's balance never exceeds this (USD 1 billion), far inside a signed 64-bit column.
 MAX_BALANCE_NANO_USD = 10**18
+# The largest amount the gateway stores or answers: a signed 64-bit integer of nano-USD
+# (about USD 9.2 billion).
+MAX_NANO_USD = 2**63 - 1
 _NANO = Decimal(NANO_PER_USD)
 _MILLION = Decimal(1_000_000)
 _THOUSAND = Decimal(1_000)

@@ -3,7 +3,8 @@ its own process): it answers instantly, and its token counts are predictable, so
 be checked exactly.
 
 - ``prompt_tokens`` = the number of whitespace-separated words in the prompt/messages;
-- ``completion_tokens`` = ``max_tokens`` (default 16), one word per streamed chunk;
+- ``completion_tokens`` = ``max_tokens`` (default 16), one word per streamed chunk; more
+  than ``CONTEXT`` tokens are refused with a 400, as a real server does;
 - the upstream model ``slow`` waits ``SLOW_TOKEN_S`` before each streamed token.
 """
 
@@ -22,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 SLOW_TOKEN_S = 0.05
+CONTEXT = 4096
 
 
 def _words(body: dict[str, Any]) -> int:
@@ -43,6 +45,9 @@ async def complete(request: Request) -> Response:
     body = await request.json()
     chat = request.url.path.endswith("/chat/completions")
     prompt, completion = _words(body), int(body.get("max_tokens") or 16)
+    if completion > CONTEXT:
+        message = f"max_tokens {completion} exceeds the context of {CONTEXT} tokens"
+        return Response(orjson.dumps({"error": {"message": message}}), status_code=400)
     usage = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,

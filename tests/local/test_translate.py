@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from gatewayz.errors import InvalidTaskInput, NotServedLocally
+from gatewayz.errors import InvalidTaskInput
 from gatewayz.local.translate import ApertiumTranslator, language_code
 
 needs_apertium = pytest.mark.skipif(
@@ -38,8 +38,8 @@ def test_apertium_marks_are_removed() -> None:
     assert "#" not in out and "*" not in out and "tren" in out
 
 
-def test_unavailable_pair_is_a_clear_501() -> None:
-    with pytest.raises(NotServedLocally, match="configure an upstream"):
+def test_unavailable_pair_is_the_callers_error() -> None:
+    with pytest.raises(InvalidTaskInput, match="configure an upstream"):
         ApertiumTranslator().translate("hello", "en", "de")
 
 

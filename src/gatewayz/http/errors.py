@@ -2,8 +2,13 @@
 
 ``/v1/...`` (OpenAI shape): ``{"error": {"message", "type", "code", "request_id"}}``;
 every other route (Hugging Face shape): ``{"error": "...", "request_id": "..."}``.
-Unexpected exceptions are logged with their traceback and answered as a bare 500: the
-caller never sees a stack trace or a secret.
+Unexpected exceptions are logged once, with their traceback and request id, and answered
+as a bare 500: the caller never sees a stack trace or a secret.
+
+Starlette's outermost ``ServerErrorMiddleware`` calls ``on_unexpected`` and then re-raises
+the exception (for servers to log); ``CrashBoundary``, between it and the request-id layer,
+stops it there. Otherwise uvicorn logs a second traceback and, seeing the application
+fail, drops the client's keep-alive connection after the 500 was sent.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from starlette.responses import Response
 
 from gatewayz.db.outage import is_outage
 from gatewayz.errors import DatabaseUnavailable, GatewayError, RateLimited, UpstreamRejected
-from gatewayz.http.requestid import request_id_of
+from gatewayz.http.requestid import ASGIApp, Message, Receive, Scope, Send, request_id_of
 from gatewayz.http.responses import JSONResponse
 
 log = logging.getLogger("gatewayz.errors")
@@ -37,13 +42,15 @@ def error_response(
         # The rest of the body is left unread: the connection cannot be reused, so say so
         # (otherwise a keep-alive client's next request fails on the dead connection).
         headers = {"Connection": "close"}
-    if request.url.path.startswith("/v1/"):
-        body: dict[str, object] = {
-            "error": {"message": message, "type": type_, "code": code, "request_id": rid}
-        }
-    else:
-        body = {"error": message, "request_id": rid}
+    body = error_payload(request.url.path, rid, message, type_, code)
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_payload(path: str, rid: str, message: str, type_: str, code: str) -> dict[str, object]:
+    """The error body of the route family ``path`` belongs to."""
+    if path.startswith("/v1/"):
+        return {"error": {"message": message, "type": type_, "code": code, "request_id": rid}}
+    return {"error": message, "request_id": rid}
 
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:
@@ -68,6 +75,18 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     )
 
 
+# The exception ``on_unexpected`` has logged, so that the boundary does not log it again.
+_LOGGED_KEY = "gatewayz.crash_logged"
+INTERNAL_ERROR = "internal error; quote the request id when reporting it"
+
+
+def _log_crash(scope: Scope, exc: BaseException) -> None:
+    state = scope["state"]
+    if state.get(_LOGGED_KEY) is not exc:
+        state[_LOGGED_KEY] = exc
+        log.error("request %s crashed", request_id_of(scope), exc_info=exc)
+
+
 async def on_database_error(request: Request, exc: Exception) -> Response:
     """A database that cannot be reached is a 503 the caller may retry (and is logged
     without a traceback); any other database or OS error is a bug."""
@@ -82,14 +101,41 @@ async def on_database_error(request: Request, exc: Exception) -> Response:
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     if is_outage(exc):  # a driver error SQLAlchemy passed on unwrapped
         return await on_database_error(request, exc)
-    log.exception("request %s crashed", request_id_of(request.scope), exc_info=exc)
-    return error_response(
-        request,
-        500,
-        "internal error; quote the request id when reporting it",
-        "internal_error",
-        "internal_error",
-    )
+    _log_crash(request.scope, exc)
+    return error_response(request, 500, INTERNAL_ERROR, "internal_error", "internal_error")
+
+
+class CrashBoundary:
+    """Ends an unexpected exception's journey: logged once (with the request id), a JSON
+    500 if no response has started, and the application returns normally so the server
+    keeps the connection. A response that broke after it started is left unfinished: the
+    server then closes the connection, as a truncated body requires."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            _log_crash(scope, exc)
+            if not started:
+                request = Request(scope)
+                response = error_response(
+                    request, 500, INTERNAL_ERROR, "internal_error", "internal_error"
+                )
+                await response(scope, receive, send)
 
 
 EXCEPTION_HANDLERS = {

@@ -18,7 +18,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from gatewayz.errors import GatewayError, InvalidTaskInput, NotServedLocally
+from gatewayz.errors import (
+    InvalidTaskInput,
+    NotServedLocally,
+    UpstreamBadResponse,
+    UpstreamTimeout,
+)
 from gatewayz.local._lazy import Lazy
 
 MODE_DIRS = (Path("/usr/share/apertium/modes"), Path("/usr/local/share/apertium/modes"))
@@ -77,7 +82,7 @@ class ApertiumTranslator:
         available = self.directions()
         if direction not in available:
             known = ", ".join(sorted(available)) or "none installed"
-            raise NotServedLocally(
+            raise InvalidTaskInput(
                 f"no local translation model for {src_lang} -> {tgt_lang} (local directions: "
                 f"{known}); configure an upstream for this model"
             )
@@ -93,11 +98,13 @@ class ApertiumTranslator:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise GatewayError("the local translator took too long") from None
+            raise UpstreamTimeout("the local translator took too long") from None
         except OSError:
             raise NotServedLocally("the local translator (apertium) could not be started") from None
         if done.returncode != 0:
-            raise GatewayError(f"the local translator failed (exit status {done.returncode})")
+            raise UpstreamBadResponse(
+                f"the local translator failed (exit status {done.returncode})"
+            )
         output = done.stdout.strip()
         # A '#' in the output is Apertium's mark, unless the caller wrote '#' themselves.
         return output if "#" in text else _MARK.sub("", output)

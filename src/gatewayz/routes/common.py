@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from gatewayz.errors import GatewayError
+from gatewayz.errors import GatewayError, InvalidRequest
 from gatewayz.http.requestid import CTX_KEY, ROUTE_KEY, request_id_of
 from gatewayz.http.responses import SSE_DONE, sse_event
 from gatewayz.services.context import RequestContext
@@ -22,9 +22,17 @@ def gateway(request: Request) -> Gateway:
     return gw
 
 
+def reject_nul(request: Request) -> None:
+    """No id, name or filter the gateway knows contains a NUL character, and PostgreSQL
+    cannot even compare one: refuse it in the URL, on every backend alike."""
+    if "\x00" in request.scope["path"] or b"%00" in request.scope["query_string"]:
+        raise InvalidRequest("the URL contains a NUL character (%00)")
+
+
 async def begin(request: Request, route: str) -> tuple[Gateway, RequestContext]:
     state = request.scope["state"]
     state[ROUTE_KEY] = route
+    reject_nul(request)
     gw = gateway(request)
     principal = await gw.auth.authenticate(bearer(request.headers.get("authorization")))
     ctx = RequestContext(request_id_of(request.scope), route, principal)

@@ -16,6 +16,7 @@ from gatewayz.errors import InvalidRequest
 from gatewayz.http.body import read_json_object
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
+from gatewayz.schemas.query import parse_count
 from gatewayz.schemas.registry import MappingRequest, StatusRequest
 from gatewayz.schemas.validate import validate
 from gatewayz.services.hub_mapping import grouped, mapping_of
@@ -99,10 +100,8 @@ async def audit_trail(request: Request) -> Response:
     """Recent registry changes, newest first (admin): who, when, before and after."""
     gw, ctx = await begin(request, "registry_audit")
     ctx.principal.require_admin()
-    raw_limit = request.query_params.get("limit", "100")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_AUDIT_ROWS:
-        raise InvalidRequest(f"limit must be an integer from 1 to {MAX_AUDIT_ROWS}")
-    entries = await gw.registry.audit(request.query_params.get("model_id"), int(raw_limit))
+    limit = parse_count("limit", request.query_params.get("limit", "100"), 1, MAX_AUDIT_ROWS)
+    entries = await gw.registry.audit(request.query_params.get("model_id"), limit)
     return JSONResponse(
         {
             "entries": [

@@ -7,6 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 # Hugging Face asks for at most this many request ids in one call.
 MAX_LOOKUP_IDS = 10_000
 MAX_QUOTE_ITEMS = 10_000
+# The largest count the calculator prices (a trillion tokens, images or characters): far
+# above any real request, and small enough that every quote is an exact integer.
+MAX_QUOTE_COUNT = 10**12
 
 
 class CostItem(BaseModel):
@@ -16,10 +19,10 @@ class CostItem(BaseModel):
 
     task: StrictStr = Field(min_length=1)
     model: StrictStr = Field(min_length=1)
-    input_tokens: StrictInt = Field(default=0, ge=0)
-    output_tokens: StrictInt = Field(default=0, ge=0)
-    images: StrictInt = Field(default=0, ge=0)
-    input_chars: StrictInt = Field(default=0, ge=0)
+    input_tokens: StrictInt = Field(default=0, ge=0, le=MAX_QUOTE_COUNT)
+    output_tokens: StrictInt = Field(default=0, ge=0, le=MAX_QUOTE_COUNT)
+    images: StrictInt = Field(default=0, ge=0, le=MAX_QUOTE_COUNT)
+    input_chars: StrictInt = Field(default=0, ge=0, le=MAX_QUOTE_COUNT)
 
 
 class CostRequest(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gatewayz.config import ModelConfig, Pricing, RouteConfig
+from gatewayz.config import MAX_INT32, ModelConfig, Pricing, RouteConfig
 from gatewayz.tasks import Task
 
 Status = Literal["staging", "live"]
@@ -24,10 +24,25 @@ class MappingRequest(BaseModel):
     status: Status = "staging"  # as on the Hub: a new mapping starts in staging
     routes: tuple[RouteConfig, ...] = Field(min_length=1)
     pricing: Pricing = Pricing()
-    context_length: int = Field(default=4096, ge=1)
+    context_length: int = Field(default=4096, ge=1, le=MAX_INT32)
     adapter_type: Literal["lora"] | None = None
     base_model: str | None = Field(default=None, min_length=1, max_length=200)
     tokenizer: str | None = Field(default=None, min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> MappingRequest:
+        # No id or path holds one, and PostgreSQL text cannot: refused on every backend.
+        texts = (
+            self.provider_model_id,
+            self.hub_model_id,
+            self.base_model or "",
+            self.tokenizer or "",
+            *(r.provider for r in self.routes),
+            *(r.model for r in self.routes),
+        )
+        if any("\x00" in text for text in texts):
+            raise ValueError("ids, routes and paths must not contain NUL characters")
+        return self
 
     def to_model(self) -> ModelConfig:
         return ModelConfig(

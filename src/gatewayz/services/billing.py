@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.tables import api_keys, usage_records
 from gatewayz.errors import GatewayError, InvalidTaskInput, PermissionDenied
-from gatewayz.money import Usage, cost_nano_usd, nano_to_usd_string
+from gatewayz.money import MAX_NANO_USD, Usage, cost_nano_usd, nano_to_usd_string
 from gatewayz.schemas.billing import CostRequest
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.keys import Principal
@@ -55,6 +55,11 @@ class BillingService:
             )
             cost = cost_nano_usd(model.pricing, usage)
             total += cost
+            if total > MAX_NANO_USD:
+                raise InvalidTaskInput(
+                    f"requests[{index}]: the total cost exceeds the largest amount the "
+                    f"gateway records ({nano_to_usd_string(MAX_NANO_USD)} USD)"
+                )
             costs.append(
                 {**item.model_dump(), "cost_nano_usd": cost, "cost_usd": nano_to_usd_string(cost)}
             )
@@ -75,7 +80,8 @@ class BillingService:
         Admin keys see every request; a partner key sees the requests made with partner
         keys (so HF's router can rotate its key without losing unbilled requests)."""
         self.authorize_lookup(principal)
-        wanted = list(dict.fromkeys(request_ids))
+        # An id with a NUL character matches nothing (PostgreSQL text cannot hold one).
+        wanted = [rid for rid in dict.fromkeys(request_ids) if "\x00" not in rid]
         u = usage_records.c
         query = select(u.request_id, u.status, u.cost_nano_usd)
         if not principal.is_admin:

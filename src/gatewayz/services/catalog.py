@@ -6,17 +6,29 @@ import random
 from collections.abc import Iterable, Mapping
 
 from gatewayz.config import ModelConfig, RouteConfig
-from gatewayz.errors import InvalidRequest, ModelNotFound, ModelRequired, TaskNotSupported
+from gatewayz.errors import (
+    InvalidRequest,
+    ModelNotFound,
+    ModelRequired,
+    ModelUnavailable,
+    TaskNotSupported,
+)
 from gatewayz.tasks import Task
 
 
 class Catalog:
+    """``unusable`` names models that are listed but must not be called, and why."""
+
     def __init__(
-        self, models: Iterable[ModelConfig], defaults: Mapping[Task, str] | None = None
+        self,
+        models: Iterable[ModelConfig],
+        defaults: Mapping[Task, str] | None = None,
+        unusable: Mapping[str, str] | None = None,
     ) -> None:
         self._models = tuple(models)
         # The model answering a request that names none, per task (``default_models``).
         self._defaults: dict[str, str] = {task: m for task, m in (defaults or {}).items()}
+        self._unusable = dict(unusable or {})
         self._by_id: dict[str, ModelConfig] = {}
         for model in self._models:
             self._by_id.setdefault(model.hub_model_id, model)
@@ -27,7 +39,7 @@ class Catalog:
         return self._models
 
     def live(self) -> list[ModelConfig]:
-        return [m for m in self._models if m.status == "live"]
+        return [m for m in self._models if m.status == "live" and m.id not in self._unusable]
 
     def get(self, model_id: str) -> ModelConfig:
         model = self._by_id.get(model_id)
@@ -48,6 +60,11 @@ class Catalog:
         if not isinstance(model_id, str) or not model_id:
             raise InvalidRequest("'model' must be a non-empty string")
         model = self.get(model_id)
+        problem = self._unusable.get(model.id)
+        if problem is not None:
+            raise ModelUnavailable(
+                f"model {model.id!r} cannot be served: {problem}; an admin must correct it"
+            )
         if task not in model.serves:
             raise TaskNotSupported(
                 f"model {model.id!r} serves {', '.join(sorted(model.serves))}, not {task!r}"

@@ -130,9 +130,14 @@ class Registry(Catalog):
         return True
 
     def _install(self, version: int, entries: list[Entry]) -> None:
-        snapshot = Catalog(e.model for e in entries)
+        unusable = {e.model.id: e.problem for e in entries if e.problem is not None}
+        for model_id, problem in unusable.items():
+            if self._unusable.get(model_id) != problem:
+                log.error("registry: model %r is not served: %s", model_id, problem)
+        snapshot = Catalog((e.model for e in entries), unusable=unusable)
         # Swapped between awaits: a request sees the old snapshot or the new, never a mix.
         self._models, self._by_id = snapshot._models, snapshot._by_id
+        self._unusable = snapshot._unusable
         self._sources = {e.model.id: e.source for e in entries}
         self._version = version
 

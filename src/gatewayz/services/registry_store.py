@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,6 +32,9 @@ _SEED_ATTEMPTS = 5
 class Entry:
     model: ModelConfig
     source: Source
+    # Why the stored entry cannot be served (e.g. a price an older version accepted);
+    # such an entry is still listed, replaced or deleted, but never called.
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +90,20 @@ def _values(model: ModelConfig, source: Source, now: datetime) -> dict[str, Any]
     }
 
 
-def _model_of(row: Any, routes: Sequence[Any]) -> ModelConfig:
-    return ModelConfig(
+def _pricing_of(row: Any) -> tuple[Pricing, str | None]:
+    """The row's prices, or zero prices and what is wrong with them (rows written by an
+    older version may hold prices that are no longer accepted, e.g. ``1e999``)."""
+    try:
+        return Pricing(**{name: getattr(row, name) for name in PRICE_FIELDS}), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return Pricing(), f"its stored pricing is invalid ({where}: {first['msg']})"
+
+
+def _entry_of(row: Any, routes: Sequence[Any]) -> Entry:
+    pricing, problem = _pricing_of(row)
+    model = ModelConfig(
         id=row.id,
         hub_model_id=row.hub_model_id,
         task=row.task,
@@ -100,11 +116,12 @@ def _model_of(row: Any, routes: Sequence[Any]) -> ModelConfig:
             )
             for r in routes
         ),
-        pricing=Pricing(**{name: getattr(row, name) for name in PRICE_FIELDS}),
+        pricing=pricing,
         adapter_type=row.adapter_type,
         base_model=row.base_model,
         tokenizer=row.tokenizer,
     )
+    return Entry(model, row.source, problem)
 
 
 class RegistryStore:
@@ -137,7 +154,7 @@ class RegistryStore:
         routes: dict[str, list[Any]] = {}
         for r in route_rows:
             routes.setdefault(r.model_id, []).append(r)
-        entries = [Entry(_model_of(row, routes.get(row.id, ())), row.source) for row in rows]
+        entries = [_entry_of(row, routes.get(row.id, ())) for row in rows]
         return int(version or 0), entries
 
     async def audit(self, model_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
@@ -237,7 +254,7 @@ class RegistryStore:
                 .order_by(registry_routes.c.position)
             )
         ).all()
-        return Entry(_model_of(row, routes), row.source)
+        return _entry_of(row, routes)
 
     async def _current(self, conn: AsyncConnection, model_id: str) -> dict[str, Any] | None:
         entry = await self._current_entry(conn, model_id)

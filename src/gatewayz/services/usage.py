@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gatewayz.db.tables import usage_records
 from gatewayz.errors import InvalidRequest, PermissionDenied
 from gatewayz.money import nano_to_usd_string
+from gatewayz.schemas.query import parse_count, parse_id
 from gatewayz.services.keys import Principal
 
 MAX_PAGE = 1_000
@@ -78,10 +79,11 @@ def parse_time(name: str, text: str | None) -> datetime | None:
     if text is None or text == "":
         return None
     try:
-        value = datetime.fromisoformat(text)
+        return _utc(datetime.fromisoformat(text))
     except ValueError:
-        raise InvalidRequest(f"{name}: {text!r} is not an ISO 8601 time") from None
-    return _utc(value)
+        raise InvalidRequest(f"{name}: {text[:40]!r} is not an ISO 8601 time") from None
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is in the year 10000 in UTC
+        raise InvalidRequest(f"{name}: {text[:40]!r} is outside the years 1 to 9999") from None
 
 
 def _utc(value: datetime) -> datetime:
@@ -94,11 +96,9 @@ def filter_for(principal: Principal, query: Mapping[str, str]) -> UsageFilter:
     key_id: int | None = principal.key_id
     asked = query.get("api_key_id")
     if asked:
-        if not asked.isdigit():
-            raise InvalidRequest("api_key_id must be a key's numeric id")
-        if int(asked) != principal.key_id and not principal.is_admin:
+        key_id = parse_id("api_key_id", asked)
+        if key_id != principal.key_id and not principal.is_admin:
             raise PermissionDenied("only admin keys may read another key's usage")
-        key_id = int(asked)
     elif principal.is_admin:
         key_id = None
     return UsageFilter(
@@ -113,9 +113,7 @@ def filter_for(principal: Principal, query: Mapping[str, str]) -> UsageFilter:
 def page_limit(text: str | None) -> int:
     if text is None or text == "":
         return DEFAULT_PAGE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
-        raise InvalidRequest(f"limit must be an integer from 1 to {MAX_PAGE}")
-    return int(text)
+    return parse_count("limit", text, 1, MAX_PAGE)
 
 
 def encode_cursor(created_at: datetime, request_id: str) -> str:
@@ -127,9 +125,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         when, request_id = orjson.loads(raw)
-        return _utc(datetime.fromisoformat(when)), str(request_id)
-    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        after = _utc(datetime.fromisoformat(when)), str(request_id)
+    except (binascii.Error, ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
         raise InvalidRequest("cursor is not one this API returned") from None
+    if "\x00" in after[1]:  # PostgreSQL text cannot hold it; no request id has one
+        raise InvalidRequest("cursor is not one this API returned")
+    return after
 
 
 def row_dict(row: Any) -> dict[str, Any]:
