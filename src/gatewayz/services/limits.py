@@ -228,7 +228,7 @@ class RateLimiter:
         kind = decision.refused_kind
         self._metrics.rate_limited(rule.scope, _KINDS[kind])
         whose = "this API key" if rule.scope == "key" else f"model {rule.subject[2:]!r}"
-        per = f"{duration(self._window_s)}"
+        per = "minute" if self._window_s == 60 else duration(self._window_s)
         if kind == TOO_LARGE:
             raise RateLimited(
                 f"this request may use {tokens} tokens, more than the limit of {whose} "

@@ -1,8 +1,9 @@
 """The rate-limit backend shared by workers and instances: sliding logs in Redis, each
 decision one Lua script (one round trip, atomic), on Redis's own clock.
 
-Every key carries the hash tag ``{<prefix>}``: all the keys of one decision (the API
-key's and the model's logs) are in one hash slot, as Redis Cluster requires of a script.
+Every key carries the hash tag ``{rl}`` (``gatewayz:rl:{rl}:<subject>:<kind>``): all the
+keys of one decision (the API key's and the model's logs) are in one hash slot, as Redis
+Cluster requires of a script.
 Per subject: ``r`` (admission times), ``t`` (``lease:tokens`` by time) with ``s`` (their
 sum), ``c`` (leases in flight by expiry: a killed instance's slots come back by
 themselves). Leases of requests still running are renewed every ``lease_s / 3``.
