@@ -7,13 +7,16 @@ SQLite, wrk), three times: with no limits; with a key whose requests, tokens and
 concurrency are all limited (limits high enough that nothing is refused, so every
 request pays for a full decision and its release) counted in memory; and the same
 counted in a private ``redis-server`` on a free port. Prints requests/s at 32
-connections, the gateway's CPU per request and p50 at 1 connection, side by side.
+connections, the gateway's CPU per request and p50 at 1 connection, side by side; the
+three gateways run at once and are measured in turn (interleaved), so that whatever else
+the machine does hits each alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,8 +33,8 @@ from run import (
     gatewayz,
     median,
     run_wrk,
-    start_gateway,
     start_nginx,
+    wait_http,
     which,
 )
 
@@ -43,9 +46,12 @@ def start_redis(procs: Processes) -> str:
     redis = which("redis-server")
     procs.start("redis", [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", ""])
     deadline = time.monotonic() + 10
-    while subprocess.run(
-        ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True
-    ).stdout.strip() != "PONG":
+    while (
+        subprocess.run(
+            ["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True
+        ).stdout.strip()
+        != "PONG"
+    ):
         if time.monotonic() > deadline:
             sys.exit("bench: redis-server did not start")
         time.sleep(0.05)
@@ -63,26 +69,42 @@ def limited_key(config: Path, cwd: Path) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def one_setup(
-    root: Path, upstream: str, name: str, redis_url: str | None, duration: float, repeat: int
-) -> dict[int, list[WrkResult]]:
+def _start_gateway(procs: Processes, config: Path, name: str) -> str:
+    port = free_port()
+    args = gatewayz("serve", "--config", str(config), "--port", str(port))
+    log = procs.start(name, args, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/health", procs, name, log)
+    return base
+
+
+def start_setup(
+    procs: Processes, root: Path, upstream: str, name: str, redis_url: str | None
+) -> tuple[str, str, int]:
+    """One gateway (one worker) of the setup ``name``: (its URL, its key, its pid)."""
     workdir = root / name
     workdir.mkdir()
     config, _ = gateway_config(workdir, upstream)
     if redis_url is not None:
         raw = json.loads(config.read_text())
         config.write_text(json.dumps({**raw, "redis_url": redis_url}))
-    procs = Processes(workdir)
-    try:
-        gateway = start_gateway(procs, config, None)
-        key = create_key(config, workdir) if name == "off" else limited_key(config, workdir)
-        run_wrk(gateway, 32, 2, key)  # warm up
-        results: dict[int, list[WrkResult]] = {1: [], 32: []}
-        for _ in range(repeat):
-            for conns in (1, 32):
-                before = _cpu(procs.pid("gateway"))
-                result = run_wrk(gateway, conns, duration, key)
-                result.cpu_us = (_cpu(procs.pid("gateway")) - before) / result.requests * 1e6
+    gateway = _start_gateway(procs, config, f"gateway-{name}")
+    key = create_key(config, workdir) if name == "off" else limited_key(config, workdir)
+    run_wrk(gateway, 32, 2, key)  # warm up
+    return gateway, key, procs.pid(f"gateway-{name}")
+
+
+def measure(
+    targets: dict[str, tuple[str, str, int]], duration: float, repeat: int
+) -> dict[str, dict[int, list[WrkResult]]]:
+    """Interleaved, so that whatever else the machine does hits every setup alike."""
+    results: dict[str, dict[int, list[WrkResult]]] = {n: {1: [], 32: []} for n in targets}
+    for _ in range(repeat):
+        for conns in (1, 32):
+            for name, (url, key, pid) in targets.items():
+                before = _cpu(pid)
+                result = run_wrk(url, conns, duration, key)
+                result.cpu_us = (_cpu(pid) - before) / max(result.requests, 1) * 1e6
                 if result.failed:
                     print(f"  ! {name} @{conns}: {result.failed} failed requests", flush=True)
                 print(
@@ -90,10 +112,8 @@ def one_setup(
                     f"p50 {result.p50_ms:.3f} ms  cpu {result.cpu_us:.0f} us/req",
                     flush=True,
                 )
-                results[conns].append(result)
-        return results
-    finally:
-        procs.stop_all()
+                results[name][conns].append(result)
+    return results
 
 
 def _cpu(pid: int) -> float:
@@ -113,10 +133,8 @@ def main() -> int:
         upstream = start_nginx(procs, root)
         redis_url = start_redis(procs)
         setups = {"off": None, "memory": None, "redis": redis_url}
-        figures = {
-            name: one_setup(root, upstream, name, url, args.duration, args.repeat)
-            for name, url in setups.items()
-        }
+        targets = {n: start_setup(procs, root, upstream, n, u) for n, u in setups.items()}
+        figures = measure(targets, args.duration, args.repeat)
     except KeyboardInterrupt:
         return 130
     finally:
