@@ -24,6 +24,20 @@ class PipeUnavailable(Exception):
     """Redis did not answer in time, or the connection failed."""
 
 
+def _bulk(args: Any) -> bytes:
+    """Arguments as RESP bulk strings; several times cheaper than redis-py's general
+    packer for the short str/int arguments sent here."""
+    out = []
+    for arg in args:
+        data = arg.encode() if isinstance(arg, str) else str(arg).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def _pack(*command: Any) -> bytes:
+    return b"*%d\r\n" % len(command) + _bulk(command)
+
+
 def _expire(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_exception(PipeUnavailable("no answer in time"))
@@ -42,9 +56,13 @@ class RedisPipe:
         self._timeout_s = timeout_s
         self._scripts = scripts  # name -> Lua source, loaded on every new connection
         self._sha = {n: hashlib.sha1(s.encode()).hexdigest() for n, s in scripts.items()}
+        # The packed start of a script call (EVALSHA, its keys), by script, keys and arity.
+        self._heads: dict[tuple[str, tuple[str, ...], int], bytes] = {}
         self._conn: AbstractConnection | None = None
         self._connecting: asyncio.Future[AbstractConnection] | None = None
         self._waiting: deque[asyncio.Future[Any]] = deque()
+        # Commands of this event-loop turn, written together (one system call for many).
+        self._outbox: list[bytes] = []
         self._reader: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -56,25 +74,35 @@ class RedisPipe:
     async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run a script loaded under ``name`` (loaded again if Redis forgot it)."""
         conn = self._conn or await self._connect()
+        which = (name, tuple(keys), len(args))
+        head = self._heads.get(which)
+        if head is None:
+            if len(self._heads) > 10_000:
+                self._heads.clear()
+            count = 3 + len(keys) + len(args)
+            head = b"*%d\r\n" % count + _bulk(("EVALSHA", self._sha[name], len(keys), *keys))
+            self._heads[which] = head
+        command = head + _bulk(args)
         try:
-            return await self._call(conn, "EVALSHA", self._sha[name], len(keys), *keys, *args)
+            return await self._call(conn, command)
         except ResponseError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise PipeUnavailable(f"script {name} failed: {exc}") from None
             await self._load(conn)
-            return await self._call(conn, "EVALSHA", self._sha[name], len(keys), *keys, *args)
+            return await self._call(conn, command)
 
-    async def _call(self, conn: AbstractConnection, *command: Any) -> Any:
+    async def _call(self, conn: AbstractConnection, command: bytes) -> Any:
         if conn is not self._conn or not conn.is_connected:
             raise PipeUnavailable("the connection was lost")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(future)
         timer = loop.call_later(self._timeout_s, _expire, future)
+        # Queued in the order of ``_waiting``: the order of the commands on the wire.
+        if not self._outbox:
+            loop.call_soon(self._flush, conn)
+        self._outbox.append(command)
         try:
-            # Written before the first suspension: the order of the queue is the order
-            # of the commands on the wire.
-            await conn.send_packed_command(conn.pack_command(*command), check_health=False)
             return await future
         except PipeUnavailable:
             # Its reply may still come: the connection is out of step, never reuse it.
@@ -85,6 +113,20 @@ class RedisPipe:
             raise PipeUnavailable(f"{type(exc).__name__}: {exc}") from None
         finally:
             timer.cancel()
+
+    def _flush(self, conn: AbstractConnection) -> None:
+        if conn is not self._conn:
+            return  # dropped meanwhile: its commands have failed already
+        chunks, self._outbox = self._outbox, []
+        task = asyncio.get_running_loop().create_task(self._send(conn, chunks))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _send(self, conn: AbstractConnection, chunks: list[bytes]) -> None:
+        try:
+            await conn.send_packed_command(chunks, check_health=False)
+        except (RedisError, OSError) as exc:
+            self._drop(conn, PipeUnavailable(f"{type(exc).__name__}: {exc}"))
 
     async def _connect(self) -> AbstractConnection:
         if self._connecting is None:
@@ -111,7 +153,7 @@ class RedisPipe:
 
     async def _load(self, conn: AbstractConnection) -> None:
         for source in self._scripts.values():
-            await self._call(conn, "SCRIPT", "LOAD", source)
+            await self._call(conn, _pack("SCRIPT", "LOAD", source))
 
     async def _read(self, conn: AbstractConnection) -> None:
         try:
@@ -139,6 +181,7 @@ class RedisPipe:
         if conn is not self._conn:
             return
         self._conn = None
+        self._outbox = []
         reader, self._reader = self._reader, None
         waiting, self._waiting = self._waiting, deque()
         for future in waiting:
