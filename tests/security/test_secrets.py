@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.billing.conftest import BACKENDS
 from tests.checks import bearer, chat_body, hf_error, inference_id, openai_error
 from tests.security.hostile_upstream import HostileUpstream
 from tests.servers import Gateway
@@ -68,9 +69,14 @@ def _model(model_id: str, provider: str, task: str = "conversational") -> dict[s
     }
 
 
-@pytest.fixture(scope="module")
-def gw(tmp_path_factory: pytest.TempPathFactory, hostile: HostileUpstream) -> Iterator[Gateway]:
-    workdir = tmp_path_factory.mktemp("secrets")
+@pytest.fixture(scope="module", params=BACKENDS)
+def gw(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    hostile: HostileUpstream,
+    fresh_database: Any,
+) -> Iterator[Gateway]:
+    workdir = tmp_path_factory.mktemp(f"secrets-{request.param}")
     providers: list[dict[str, Any]] = [
         {
             "name": f"o-{mode}",
@@ -95,7 +101,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory, hostile: HostileUpstream) -> It
     models += [_model(f"sentiment-{m}", f"h-{m}", "text-classification") for m in HF_MODES]
     models.append(_model("embed-e401", "o-e401", "feature-extraction"))
     config = {
-        "database_url": f"sqlite:///{workdir / 'gw.db'}",
+        "database_url": fresh_database(request.param),
         "log_level": "debug",  # the full upstream text is logged (redacted) at DEBUG
         "providers": providers,
         "models": models,

@@ -16,7 +16,12 @@ describe("models", () => {
     expect(smol.hub_model_id).toBe("HuggingFaceTB/SmolLM2-135M-Instruct");
     expect(smol.pricing.input_per_million_usd).toBe("0.50");
     expect(smol.status).toBe("live");
-    expect(smol.source).toBe("config");
+    // Routes and where an entry comes from are for admins; other keys see public fields.
+    expect(smol.source).toBeUndefined();
+    expect(smol.routes).toBeUndefined();
+    const [full] = await client("admin").listModels("conversational");
+    expect(full?.source).toBe("config");
+    expect(full?.routes?.[0]?.provider).toBe("local");
   });
 
   it("openAIModels lists the live models with USD-per-million prices", async () => {
@@ -42,8 +47,10 @@ describe("models", () => {
     expect(created.source).toBe("api");
     expect(created.pricing.output_per_million_usd).toBe("0.75");
 
-    const staging = await client().listModels("conversational", { status: "staging" });
+    const staging = await admin.listModels("conversational", { status: "staging" });
     expect(staging.map((m) => m.provider_model_id)).toContain(id);
+    const hidden = await client().listModels("conversational", { status: "staging" });
+    expect(hidden.map((m) => m.provider_model_id)).not.toContain(id); // staging: admins only
     const live = await admin.setModelStatus(id, "live");
     expect(live.status).toBe("live");
     const registry = await client().modelRegistry({ status: "live" });

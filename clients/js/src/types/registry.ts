@@ -29,11 +29,12 @@ export interface RegistryModel {
   status: ModelStatus;
   context_length: number;
   pricing: Required<ModelPricing>;
-  routes: Array<Required<ModelRoute>>;
+  /** Admin keys only: the upstream routes (other keys see live models' public fields). */
+  routes?: Array<Required<ModelRoute>>;
   adapter_type: "lora" | null;
   base_model: string | null;
-  /** "config" (the config file owns it) or "api" (registered through the API). */
-  source: string;
+  /** Admin keys only: "config" (the config file owns it) or "api" (registered through the API). */
+  source?: string;
 }
 
 /** `POST /hf/tasks/models/map` (admin keys). */
