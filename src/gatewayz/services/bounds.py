@@ -63,6 +63,13 @@ class Bound:
     def clamp(self, usage: Usage) -> tuple[Usage, bool]:
         """``usage`` with every count cut to the bound, and whether any was past it."""
         top = self.usage
+        if (
+            usage.input_tokens <= top.input_tokens
+            and usage.output_tokens <= top.output_tokens
+            and usage.images <= top.images
+            and usage.input_chars <= top.input_chars
+        ):
+            return usage, False
         clamped = Usage(
             input_tokens=min(usage.input_tokens, top.input_tokens),
             output_tokens=min(usage.output_tokens, top.output_tokens),
