@@ -4,12 +4,14 @@ database never holds a key in plain text."""
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.checks import bearer, chat_body, hf_error, inference_id, openai_error
-from tests.servers import Gateway
+from tests.servers import PYTHON, Gateway
 
 KEY_SHAPE = re.compile(r"^gz_[0-9a-f]+_[A-Za-z0-9_-]{20,}$")
 
@@ -110,3 +112,20 @@ def test_non_admin_key_on_admin_route_is_403(
     assert hf_error(resp, 403)
     inference_id(resp)
     assert httpx.delete(path, headers=bearer(admin_key)).status_code != 403
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:////nonexistent-dir/gw.db", "postgresql://postgres@127.0.0.1:9/none"]
+)
+def test_a_database_out_of_reach_is_a_clear_cli_error(tmp_path: Path, url: str) -> None:
+    config = tmp_path / "gatewayz.yaml"
+    config.write_text(f"database_url: {url}\n")
+    out = subprocess.run(
+        [PYTHON, "-m", "gatewayz", "keys", "list", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 1
+    assert "cannot reach the database" in out.stderr and "Traceback" not in out.stderr

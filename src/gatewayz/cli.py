@@ -286,3 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GatewayError as exc:
         print(f"gatewayz: {exc.message}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        from gatewayz.db.outage import is_outage
+
+        if not is_outage(exc):
+            raise
+        # A database that cannot be opened or reached is the operator's to fix: say which.
+        cause = getattr(exc, "orig", None) or exc.__cause__ or exc
+        print(f"gatewayz: cannot reach the database: {cause}", file=sys.stderr)
+        return 1
