@@ -99,30 +99,31 @@ class InferenceService:
         """A non-streamed call; returns the OpenAI-shaped answer, already recorded (and,
         for a key with credits, paid for: reserved before the call, settled after it)."""
         bound = chat_bound(model, payload)
-        lease = await self._limiter.admit(ctx, model.id, bound)
-        if lease is None:
-            return await self._create_held(ctx, model, task, op, payload, bound)
-        try:
-            return await self._create_held(ctx, model, task, op, payload, bound)
-        finally:
-            await self._limiter.release(lease, ctx.tokens)
+        return await self._metered(
+            ctx, model, bound, lambda: self._create(ctx, model, task, op, payload, bound)
+        )
 
-    async def _create_held(
+    async def _metered(
         self,
         ctx: RequestContext,
         model: ModelConfig,
-        task: str,
-        op: Operation,
-        payload: JSONDict,
         bound: Bound,
-    ) -> JSONDict:
-        hold = await self._hold(ctx, model, bound)
-        if hold.settled:  # an unmetered key: nothing to settle afterwards
-            return await self._create(ctx, model, task, op, payload, bound)
+        work: Callable[[], Awaitable[T]],
+    ) -> T:
+        """Admit the request under its rate limits and hold its credits, do ``work``, then
+        settle the credits and release the limits (no round trip for keys without them)."""
+        lease = await self._limiter.admit(ctx, model.id, bound)
         try:
-            return await self._create(ctx, model, task, op, payload, bound)
+            hold = await self._hold(ctx, model, bound)
+            if hold.settled:  # an unmetered key: nothing to settle afterwards
+                return await work()
+            try:
+                return await work()
+            finally:
+                await self._credits.settle(hold, ctx.cost_nano_usd)
         finally:
-            await self._credits.settle(hold, ctx.cost_nano_usd)
+            if lease is not None:
+                await self._limiter.release(lease, ctx.tokens)
 
     async def _hold(self, ctx: RequestContext, model: ModelConfig, bound: Bound) -> Hold:
         """Reserve the request's most possible cost on a metered key."""
@@ -217,16 +218,9 @@ class InferenceService:
         ``GatewayError``, e.g. for an option the model turns out not to support): the
         request is then recorded with that status and costs nothing."""
         bound = task_bound(model, request.inputs, request.task)
-        lease = await self._limiter.admit(ctx, model.id, bound)
-        try:
-            hold = await self._hold(ctx, model, bound)
-            try:
-                return await self._run_task(ctx, model, request, bound, check)
-            finally:
-                await self._credits.settle(hold, ctx.cost_nano_usd)
-        finally:
-            if lease is not None:
-                await self._limiter.release(lease, ctx.tokens)
+        return await self._metered(
+            ctx, model, bound, lambda: self._run_task(ctx, model, request, bound, check)
+        )
 
     async def _run_task(
         self,
