@@ -67,6 +67,19 @@ class Process:
         self._out.close()
 
 
+class UvicornUpstream(Process):
+    """A test upstream ``module:app`` (an OpenAI-compatible Starlette app of this repository)
+    served by uvicorn on a free port; ``base_url`` ends in ``/v1``."""
+
+    def __init__(self, app: str, workdir: Path, name: str) -> None:
+        self.port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        args = [PYTHON, "-m", "uvicorn", app, "--port", str(self.port), "--log-level", "warning"]
+        super().__init__(args, workdir, env, name)
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        wait_http(f"{self.base_url}/models", self.proc, self.log)
+
+
 class LlamaUpstream(Process):
     """llama-cpp-python's own OpenAI-compatible server on the packaged SmolLM2 model."""
 

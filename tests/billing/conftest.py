@@ -4,7 +4,6 @@ against a real gateway process and a real (tiny, deterministic) OpenAI-compatibl
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.servers import PYTHON, ROOT, Gateway, Process, free_port, wait_http
+from tests.servers import Gateway, UvicornUpstream, free_port
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -23,27 +22,9 @@ PRICING = {"input_per_million_usd": "0.50", "output_per_million_usd": "1.50"}
 CONTEXT = 4096
 
 
-class FakeUpstream(Process):
+class FakeUpstream(UvicornUpstream):
     def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        super().__init__(
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "tests.billing.fake_upstream:app",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            workdir,
-            env,
-            "fake-upstream",
-        )
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        wait_http(f"{self.base_url}/models", self.proc, self.log)
+        super().__init__("tests.billing.fake_upstream:app", workdir, "fake-upstream")
 
 
 async def _pg(sql: str) -> None:

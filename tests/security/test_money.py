@@ -9,7 +9,6 @@ that bills as much as it can (``greedy_upstream.py``).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import time
@@ -21,21 +20,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import PYTHON, ROOT, Gateway, Process, free_port, wait_http
+from tests.servers import Gateway, UvicornUpstream
 
 PRICING = {"input_per_million_usd": "0.50", "output_per_million_usd": "1.50"}
 CONTEXT = 4096
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-class GreedyUpstream(Process):
+class GreedyUpstream(UvicornUpstream):
     def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        args = ["-m", "uvicorn", "tests.security.greedy_upstream:app", "--port", str(self.port)]
-        super().__init__([PYTHON, *args, "--log-level", "warning"], workdir, env, "greedy")
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        wait_http(f"{self.base_url}/models", self.proc, self.log)
+        super().__init__("tests.security.greedy_upstream:app", workdir, "greedy")
 
 
 def _config(upstream: str, database_url: str) -> dict[str, Any]:
