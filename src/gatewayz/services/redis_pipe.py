@@ -90,17 +90,21 @@ class RedisPipe:
         if self._closing:
             await asyncio.wait(self._closing, timeout=1)
 
-    async def script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        """Run a script loaded under ``name`` (loaded again if Redis forgot it)."""
+    async def script(
+        self, name: str, keys: list[str], args: list[Any], *, cache: bool = True
+    ) -> Any:
+        """Run a script loaded under ``name`` (loaded again if Redis forgot it). ``cache``:
+        keep the packed start of the command for the next call with the same keys."""
         conn = self._conn or await self._connect()
         which = (name, tuple(keys), len(args))
-        head = self._heads.get(which)
+        head = self._heads.get(which) if cache else None
         if head is None:
-            if len(self._heads) > 10_000:
-                self._heads.clear()
             count = 3 + len(keys) + len(args)
             head = b"*%d\r\n" % count + _bulk(("EVALSHA", self._sha[name], len(keys), *keys))
-            self._heads[which] = head
+            if cache:
+                if len(self._heads) > 10_000:
+                    self._heads.clear()
+                self._heads[which] = head
         command = head + _bulk(args)
         try:
             return await self._call(conn, command)
