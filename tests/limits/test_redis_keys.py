@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from gatewayz.config import ConfigError, parse_settings
 from tests.limits.conftest import (
     RedisClusterServers,
     RedisServer,
@@ -110,3 +111,10 @@ def test_limits_hold_on_a_redis_cluster(
     finally:
         for gateway in gateways:
             gateway.stop()
+
+
+def test_a_prefix_that_would_break_the_hash_tag_is_refused() -> None:
+    for bad in ("team{a}", "two words", ""):
+        with pytest.raises(ConfigError, match="redis_prefix"):
+            parse_settings({"redis_prefix": bad}, {})
+    assert parse_settings({"redis_prefix": "prod-eu:gw"}, {}).redis_prefix == "prod-eu:gw"
