@@ -96,16 +96,24 @@ def start_setup(
 
 
 def measure(
-    targets: dict[str, tuple[str, str, int]], duration: float, repeat: int
+    targets: dict[str, tuple[str, str, int]],
+    duration: float,
+    repeat: int,
+    redis_pid: int,
+    server_us: list[float],
 ) -> dict[str, dict[int, list[WrkResult]]]:
-    """Interleaved, so that whatever else the machine does hits every setup alike."""
+    """Interleaved, so that whatever else the machine does hits every setup alike. The
+    Redis server's CPU per request at 32 connections goes to ``server_us``."""
     results: dict[str, dict[int, list[WrkResult]]] = {n: {1: [], 32: []} for n in targets}
     for _ in range(repeat):
         for conns in (1, 32):
             for name, (url, key, pid) in targets.items():
-                before = _cpu(pid)
+                before, server_before = _cpu(pid), _cpu(redis_pid)
                 result = run_wrk(url, conns, duration, key)
                 result.cpu_us = (_cpu(pid) - before) / max(result.requests, 1) * 1e6
+                if name == "redis" and conns == 32:
+                    server = _cpu(redis_pid) - server_before
+                    server_us.append(server / max(result.requests, 1) * 1e6)
                 if result.failed:
                     print(f"  ! {name} @{conns}: {result.failed} failed requests", flush=True)
                 print(
@@ -123,10 +131,12 @@ def _cpu(pid: int) -> float:
     return cpu_seconds(pid)
 
 
-def limiter_alone(redis_url: str, requests: int = 9_600, clients: int = 32) -> dict[str, float]:
+def limiter_alone(
+    redis_url: str, redis_pid: int, requests: int = 9_600, clients: int = 32
+) -> dict[str, float]:
     """CPU microseconds per request of the limiter itself (admit, then release with a
-    corrected token count), in this process, without HTTP: a figure the machine's other
-    load barely moves."""
+    corrected token count), in this process, without HTTP, and of the Redis server
+    answering it: figures the machine's other load moves far less."""
     import asyncio
 
     from gatewayz.config import LimitSettings
@@ -143,6 +153,11 @@ def limiter_alone(redis_url: str, requests: int = 9_600, clients: int = 32) -> d
     principal = Principal(1, "bench", False, False, False, limits)
     bound = Bound(Usage(input_tokens=120, output_tokens=16))
 
+    async def prefix() -> str:
+        return "gatewayz:bench"
+
+    server: list[float] = []
+
     async def run(backend: LimitBackend, tag: str) -> float:
         limiter = RateLimiter(LimitSettings(), backend, Metrics())
         await limiter.start()
@@ -155,16 +170,16 @@ def limiter_alone(redis_url: str, requests: int = 9_600, clients: int = 32) -> d
                 await limiter.release(lease, 30)
 
         await asyncio.gather(*(client(n) for n in range(clients)))  # warm up
-        started = time.process_time()
+        started, server_started = time.process_time(), _cpu(redis_pid)
         await asyncio.gather(*(client(n) for n in range(clients)))
         used = time.process_time() - started
+        server.append((_cpu(redis_pid) - server_started) / requests * 1e6)
         await limiter.close()
         return used / requests * 1e6
 
-    return {
-        "memory": asyncio.run(run(MemoryLimits(), "m")),
-        "redis": asyncio.run(run(RedisLimits(redis_url, timeout_s=1, lease_s=30), "r")),
-    }
+    memory = asyncio.run(run(MemoryLimits(), "m"))
+    redis = asyncio.run(run(RedisLimits(redis_url, prefix, timeout_s=1, lease_s=30), "r"))
+    return {"memory": memory, "redis": redis, "redis_server": server[-1]}
 
 
 def main() -> int:
@@ -177,10 +192,11 @@ def main() -> int:
     try:
         upstream = start_nginx(procs, root)
         redis_url = start_redis(procs)
-        alone = limiter_alone(redis_url)
+        alone = limiter_alone(redis_url, procs.pid("redis"))
         setups = {"off": None, "memory": None, "redis": redis_url}
         targets = {n: start_setup(procs, root, upstream, n, u) for n, u in setups.items()}
-        figures = measure(targets, args.duration, args.repeat)
+        server_us: list[float] = []
+        figures = measure(targets, args.duration, args.repeat, procs.pid("redis"), server_us)
     except KeyboardInterrupt:
         return 130
     finally:
@@ -199,8 +215,10 @@ def main() -> int:
     print(
         f"\nthe limiter alone (admit + release, 32 clients, no HTTP): "
         f"{alone['memory']:.0f} us of CPU per request in memory, {alone['redis']:.0f} us with "
-        "Redis (its server's own CPU not counted)"
+        f"Redis, plus {alone['redis_server']:.0f} us in the Redis server (on the same cores)"
     )
+    server = sorted(server_us)[len(server_us) // 2]
+    print(f"the Redis server's own CPU per request @32 conns: {server:.0f} us")
     for name in ("memory", "redis"):
         loss = 1 - median(figures[name][32], "rps") / off
         print(f"requests/s lost with limits {name}: {loss:.1%}")

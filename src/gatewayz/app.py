@@ -23,6 +23,7 @@ from gatewayz.routes import ROUTES
 from gatewayz.services.billing import BillingService
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.credits import CreditGuard
+from gatewayz.services.deployment import deployment_id
 from gatewayz.services.inference import InferenceService
 from gatewayz.services.keys import Authenticator
 from gatewayz.services.ledger import UsageLedger
@@ -99,7 +100,7 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
     )
     ledger = UsageLedger(engine)
     credits = CreditGuard(engine)
-    limiter = build_limiter(settings, metrics)
+    limiter = build_limiter(settings, metrics, lambda: deployment_id(engine))
     return Gateway(
         settings=settings,
         engine=engine,

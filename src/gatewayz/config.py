@@ -241,6 +241,20 @@ class Settings(_Strict):
     # A URL with a password belongs in an environment variable named by redis_url_env.
     redis_url: str | None = None
     redis_url_env: str | None = None
+    # Starts every key this deployment writes in Redis, so that deployments sharing one
+    # Redis never share counters. Default: "gatewayz:" and the deployment's id, made at
+    # random on the database's first start (the same for every instance on it).
+    redis_prefix: str | None = Field(default=None, min_length=1, max_length=100)
+    # redis_url names one node of a Redis Cluster: the gateway asks it which node serves
+    # its keys (all in one hash slot) and follows the slot when it moves.
+    redis_cluster: bool = False
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None and not all(c.isprintable() and c not in "{} " for c in value):
+            raise ValueError("may not contain braces, spaces or control characters")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

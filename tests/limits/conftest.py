@@ -162,3 +162,70 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+class RedisClusterServers:
+    """A Redis Cluster of three primaries (no replicas) on free ports, made with
+    ``redis-cli --cluster create``."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None, "redis-server is not installed"
+        self.ports = [free_port() for _ in range(3)]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        for port in self.ports:
+            node = workdir / str(port)
+            node.mkdir()
+            args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+            args += ["--appendonly", "no", "--dir", str(node), "--cluster-enabled", "yes"]
+            args += ["--cluster-config-file", str(node / "nodes.conf")]
+            # The bus port is port + 10000 unless set: past 65535 for most free ports.
+            args += ["--cluster-port", str(free_port())]
+            self.procs.append(
+                subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+        for port in self.ports:
+            self._wait(lambda port=port: self.cli(port, "PING") == "PONG", "a node did not start")
+        create = ["redis-cli", "--cluster", "create"]
+        create += [f"127.0.0.1:{port}" for port in self.ports]
+        subprocess.run(
+            [*create, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        for port in self.ports:
+            self._wait(
+                lambda port=port: "cluster_state:ok" in self.cli(port, "CLUSTER", "INFO"),
+                "the cluster did not become ready",
+            )
+
+    @staticmethod
+    def _wait(ready: Any, message: str) -> None:
+        deadline = time.monotonic() + 30
+        while not ready():
+            assert time.monotonic() < deadline, message
+            time.sleep(0.1)
+
+    @staticmethod
+    def cli(port: int, *command: str) -> str:
+        out = subprocess.run(
+            ["redis-cli", "-p", str(port), *command], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip()
+
+    def keys_by_node(self) -> dict[int, list[str]]:
+        return {port: self.cli(port, "KEYS", "*").split() for port in self.ports}
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    servers = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster"))
+    yield servers
+    servers.stop()

@@ -155,3 +155,10 @@ gateway_instances = Table(
     Column("id", String(36), primary_key=True),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
+
+# One row: this deployment's id (migration 0008), shared by every instance on the database.
+deployment = Table(
+    "deployment",
+    metadata,
+    Column("id", String(32), primary_key=True),
+)

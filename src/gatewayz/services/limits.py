@@ -18,8 +18,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from gatewayz.config import ConfigError, LimitSettings, RateLimits, Settings
@@ -93,6 +93,15 @@ class LimitBackend(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What applies to requests of one key (with its limits) on one model, made once."""
+
+    rules: tuple[Rule, ...]
+    counts_tokens: bool  # some rule limits tokens
+    holds_slot: bool  # some rule limits requests in flight
+
+
 @dataclass(slots=True)
 class Lease:
     rules: Sequence[Rule]
@@ -139,6 +148,7 @@ class RateLimiter:
         self._backend = backend
         self._metrics = metrics
         self._pending: set[asyncio.Task[None]] = set()
+        self._plans: dict[tuple[int, KeyLimits | None, str], _Plan] = {}
         self._down_until = 0.0
         self._failures = 0
         self._logged_at = 0.0
@@ -152,6 +162,17 @@ class RateLimiter:
             await asyncio.wait(self._pending, timeout=2)
         if self._backend is not None:
             await self._backend.close()
+
+    def _plan(self, key_id: int, key: KeyLimits | None, model_id: str) -> _Plan:
+        which = (key_id, key, model_id)
+        plan = self._plans.get(which)
+        if plan is None:
+            if len(self._plans) > 100_000:
+                self._plans.clear()
+            rules = tuple(self._rules(key_id, key, model_id))
+            tokens = any(r.tpm for r in rules)
+            plan = self._plans[which] = _Plan(rules, tokens, any(r.concurrency for r in rules))
+        return plan
 
     def _rules(self, key_id: int, key: KeyLimits | None, model_id: str) -> list[Rule]:
         rules = []
@@ -176,10 +197,11 @@ class RateLimiter:
         principal = ctx.principal
         if principal.limits is None and not self._any_default and model_id not in self._models:
             return None
-        rules = self._rules(principal.key_id, principal.limits, model_id)
+        plan = self._plan(principal.key_id, principal.limits, model_id)
+        rules = plan.rules
         if not rules or self._backend is None:
             return None
-        tokens = max(estimate_tokens(bound), 1) if any(r.tpm for r in rules) else 0
+        tokens = max(estimate_tokens(bound), 1) if plan.counts_tokens else 0
         try:
             decision = await self._acquire(rules, ctx.request_id, tokens)
         except BackendUnavailable as exc:
@@ -188,10 +210,9 @@ class RateLimiter:
         ctx.rate_headers = _headers(rules, decision.states)
         if not decision.admitted:
             self._refuse(ctx, rules, decision, tokens)
-        holds_slot = any(r.concurrency for r in rules)
-        return Lease(rules, ctx.request_id, tokens, holds_slot, counts_tokens=tokens > 0)
+        return Lease(rules, ctx.request_id, tokens, plan.holds_slot, plan.counts_tokens)
 
-    async def _acquire(self, rules: list[Rule], lease: str, tokens: int) -> Decision:
+    async def _acquire(self, rules: Sequence[Rule], lease: str, tokens: int) -> Decision:
         assert self._backend is not None
         if time.monotonic() < self._down_until:
             raise BackendUnavailable("the limiter's store failed a moment ago")
@@ -222,7 +243,7 @@ class RateLimiter:
             ) from None
 
     def _refuse(
-        self, ctx: RequestContext, rules: list[Rule], decision: Decision, tokens: int
+        self, ctx: RequestContext, rules: Sequence[Rule], decision: Decision, tokens: int
     ) -> None:
         rule = rules[decision.refused_rule]
         kind = decision.refused_kind
@@ -273,57 +294,62 @@ class RateLimiter:
         task.add_done_callback(self._pending.discard)
 
 
-def _most_restrictive(limits: list[tuple[int, int, float]]) -> tuple[int, int, float] | None:
-    """(limit, remaining, reset) with the fewest remaining (then the lowest limit)."""
-    return min(limits, key=lambda x: (x[1], x[0])) if limits else None
-
-
-@dataclass(slots=True)
-class _Headers:
-    items: list[tuple[bytes, bytes]] = field(default_factory=list)
-
-    def add(self, what: str, chosen: tuple[int, int, float] | None) -> None:
-        if chosen is None:
-            return
-        limit, remaining, reset = chosen
-        self.items += [
-            (f"x-ratelimit-limit-{what}".encode(), str(limit).encode()),
-            (f"x-ratelimit-remaining-{what}".encode(), str(remaining).encode()),
-            (f"x-ratelimit-reset-{what}".encode(), duration(reset).encode()),
-        ]
+_REQUESTS = (b"x-ratelimit-limit-requests", b"x-ratelimit-remaining-requests")
+_REQUESTS_RESET = b"x-ratelimit-reset-requests"
+_TOKENS = (b"x-ratelimit-limit-tokens", b"x-ratelimit-remaining-tokens")
+_TOKENS_RESET = b"x-ratelimit-reset-tokens"
 
 
 def _headers(rules: Sequence[Rule], states: Sequence[RuleState]) -> list[tuple[bytes, bytes]]:
-    out = _Headers()
-    pairs = list(zip(rules, states, strict=True))
-    out.add(
-        "requests",
-        _most_restrictive(
-            [
-                (r.rpm, max(r.rpm - s.requests_used, 0), s.requests_reset_s)
-                for r, s in pairs
-                if r.rpm
-            ]
-        ),
-    )
-    out.add(
-        "tokens",
-        _most_restrictive(
-            [(r.tpm, max(r.tpm - s.tokens_used, 0), s.tokens_reset_s) for r, s in pairs if r.tpm]
-        ),
-    )
-    return out.items
+    """The ``x-ratelimit-*`` headers: for requests and for tokens, the applicable limit
+    with the fewest remaining (then the lowest limit)."""
+    requests: tuple[int, int, float] | None = None
+    tokens: tuple[int, int, float] | None = None
+    for rule, state in zip(rules, states, strict=True):
+        if rule.rpm:
+            left = max(rule.rpm - state.requests_used, 0)
+            if requests is None or (left, rule.rpm) < (requests[1], requests[0]):
+                requests = (rule.rpm, left, state.requests_reset_s)
+        if rule.tpm:
+            left = max(rule.tpm - state.tokens_used, 0)
+            if tokens is None or (left, rule.tpm) < (tokens[1], tokens[0]):
+                tokens = (rule.tpm, left, state.tokens_reset_s)
+    out = []
+    if requests is not None:
+        out += [
+            (_REQUESTS[0], b"%d" % requests[0]),
+            (_REQUESTS[1], b"%d" % requests[1]),
+            (_REQUESTS_RESET, duration(requests[2]).encode()),
+        ]
+    if tokens is not None:
+        out += [
+            (_TOKENS[0], b"%d" % tokens[0]),
+            (_TOKENS[1], b"%d" % tokens[1]),
+            (_TOKENS_RESET, duration(tokens[2]).encode()),
+        ]
+    return out
 
 
-def build_limiter(settings: Settings, metrics: Metrics) -> RateLimiter:
-    """Redis when ``redis_url`` is set, else memory (one process: see ``check_shared``)."""
+def build_limiter(
+    settings: Settings, metrics: Metrics, deployment_id: Callable[[], Awaitable[str]]
+) -> RateLimiter:
+    """Redis when ``redis_url`` is set, else memory (one process: see ``check_shared``).
+    Redis keys start with ``redis_prefix``, by default ``gatewayz:<the deployment's id>``
+    (read from the database at start-up: the same for every instance on it)."""
     backend: LimitBackend
     if settings.redis_url is not None:
         from gatewayz.services.limits_redis import RedisLimits
 
+        async def prefix() -> str:
+            return settings.redis_prefix or f"gatewayz:{await deployment_id()}"
+
         limits = settings.limits
         backend = RedisLimits(
-            settings.redis_url, timeout_s=limits.redis_timeout_s, lease_s=limits.lease_s
+            settings.redis_url,
+            prefix,
+            timeout_s=limits.redis_timeout_s,
+            lease_s=limits.lease_s,
+            cluster=settings.redis_cluster,
         )
     else:
         from gatewayz.services.limits_memory import MemoryLimits
