@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from gatewayz.config import ProviderConfig
-from gatewayz.errors import NotServedLocally
+from gatewayz.local._lazy import missing_package
 from gatewayz.local.llama import LlamaRuntime, llama_params
 from gatewayz.redact import Redactor
 from gatewayz.tasks.base import TaskRequest, TaskResult
@@ -55,10 +55,8 @@ class LocalUpstream(Upstream):
                 try:
                     from gatewayz.upstreams.local_tasks import LocalTasks
                 except ImportError as exc:
-                    raise NotServedLocally(
-                        f"embedded task models are not installed ({exc.name} is missing): "
-                        "pip install 'gatewayz[local]'"
-                    ) from None
+                    package = (exc.name or "numpy").split(".")[0]
+                    raise missing_package("the embedded task models", package) from None
                 self._tasks = LocalTasks()
             return self._tasks
 
