@@ -286,15 +286,31 @@ class Settings(_Strict):
         return next(p for p in self.providers if p.name == name)
 
 
-# The embedded default's task models: (gateway id, task, Hub id). The Hub ids name the
-# model each one actually runs; VADER and Apertium are not Hub models.
-EMBEDDED_TASK_MODELS: tuple[tuple[str, Task, str], ...] = (
-    ("all-minilm-l6-v2", "feature-extraction", "sentence-transformers/all-MiniLM-L6-v2"),
-    ("minilm-zero-shot", "zero-shot-classification", "sentence-transformers/all-MiniLM-L6-v2"),
-    ("minilm-textrank-summarizer", "summarization", "sentence-transformers/all-MiniLM-L6-v2"),
-    ("en-core-web-sm", "token-classification", "spacy/en_core_web_sm"),
-    ("vader-sentiment", "text-classification", "gatewayz/vader-sentiment"),
-    ("apertium-en-es", "translation", "gatewayz/apertium-en-es"),
+# The embedded default's task models: (gateway id, task, Hub id, local model). The Hub ids
+# name the model each one actually runs; VADER and Apertium are not Hub models. The local
+# model is "default", or for translation the direction used when a request gives none.
+EMBEDDED_TASK_MODELS: tuple[tuple[str, Task, str, str], ...] = (
+    (
+        "all-minilm-l6-v2",
+        "feature-extraction",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "default",
+    ),
+    (
+        "minilm-zero-shot",
+        "zero-shot-classification",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "default",
+    ),
+    (
+        "minilm-textrank-summarizer",
+        "summarization",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "default",
+    ),
+    ("en-core-web-sm", "token-classification", "spacy/en_core_web_sm", "default"),
+    ("vader-sentiment", "text-classification", "gatewayz/vader-sentiment", "default"),
+    ("apertium-en-es", "translation", "gatewayz/apertium-en-es", "en-es"),
 )
 
 # Each embedded model serves tasks no other one does: it is their default.
@@ -302,7 +318,7 @@ EMBEDDED_DEFAULTS: dict[Task, str] = {
     "conversational": LOCAL_CHAT_MODEL,
     "text-generation": LOCAL_CHAT_MODEL,
     "sentence-similarity": "all-minilm-l6-v2",
-    **{task: model_id for model_id, task, _ in EMBEDDED_TASK_MODELS},
+    **{task: model_id for model_id, task, _, _ in EMBEDDED_TASK_MODELS},
 }
 
 
@@ -325,7 +341,7 @@ def embedded_default(database_url: str = DEFAULT_DATABASE_URL) -> Settings:
         "HuggingFaceTB/SmolLM2-135M-Instruct",
         LOCAL_CHAT_MODEL,
     )
-    tasks = tuple(_local_model(i, t, h, "default") for i, t, h in EMBEDDED_TASK_MODELS)
+    tasks = tuple(_local_model(*entry) for entry in EMBEDDED_TASK_MODELS)
     return Settings(
         database_url=database_url,
         providers=(ProviderConfig(name=LOCAL_PROVIDER, kind="local"),),

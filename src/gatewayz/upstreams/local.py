@@ -63,7 +63,7 @@ class LocalUpstream(Upstream):
     async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
         start = time.perf_counter()
         try:
-            return await asyncio.to_thread(lambda: self._task_models().run(request))
+            return await asyncio.to_thread(lambda: self._task_models().run(model, request))
         finally:
             watch.since(start)
 

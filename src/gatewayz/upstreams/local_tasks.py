@@ -5,6 +5,7 @@ Tasks with no model that can run here answer 501 with how to configure an upstre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from gatewayz.money import Usage
 from gatewayz.tasks.base import TaskRequest, TaskResult
 
 Handler = Callable[[TaskRequest], TaskResult]
+# A local translation model named like "en-es" translates in that direction by default.
+_DIRECTION = re.compile(r"([a-z]{2,3})-([a-z]{2,3})")
 UPSTREAM_HINT = (
     "configure an upstream: add a provider of kind 'openai' or 'hf' that serves it and "
     "route the model there (see docs/TASKS.md)"
@@ -52,7 +55,11 @@ class LocalTasks:
             "text-to-image": self.unavailable,
         }
 
-    def run(self, request: TaskRequest) -> TaskResult:
+    def run(self, model: str, request: TaskRequest) -> TaskResult:
+        """Answer ``request`` with the embedded model of its task; ``model`` is the route's
+        name for it (``default``, or for translation a fixed direction such as ``en-es``)."""
+        if request.task == "translation":
+            return self.translation(request, fixed_direction(model))
         return self.handlers[request.task](request)
 
     def feature_extraction(self, req: TaskRequest) -> TaskResult:
@@ -100,12 +107,15 @@ class LocalTasks:
     def text_classification(self, req: TaskRequest) -> TaskResult:
         return TaskResult(output=[self._sentiment.classify(req.inputs, req.param("top_k"))])
 
-    def translation(self, req: TaskRequest) -> TaskResult:
+    def translation(self, req: TaskRequest, direction: tuple[str, str] | None = None) -> TaskResult:
+        """Languages from the request, or else the model's fixed ``direction``."""
         src, tgt = req.param("src_lang"), req.param("tgt_lang")
+        if not src and not tgt and direction is not None:
+            src, tgt = direction
         if not src or not tgt:
             raise InvalidTaskInput(
-                "parameters: the embedded translator needs src_lang and "
-                'tgt_lang (e.g. "en" and "es")'
+                "parameters: this embedded translator has no fixed direction; give src_lang "
+                'and tgt_lang (e.g. "en" and "es")'
             )
         return TaskResult(
             output=[{"translation_text": self._translator.translate(req.inputs, src, tgt)}]
@@ -115,3 +125,9 @@ class LocalTasks:
         raise NotServedLocally(
             f"no embedded model can serve {req.task!r} on this install; " + UPSTREAM_HINT
         )
+
+
+def fixed_direction(model: str) -> tuple[str, str] | None:
+    """The (source, target) languages a local translation model's name fixes, if any."""
+    match = _DIRECTION.fullmatch(model)
+    return (match.group(1), match.group(2)) if match else None
