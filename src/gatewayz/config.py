@@ -10,10 +10,18 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gatewayz.tasks import Task, served_tasks
 
@@ -217,6 +225,26 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+LoadPolicy = Literal["eager", "lazy", "off"]
+
+
+def _yaml_off(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as false: take it as written."""
+    return "off" if value is False else value
+
+
+_Load = Annotated[LoadPolicy, BeforeValidator(_yaml_off)]
+
+
+class LocalSettings(_Strict):
+    """When the embedded models (those whose every route goes to a ``local`` provider) load:
+    ``eager`` at start-up, before ``/ready`` answers 200; ``lazy`` on first use; ``off``: the
+    model is not served at all (not listed, and a request for it is a 404)."""
+
+    load: _Load = "lazy"  # every embedded model not named in ``models``
+    models: dict[str, _Load] = {}  # per model id
+
+
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
@@ -241,6 +269,7 @@ class Settings(_Strict):
     # A URL with a password belongs in an environment variable named by redis_url_env.
     redis_url: str | None = None
     redis_url_env: str | None = None
+    local: LocalSettings = LocalSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
@@ -263,6 +292,21 @@ class Settings(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _local_models(self) -> Settings:
+        """``local.models`` names configured embedded models only."""
+        by_id = {m.id: m for m in self.models}
+        for model_id in self.local.models:
+            model = by_id.get(model_id)
+            if model is None:
+                raise ValueError(f"local.models: no model {model_id!r} is configured under models")
+            if not self.embedded(model):
+                raise ValueError(
+                    f"local.models.{model_id}: only models whose every route goes to a "
+                    "provider of kind 'local' load in the process"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _defaults_servable(self) -> Settings:
         """Each default names a configured, live model that serves its task."""
         by_id = {m.id: m for m in self.models}
@@ -271,6 +315,10 @@ class Settings(_Strict):
             where = f"default_models.{task}"
             if model is None:
                 raise ValueError(f"{where}: no model {model_id!r} is configured under models")
+            if self.load_policy(model) == "off":
+                raise ValueError(
+                    f"{where}: model {model_id!r} is off (local); a default must be served"
+                )
             if model.status != "live":
                 raise ValueError(
                     f"{where}: model {model_id!r} is {model.status}; a default must be live"
@@ -284,6 +332,25 @@ class Settings(_Strict):
 
     def provider(self, name: str) -> ProviderConfig:
         return next(p for p in self.providers if p.name == name)
+
+    def embedded(self, model: ModelConfig) -> bool:
+        """Whether every route of ``model`` goes to a provider of kind ``local``."""
+        local = {p.name for p in self.providers if p.kind == "local"}
+        return all(route.provider in local for route in model.routes)
+
+    def load_policy(self, model: ModelConfig) -> LoadPolicy | None:
+        """When an embedded model loads (see ``LocalSettings``); None for other models."""
+        if not self.embedded(model):
+            return None
+        return self.local.models.get(model.id, self.local.load)
+
+
+def without_off_models(settings: Settings) -> Settings:
+    """``settings`` serving only the models that are not ``off``: the others are left out
+    of the catalog as if they were not configured (so a registry entry seeded for one
+    earlier is removed)."""
+    served = tuple(m for m in settings.models if settings.load_policy(m) != "off")
+    return settings.model_copy(update={"models": served})
 
 
 # The embedded default's task models: (gateway id, task, Hub id, local model). The Hub ids
@@ -334,7 +401,8 @@ def _local_model(model_id: str, task: Task, hub_id: str, upstream: str) -> Model
 
 def embedded_default(database_url: str = DEFAULT_DATABASE_URL) -> Settings:
     """The configuration used when none is given: SQLite and the embedded models (chat
-    and text generation with SmolLM2, and every task an embedded model can serve)."""
+    and text generation with SmolLM2, and every task an embedded model can serve), each
+    loaded on first use. docs/CONFIGURATION.md shows it as a file, to start from."""
     chat = _local_model(
         LOCAL_CHAT_MODEL,
         "conversational",
@@ -369,7 +437,7 @@ def parse_settings(raw: object, env: Mapping[str, str]) -> Settings:
     except ValidationError as exc:
         lines = [f"{_where(err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
-    return _resolve_secrets(settings, env)
+    return without_off_models(_resolve_secrets(settings, env))
 
 
 def _resolve_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:

@@ -67,6 +67,13 @@ class LocalUpstream(Upstream):
         finally:
             watch.since(start)
 
+    def load(self, model: str, task: str) -> None:
+        """Load the model behind a route now (blocking), instead of on first use."""
+        if task in ("conversational", "text-generation"):
+            self._llama.model(model)
+        else:
+            self._task_models().load(model, task)
+
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
         # Inference is the "upstream" time here: the gateway's own overhead stays separate.
         start = time.perf_counter()

@@ -24,6 +24,12 @@ from gatewayz.tasks.base import TaskRequest, TaskResult
 Handler = Callable[[TaskRequest], TaskResult]
 # A local translation model named like "en-es" translates in that direction by default.
 _DIRECTION = re.compile(r"([a-z]{2,3})-([a-z]{2,3})")
+# (inputs, parameters) of the small request that loads a task's model.
+WARM_UP: dict[str, tuple[Any, dict[str, Any]]] = {
+    "sentence-similarity": ({"source_sentence": "warm up", "sentences": ["warming up"]}, {}),
+    "zero-shot-classification": ("warm up", {"candidate_labels": ["warm", "cold"]}),
+    "summarization": ("Models load on first use. This one loads at start-up.", {}),
+}
 UPSTREAM_HINT = (
     "configure an upstream: add a provider of kind 'openai' or 'hf' that serves it and "
     "route the model there (see docs/TASKS.md)"
@@ -61,6 +67,19 @@ class LocalTasks:
         if request.task == "translation":
             return self.translation(request, fixed_direction(model))
         return self.handlers[request.task](request)
+
+    def load(self, model: str, task: str) -> None:
+        """Load what ``task`` runs on now rather than on first use, by answering a small
+        request: that loads exactly what a real one would (also the lazily allocated parts
+        of the runtimes). Raises what that request would."""
+        if task == "translation":
+            pair = fixed_direction(model)
+            if not self._translator.directions():
+                raise NotServedLocally("no Apertium language pair is installed")
+            if pair is not None and not self._translator.supports(*pair):
+                raise NotServedLocally(f"Apertium has no {pair[0]} -> {pair[1]} pair installed")
+            return
+        self.handlers[task](TaskRequest(task, *WARM_UP.get(task, ("warm up", {}))))
 
     def feature_extraction(self, req: TaskRequest) -> TaskResult:
         texts = [req.inputs] if isinstance(req.inputs, str) else list(req.inputs)
