@@ -255,8 +255,9 @@ def check_every_task(served: Served) -> None:
     (scores,) = ok(served.post("/hf/tasks/text-classification", {"inputs": "I love it!"}))
     assert scores[0]["label"] == "POSITIVE"
     translated = served.post("/hf/tasks/translation", {"inputs": "The cat is sleeping."})
-    if shutil.which("apertium") is None:  # a system package, optional: a clear 4xx/501
-        assert translated.status_code in (422, 501), translated.text
+    if shutil.which("apertium") is None:  # a system package, optional: a 501 naming it
+        assert translated.status_code == 501, translated.text
+        assert "apt-get install apertium" in translated.json()["error"]
     else:
         assert "gato" in ok(translated)[0]["translation_text"].lower()
 
