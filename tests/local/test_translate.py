@@ -1,8 +1,9 @@
 import shutil
+from pathlib import Path
 
 import pytest
 
-from gatewayz.errors import InvalidTaskInput
+from gatewayz.errors import InvalidTaskInput, NotServedLocally
 from gatewayz.local.translate import ApertiumTranslator, language_code
 
 needs_apertium = pytest.mark.skipif(
@@ -38,6 +39,7 @@ def test_apertium_marks_are_removed() -> None:
     assert "#" not in out and "*" not in out and "tren" in out
 
 
+@needs_apertium  # without Apertium no pair is available: that is the 501 below
 def test_unavailable_pair_is_the_callers_error() -> None:
     with pytest.raises(InvalidTaskInput, match="configure an upstream"):
         ApertiumTranslator().translate("hello", "en", "de")
@@ -46,3 +48,8 @@ def test_unavailable_pair_is_the_callers_error() -> None:
 def test_missing_languages_are_refused() -> None:
     with pytest.raises(InvalidTaskInput):
         ApertiumTranslator().translate("hello", "", "es")
+
+
+def test_no_apertium_pair_installed_is_a_501_naming_the_system_package(tmp_path: Path) -> None:
+    with pytest.raises(NotServedLocally, match="apt-get install apertium apertium-eng-spa"):
+        ApertiumTranslator(mode_dirs=(tmp_path,)).translate("hello", "en", "es")

@@ -110,6 +110,21 @@ def test_translation(local_gateway: Gateway, local_key: str) -> None:
     assert "gato" in resp.json()[0]["translation_text"].lower()
 
 
+def test_translation_without_languages_needs_a_fixed_direction(
+    local_gateway: Gateway, local_key: str
+) -> None:
+    # This gateway's translation model is routed to "default", which fixes no direction.
+    resp = httpx.post(
+        f"{local_gateway.url}/hf/tasks/translation",
+        json={"inputs": "The cat is sleeping."},
+        headers={"Authorization": f"Bearer {local_key}"},
+        timeout=60,
+    )
+    assert resp.status_code == 422, resp.text
+    assert "no fixed direction" in resp.json()["error"]
+    assert "src_lang" in resp.json()["error"]
+
+
 @pytest.mark.parametrize("task", ["text-to-image", "translation"])
 def test_no_local_model_is_a_clear_501_or_4xx(
     local_gateway: Gateway, local_key: str, task: str

@@ -1,8 +1,11 @@
-"""Load-once holders for embedded models: the first caller loads, later callers reuse."""
+"""Load-once holders for embedded models (the first caller loads, later callers reuse), and
+the 501 that names the install fix when a package an embedded model needs is missing."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +14,7 @@ from typing import Generic, TypeVar
 from gatewayz.errors import NotServedLocally
 
 T = TypeVar("T")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 class Lazy(Generic[T]):
@@ -43,7 +47,36 @@ def package_dir(module: str, pip_name: str) -> Path:
     importing it (importing some of them pulls in heavy frameworks)."""
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        raise NotServedLocally(
-            f"this embedded model needs the package {pip_name!r}: pip install 'gatewayz[local]'"
-        )
+        raise missing_package("this embedded model", pip_name)
     return Path(spec.origin).parent
+
+
+def missing_package(what: str, pip_name: str) -> NotServedLocally:
+    """The 501 for ``what`` when the package ``pip_name`` is not installed. It names the
+    fixes that work: the requirement exactly as the ``local`` extra pins it, or the whole
+    extra (gatewayz is installed from its source, so ``gatewayz[local]`` would not resolve)."""
+    return NotServedLocally(
+        f"{what} needs the package {pip_name!r}, which is not installed: "
+        f"pip install '{local_requirement(pip_name)}', or install gatewayz with its 'local' "
+        "extra (pip install '.[local]' in the gatewayz source directory)"
+    )
+
+
+def local_requirement(pip_name: str) -> str:
+    """``pip_name`` as the installed gatewayz's ``local`` extra requires it (with its
+    version bounds), or the bare name when the metadata does not say."""
+    try:
+        requirements = importlib.metadata.requires("gatewayz") or []
+    except importlib.metadata.PackageNotFoundError:
+        return pip_name
+    wanted = _normalized(pip_name)
+    for requirement in requirements:
+        spec, _, marker = requirement.partition(";")
+        name = _NAME.match(spec.strip())
+        if name and _normalized(name.group()) == wanted and "local" in marker:
+            return spec.strip().replace(" ", "")
+    return pip_name
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -9,7 +9,6 @@ so the event loop keeps serving other requests.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewayz.errors import InvalidRequest, NotServedLocally
+from gatewayz.local._lazy import missing_package, package_dir
 
 JSONDict = dict[str, Any]
 
@@ -81,13 +81,7 @@ def gguf_path(model: str) -> Path:
             f"no embedded model named {model!r}; known: {', '.join(sorted(PACKAGED_GGUF))}"
         )
     package, filename = packaged
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise NotServedLocally(
-            f"the embedded model {model!r} needs the package {package!r}: "
-            "pip install 'gatewayz[local]'"
-        )
-    return Path(spec.origin).parent / filename
+    return package_dir(package, package.replace("_", "-")) / filename
 
 
 class LlamaModel:
@@ -98,9 +92,7 @@ class LlamaModel:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
-            raise NotServedLocally(
-                "embedded chat needs llama-cpp-python: pip install 'gatewayz[local]'"
-            ) from None
+            raise missing_package("embedded chat", "llama-cpp-python") from None
         self._llm = Llama(
             model_path=str(path),
             n_ctx=n_ctx,

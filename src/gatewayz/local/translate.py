@@ -80,6 +80,11 @@ class ApertiumTranslator:
             raise InvalidTaskInput("translation needs parameters.src_lang and tgt_lang")
         direction = f"{language_code(src_lang)}-{language_code(tgt_lang)}"
         available = self.directions()
+        if not available:
+            raise NotServedLocally(
+                "embedded translation needs Apertium, a system package, not a Python one: "
+                "apt-get install apertium apertium-eng-spa (Debian/Ubuntu)"
+            )
         if direction not in available:
             known = ", ".join(sorted(available)) or "none installed"
             raise InvalidTaskInput(

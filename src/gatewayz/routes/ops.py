@@ -31,10 +31,14 @@ async def health(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     request.scope["state"][ROUTE_KEY] = "ready"
+    gw = gateway(request)
     try:
-        await ping(gateway(request).engine)
+        await ping(gw.engine)
     except Exception:  # any driver failure means "not ready"; the reason is logged
         raise NotReady("the database is not reachable") from None
+    reason = gw.preloader.not_ready
+    if reason is not None:
+        raise NotReady(reason)
     return JSONResponse({"status": "ready"})
 
 

@@ -13,6 +13,7 @@ import asyncio
 from typing import Any, Protocol
 
 from gatewayz.errors import InvalidRequest
+from gatewayz.local._lazy import local_requirement
 from gatewayz.local.llama import PACKAGED_GGUF, LlamaModel, gguf_path
 
 JSONDict = dict[str, Any]
@@ -48,7 +49,8 @@ class HFTokenizerCounter:
             from tokenizers import Tokenizer
         except ImportError:
             raise InvalidRequest(
-                "tokenizer.json files need pip install 'gatewayz[local]'"
+                "tokenizer.json files need the package 'tokenizers': pip install "
+                f"'{local_requirement('tokenizers')}'"
             ) from None
         self._tokenizer = Tokenizer.from_file(path)
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from gatewayz.config import ProviderConfig
-from gatewayz.errors import NotServedLocally
+from gatewayz.local._lazy import missing_package
 from gatewayz.local.llama import LlamaRuntime, llama_params
 from gatewayz.redact import Redactor
 from gatewayz.tasks.base import TaskRequest, TaskResult
@@ -55,19 +55,24 @@ class LocalUpstream(Upstream):
                 try:
                     from gatewayz.upstreams.local_tasks import LocalTasks
                 except ImportError as exc:
-                    raise NotServedLocally(
-                        f"embedded task models are not installed ({exc.name} is missing): "
-                        "pip install 'gatewayz[local]'"
-                    ) from None
+                    package = (exc.name or "numpy").split(".")[0]
+                    raise missing_package("the embedded task models", package) from None
                 self._tasks = LocalTasks()
             return self._tasks
 
     async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
         start = time.perf_counter()
         try:
-            return await asyncio.to_thread(lambda: self._task_models().run(request))
+            return await asyncio.to_thread(lambda: self._task_models().run(model, request))
         finally:
             watch.since(start)
+
+    def load(self, model: str, task: str) -> None:
+        """Load the model behind a route now (blocking), instead of on first use."""
+        if task in ("conversational", "text-generation"):
+            self._llama.model(model)
+        else:
+            self._task_models().load(model, task)
 
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
         # Inference is the "upstream" time here: the gateway's own overhead stays separate.

@@ -5,6 +5,7 @@ Tasks with no model that can run here answer 501 with how to configure an upstre
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,14 @@ from gatewayz.money import Usage
 from gatewayz.tasks.base import TaskRequest, TaskResult
 
 Handler = Callable[[TaskRequest], TaskResult]
+# A local translation model named like "en-es" translates in that direction by default.
+_DIRECTION = re.compile(r"([a-z]{2,3})-([a-z]{2,3})")
+# (inputs, parameters) of the small request that loads a task's model.
+WARM_UP: dict[str, tuple[Any, dict[str, Any]]] = {
+    "sentence-similarity": ({"source_sentence": "warm up", "sentences": ["warming up"]}, {}),
+    "zero-shot-classification": ("warm up", {"candidate_labels": ["warm", "cold"]}),
+    "summarization": ("Models load on first use. This one loads at start-up.", {}),
+}
 UPSTREAM_HINT = (
     "configure an upstream: add a provider of kind 'openai' or 'hf' that serves it and "
     "route the model there (see docs/TASKS.md)"
@@ -52,8 +61,25 @@ class LocalTasks:
             "text-to-image": self.unavailable,
         }
 
-    def run(self, request: TaskRequest) -> TaskResult:
+    def run(self, model: str, request: TaskRequest) -> TaskResult:
+        """Answer ``request`` with the embedded model of its task; ``model`` is the route's
+        name for it (``default``, or for translation a fixed direction such as ``en-es``)."""
+        if request.task == "translation":
+            return self.translation(request, fixed_direction(model))
         return self.handlers[request.task](request)
+
+    def load(self, model: str, task: str) -> None:
+        """Load what ``task`` runs on now rather than on first use, by answering a small
+        request: that loads exactly what a real one would (also the lazily allocated parts
+        of the runtimes). Raises what that request would."""
+        if task == "translation":
+            pair = fixed_direction(model)
+            if not self._translator.directions():
+                raise NotServedLocally("no Apertium language pair is installed")
+            if pair is not None and not self._translator.supports(*pair):
+                raise NotServedLocally(f"Apertium has no {pair[0]} -> {pair[1]} pair installed")
+            return
+        self.handlers[task](TaskRequest(task, *WARM_UP.get(task, ("warm up", {}))))
 
     def feature_extraction(self, req: TaskRequest) -> TaskResult:
         texts = [req.inputs] if isinstance(req.inputs, str) else list(req.inputs)
@@ -100,12 +126,15 @@ class LocalTasks:
     def text_classification(self, req: TaskRequest) -> TaskResult:
         return TaskResult(output=[self._sentiment.classify(req.inputs, req.param("top_k"))])
 
-    def translation(self, req: TaskRequest) -> TaskResult:
+    def translation(self, req: TaskRequest, direction: tuple[str, str] | None = None) -> TaskResult:
+        """Languages from the request, or else the model's fixed ``direction``."""
         src, tgt = req.param("src_lang"), req.param("tgt_lang")
+        if not src and not tgt and direction is not None:
+            src, tgt = direction
         if not src or not tgt:
             raise InvalidTaskInput(
-                "parameters: the embedded translator needs src_lang and "
-                'tgt_lang (e.g. "en" and "es")'
+                "parameters: this embedded translator has no fixed direction; give src_lang "
+                'and tgt_lang (e.g. "en" and "es")'
             )
         return TaskResult(
             output=[{"translation_text": self._translator.translate(req.inputs, src, tgt)}]
@@ -115,3 +144,9 @@ class LocalTasks:
         raise NotServedLocally(
             f"no embedded model can serve {req.task!r} on this install; " + UPSTREAM_HINT
         )
+
+
+def fixed_direction(model: str) -> tuple[str, str] | None:
+    """The (source, target) languages a local translation model's name fixes, if any."""
+    match = _DIRECTION.fullmatch(model)
+    return (match.group(1), match.group(2)) if match else None
