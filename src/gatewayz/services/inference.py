@@ -10,8 +10,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
+
 from gatewayz.config import ModelConfig, RouteConfig
 from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, UpstreamUnavailable
+from gatewayz.local.llama import PACKAGED_GGUF
 from gatewayz.money import Usage, cost_nano_usd
 from gatewayz.services.bounds import MAX_COUNT, Bound, chat_bound, task_bound
 from gatewayz.services.catalog import Catalog, route_order
@@ -182,6 +185,32 @@ class InferenceService:
             except Exception as exc:  # e.g. messages its chat template rejects
                 log.warning("counting tokens for model %r failed: %s", model.id, exc)
         return _estimated_usage(payload, text, chunks)
+
+    async def count_prompt(self, model: ModelConfig, payload: JSONDict) -> tuple[int, bool]:
+        """The prompt tokens of a chat ``payload`` to ``model``, and whether the count is
+        exact: counted by the model's tokenizer (its ``tokenizer``, or the embedded model
+        it runs on) over a prompt without tools. Otherwise it is the gateway's estimate."""
+        spec = self._tokenizer_of(model)
+        if spec is not None:
+            try:
+                counter = await self._tokens.get(spec)
+                tokens = counter.prompt_tokens("chat", payload)
+                tools = payload.get("tools")
+                if not tools:
+                    return tokens, True
+                return tokens + counter.text_tokens(orjson.dumps(tools).decode()), False
+            except Exception as exc:  # a broken tokenizer must not fail the request
+                log.warning("counting tokens for model %r failed: %s", model.id, exc)
+        return _estimated_usage(payload, "").input_tokens, False
+
+    def _tokenizer_of(self, model: ModelConfig) -> str | None:
+        if model.tokenizer is not None:
+            return model.tokenizer
+        (route, *others) = model.routes
+        local = self._upstreams[route.provider].kind == "local"
+        if local and not others and (route.model in PACKAGED_GGUF or route.model.endswith(".gguf")):
+            return route.model
+        return None
 
     async def _failover(
         self,
