@@ -49,10 +49,17 @@ def families_config(upstream: ToolUpstream, db: Path) -> dict[str, Any]:
         "providers": [
             {"name": "tooly", "kind": "openai", "base_url": upstream.base_url},
             {"name": "tooly-hf", "kind": "hf", "base_url": upstream.root},
+            {
+                "name": "tooly-native",
+                "kind": "openai",
+                "base_url": upstream.base_url,
+                "responses_api": True,
+            },
         ],
         "models": [
             model("tooly", "tooly", "tooly"),
             model("tooly-hf", "tooly-hf", "tooly"),
+            model("tooly-native", "tooly-native", "tooly"),
             model("tooly-slow", "tooly", "slow"),
             model("tooly-cutoff", "tooly", "cutoff"),
         ],

@@ -143,3 +143,48 @@ def test_cut_at_max_output_tokens_is_incomplete(families: Gateway, key: str) -> 
     assert response.incomplete_details is not None
     assert response.incomplete_details.reason == "max_output_tokens"
     assert response.output_text == "you said: a"
+
+
+def test_provider_speaking_responses_gets_the_request_as_sent(
+    families: Gateway, key: str, tool_upstream: ToolUpstream
+) -> None:
+    client = openai_client(families, key)
+    raw = client.responses.with_raw_response.create(
+        model="tooly-native",
+        input="hello there",
+        instructions="Be brief.",
+        previous_response_id="resp_kept_upstream",
+        reasoning={"effort": "low"},
+    )
+    response = raw.parse()
+    assert response.output_text == "responses api says: hello there"
+    assert response.model == "tooly-native"
+    sent = tool_upstream.last()
+    assert sent["model"] == "tooly"  # the route's upstream model
+    assert sent["previous_response_id"] == "resp_kept_upstream"
+    assert sent["reasoning"] == {"effort": "low"} and "messages" not in sent
+    assert response.usage is not None
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (4, 5)
+    row = usage_row(families, raw.headers["inference-id"])
+    assert (row["route"], row["input_tokens"], row["output_tokens"]) == ("responses", 4, 5)
+    assert row["cost_nano_usd"] == 4 * 500 + 5 * 1_500
+
+
+def test_provider_speaking_responses_streams_its_own_events(
+    families: Gateway, key: str, tool_upstream: ToolUpstream
+) -> None:
+    client = openai_client(families, key)
+    with client.responses.stream(model="tooly-native", input="one two") as stream:
+        types = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert types == [
+        "response.created",
+        "response.output_item.added",
+        "response.content_part.added",
+        *["response.output_text.delta"] * 5,
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert final.output_text == "responses api says: one two" and final.model == "tooly-native"
+    assert "stream_options" not in tool_upstream.last()
+    assert final.usage is not None and final.usage.output_tokens == 5

@@ -8,6 +8,11 @@ JSON (run by uvicorn as its own process), for the Responses and Messages tests:
 - with a ``json_schema`` response format it answers an object made from the schema;
 - otherwise it answers ``you said: <last user text>``.
 
+``POST /v1/responses`` speaks the Responses API itself: it answers ``responses api says:
+<input text>`` (``input_tokens``: words of the input and instructions), streamed as
+``response.created``, the message's ``output_item.added`` and ``content_part.added``, one
+``response.output_text.delta`` per word, ``output_item.done``, ``response.completed``.
+
 The upstream model ``slow`` streams a word every ``SLOW_WORD_S`` seconds; ``cutoff``
 hangs up after its second chunk, without ending the stream.
 
@@ -185,10 +190,77 @@ async def chat(request: Request) -> Response:
     return StreamingResponse(events(), media_type="text/event-stream")
 
 
+async def responses(request: Request) -> Response:
+    body = await request.json()
+    last_body.clear()
+    last_body.update(body)
+    given = (
+        body["input"] if isinstance(body["input"], str) else orjson.dumps(body["input"]).decode()
+    )
+    words = f"responses api says: {given}".split()
+    prompt = len(given.split()) + len(str(body.get("instructions") or "").split())
+    usage = {
+        "input_tokens": prompt,
+        "output_tokens": len(words),
+        "total_tokens": prompt + len(words),
+    }
+    rid = f"resp_{uuid.uuid4().hex}"
+    part = {"type": "output_text", "text": " ".join(words), "annotations": []}
+    item = {
+        "id": f"msg_{rid}",
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": [part],
+    }
+    done = {
+        "id": rid,
+        "object": "response",
+        "created_at": 0,
+        "status": "completed",
+        "model": body["model"],
+        "output": [item],
+        "usage": usage,
+    }
+    if not body.get("stream"):
+        return _json(done)
+
+    def event(data: dict[str, Any]) -> bytes:
+        return b"event: " + data["type"].encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+    async def events() -> AsyncIterator[bytes]:
+        yield event(
+            {
+                "type": "response.created",
+                "response": {**done, "status": "in_progress", "output": [], "usage": None},
+            }
+        )
+        started = {**item, "status": "in_progress", "content": []}
+        yield event({"type": "response.output_item.added", "output_index": 0, "item": started})
+        where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+        empty = {**part, "text": ""}
+        yield event({"type": "response.content_part.added", **where, "part": empty})
+        for i, word in enumerate(words):
+            yield event(
+                {
+                    "type": "response.output_text.delta",
+                    "item_id": item["id"],
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": word if i == 0 else " " + word,
+                }
+            )
+        yield event({"type": "response.output_item.done", "output_index": 0, "item": item})
+        yield event({"type": "response.completed", "response": done})
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
 app = Starlette(
     routes=[
         Route("/v1/models", models, methods=["GET"]),
         Route("/last", last, methods=["GET"]),
         Route("/v1/chat/completions", chat, methods=["POST"]),
+        Route("/v1/responses", responses, methods=["POST"]),
     ]
 )

@@ -105,6 +105,16 @@ class TextConfig(_Item):
     format: TextFormat | None = None
 
 
+class ResponsesTarget(BaseModel):
+    """What the gateway reads of a request passed through to a server that speaks the
+    Responses API itself: the rest is that server's to judge."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: StrictStr | None = None
+    stream: StrictBool = False
+
+
 class ResponsesRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
