@@ -226,6 +226,54 @@ def message_object(model_id: str, request_id: str, answer: JSONDict) -> JSONDict
     }
 
 
+class _BlockStream:
+    """Turns chat chunks into content block events, one block open at a time: text, or
+    one tool use."""
+
+    def __init__(self) -> None:
+        self.index = -1
+        self.open: str | None = None  # "text" or "tool_use"
+        self.call_index: object = None  # the open tool use's index among the tool calls
+        self.had_calls = False
+
+    def _start(self, kind: str, block: JSONDict) -> list[JSONDict]:
+        events = self.close()
+        self.index, self.open = self.index + 1, kind
+        events.append({"type": "content_block_start", "index": self.index, "content_block": block})
+        return events
+
+    def _delta(self, delta: JSONDict) -> JSONDict:
+        return {"type": "content_block_delta", "index": self.index, "delta": delta}
+
+    def text_delta(self, text: str) -> list[JSONDict]:
+        events = [] if self.open == "text" else self._start("text", {"type": "text", "text": ""})
+        return [*events, self._delta({"type": "text_delta", "text": text})]
+
+    def tool_call_delta(self, call: JSONDict) -> list[JSONDict]:
+        function = call.get("function") or {}
+        events = []
+        if self.open != "tool_use" or call.get("index", self.call_index) != self.call_index:
+            block = {
+                "type": "tool_use",
+                "id": str(call.get("id") or f"toolu_{self.index + 1}"),
+                "name": str(function.get("name") or ""),
+                "input": {},
+            }
+            events = self._start("tool_use", block)
+            self.call_index, self.had_calls = call.get("index"), True
+        if function.get("arguments"):
+            delta = {"type": "input_json_delta", "partial_json": str(function["arguments"])}
+            events.append(self._delta(delta))
+        return events
+
+    def close(self) -> list[JSONDict]:
+        """The event that ends the open block, if any."""
+        if self.open is None:
+            return []
+        self.open = None
+        return [{"type": "content_block_stop", "index": self.index}]
+
+
 async def message_events(
     model_id: str, request_id: str, chunks: AsyncIterator[JSONDict]
 ) -> AsyncIterator[JSONDict]:
@@ -235,20 +283,9 @@ async def message_events(
     start = message_object(model_id, request_id, {})
     yield {"type": "message_start", "message": {**start, "stop_reason": None}}
     yield {"type": "ping"}
-    index = -1
-    open_kind: str | None = None  # "text" or "tool_use": the block being streamed
-    call_index: object = None
-    had_calls = False
+    blocks = _BlockStream()
     usage: JSONDict = _usage(None)
     finish: object = None
-
-    def stop() -> list[JSONDict]:
-        nonlocal open_kind
-        if open_kind is None:
-            return []
-        open_kind = None
-        return [{"type": "content_block_stop", "index": index}]
-
     async for chunk in prepend(first, chunks):
         if isinstance(chunk.get("usage"), dict):
             usage = _usage(chunk["usage"])
@@ -256,45 +293,19 @@ async def message_events(
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            text = delta.get("content")
-            if text:
-                if open_kind != "text":
-                    for e in stop():
-                        yield e
-                    index, open_kind = index + 1, "text"
-                    text_block: JSONDict = {"type": "text", "text": ""}
-                    yield {
-                        "type": "content_block_start",
-                        "index": index,
-                        "content_block": text_block,
-                    }
-                delta_out = {"type": "text_delta", "text": str(text)}
-                yield {"type": "content_block_delta", "index": index, "delta": delta_out}
+            if delta.get("content"):
+                for event in blocks.text_delta(str(delta["content"])):
+                    yield event
             for call in delta.get("tool_calls") or ():
-                if not isinstance(call, dict):
-                    continue
-                function = call.get("function") or {}
-                if open_kind != "tool_use" or call.get("index", call_index) != call_index:
-                    for e in stop():
-                        yield e
-                    index, open_kind, call_index = index + 1, "tool_use", call.get("index")
-                    had_calls = True
-                    block: JSONDict = {
-                        "type": "tool_use",
-                        "id": str(call.get("id") or f"toolu_{index}"),
-                        "name": str(function.get("name") or ""),
-                        "input": {},
-                    }
-                    yield {"type": "content_block_start", "index": index, "content_block": block}
-                if function.get("arguments"):
-                    json_delta = {"type": "input_json_delta", "partial_json": function["arguments"]}
-                    yield {"type": "content_block_delta", "index": index, "delta": json_delta}
+                if isinstance(call, dict):
+                    for event in blocks.tool_call_delta(call):
+                        yield event
             finish = choice.get("finish_reason") or finish
-    for e in stop():
-        yield e
+    for event in blocks.close():
+        yield event
     yield {
         "type": "message_delta",
-        "delta": {"stop_reason": _stop_reason(finish, had_calls), "stop_sequence": None},
+        "delta": {"stop_reason": _stop_reason(finish, blocks.had_calls), "stop_sequence": None},
         "usage": usage,
     }
     yield {"type": "message_stop"}

@@ -274,6 +274,96 @@ def response_object(
     return env.response(status, output, _usage(answer.get("usage")), incomplete)
 
 
+class _EventStream:
+    """Turns chat chunks into Responses events, one output item open at a time: the
+    message's text, or one function call."""
+
+    def __init__(self, env: _Envelope) -> None:
+        self.env = env
+        self.seq = itertools.count()
+        self.output: list[JSONDict] = []
+        self.text: list[str] | None = None  # the open message's text
+        self.call: JSONDict | None = None  # the open function call item
+        self.call_index: object = None  # its index among the chunks' tool calls
+
+    def event(self, type_: str, **fields: Any) -> JSONDict:
+        return {"type": type_, "sequence_number": next(self.seq), **fields}
+
+    def _where(self) -> JSONDict:
+        index = len(self.output) - 1
+        return {"item_id": self.output[index]["id"], "output_index": index, "content_index": 0}
+
+    def text_delta(self, content: str) -> list[JSONDict]:
+        events = []
+        if self.text is None:
+            events = self.close()
+            self.text = []
+            self.output.append(self.env.message("", status="in_progress"))
+            index = len(self.output) - 1
+            added = self.event(
+                "response.output_item.added", output_index=index, item=self.output[index]
+            )
+            events += [
+                added,
+                self.event("response.content_part.added", **self._where(), part=_text_part("")),
+            ]
+        self.text.append(content)
+        events.append(
+            self.event("response.output_text.delta", **self._where(), delta=content, logprobs=[])
+        )
+        return events
+
+    def tool_call_delta(self, tool_call: JSONDict) -> list[JSONDict]:
+        events = []
+        if self.call is None or tool_call.get("index", self.call_index) != self.call_index:
+            events = self.close()
+            self.call_index = tool_call.get("index")
+            self.call = self.env.function_call(len(self.output), tool_call, status="in_progress")
+            self.call["arguments"] = ""
+            self.output.append(self.call)
+            index = len(self.output) - 1
+            events.append(
+                self.event("response.output_item.added", output_index=index, item=self.call)
+            )
+        piece = (tool_call.get("function") or {}).get("arguments")
+        if piece:
+            self.call["arguments"] += str(piece)
+            where = self._where()
+            del where["content_index"]
+            events.append(
+                self.event("response.function_call_arguments.delta", **where, delta=str(piece))
+            )
+        return events
+
+    def close(self) -> list[JSONDict]:
+        """The events that finish the open item, if any."""
+        events: list[JSONDict] = []
+        index = len(self.output) - 1
+        if self.text is not None:
+            item = self.output[index] = self.env.message("".join(self.text))
+            part = item["content"][0]
+            where = self._where()
+            events.append(
+                self.event("response.output_text.done", **where, text=part["text"], logprobs=[])
+            )
+            events.append(self.event("response.content_part.done", **where, part=part))
+            events.append(self.event("response.output_item.done", output_index=index, item=item))
+            self.text = None
+        if self.call is not None:
+            call, self.call = self.call, None
+            call["status"] = "completed"
+            events.append(
+                self.event(
+                    "response.function_call_arguments.done",
+                    item_id=call["id"],
+                    output_index=index,
+                    arguments=call["arguments"],
+                )
+            )
+            events.append(self.event("response.output_item.done", output_index=index, item=call))
+        return events
+
+
 async def response_events(
     req: ResponsesRequest, model_id: str, request_id: str, chunks: AsyncIterator[JSONDict]
 ) -> AsyncIterator[JSONDict]:
@@ -281,104 +371,30 @@ async def response_events(
     the upstream's first chunk, so a failure to start is still an HTTP error status."""
     first = await anext(chunks, None)
     env = _Envelope(req, model_id, request_id)
-    seq = itertools.count()
-    output: list[JSONDict] = []
-    text: list[str] | None = None  # the open message's text, while one is open
-    call: JSONDict | None = None  # the open function call item
-    call_index: object = None
+    out = _EventStream(env)
     usage: JSONDict | None = None
     finish: object = None
-
-    def event(type_: str, **fields: Any) -> JSONDict:
-        return {"type": type_, "sequence_number": next(seq), **fields}
-
-    def close() -> list[JSONDict]:
-        nonlocal text, call
-        done: list[JSONDict] = []
-        index = len(output) - 1
-        if text is not None:
-            item = output[index] = env.message("".join(text))
-            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
-            done.append(
-                event(
-                    "response.output_text.done",
-                    **where,
-                    text=item["content"][0]["text"],
-                    logprobs=[],
-                )
-            )
-            done.append(event("response.content_part.done", **where, part=item["content"][0]))
-            done.append(event("response.output_item.done", output_index=index, item=item))
-            text = None
-        if call is not None:
-            call["status"] = "completed"
-            done.append(
-                event(
-                    "response.function_call_arguments.done",
-                    item_id=call["id"],
-                    output_index=index,
-                    arguments=call["arguments"],
-                )
-            )
-            done.append(event("response.output_item.done", output_index=index, item=call))
-            call = None
-        return done
-
-    yield event("response.created", response=env.response("in_progress", []))
-    yield event("response.in_progress", response=env.response("in_progress", []))
+    yield out.event("response.created", response=env.response("in_progress", []))
+    yield out.event("response.in_progress", response=env.response("in_progress", []))
     async for chunk in prepend(first, chunks):
         usage = _usage(chunk.get("usage")) or usage
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
-            content = delta.get("content")
-            if content:
-                if text is None:
-                    for e in close():
-                        yield e
-                    text = []
-                    output.append(env.message("", status="in_progress"))
-                    index = len(output) - 1
-                    yield event(
-                        "response.output_item.added", output_index=index, item=output[index]
-                    )
-                    where = {
-                        "item_id": output[index]["id"],
-                        "output_index": index,
-                        "content_index": 0,
-                    }
-                    yield event("response.content_part.added", **where, part=_text_part(""))
-                text.append(str(content))
-                yield event("response.output_text.delta", **where, delta=str(content), logprobs=[])
+            if delta.get("content"):
+                for event in out.text_delta(str(delta["content"])):
+                    yield event
             for tool_call in delta.get("tool_calls") or ():
-                if not isinstance(tool_call, dict):
-                    continue
-                if call is None or tool_call.get("index", call_index) != call_index:
-                    for e in close():
-                        yield e
-                    call_index = tool_call.get("index")
-                    call = env.function_call(len(output), tool_call, status="in_progress")
-                    call["arguments"] = ""
-                    output.append(call)
-                    yield event(
-                        "response.output_item.added", output_index=len(output) - 1, item=call
-                    )
-                piece = (tool_call.get("function") or {}).get("arguments")
-                if piece:
-                    call["arguments"] += str(piece)
-                    yield event(
-                        "response.function_call_arguments.delta",
-                        item_id=call["id"],
-                        output_index=len(output) - 1,
-                        delta=str(piece),
-                    )
+                if isinstance(tool_call, dict):
+                    for event in out.tool_call_delta(tool_call):
+                        yield event
             finish = choice.get("finish_reason") or finish
-    for e in close():
-        yield e
+    for event in out.close():
+        yield event
     status, incomplete = _status(finish)
-    final = env.response(status, output, usage, incomplete)
-    yield event(f"response.{status}", response=final)
+    final = env.response(status, out.output, usage, incomplete)
+    yield out.event(f"response.{status}", response=final)
 
 
 def error_event(exc: GatewayError, request_id: str) -> JSONDict:
