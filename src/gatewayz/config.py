@@ -89,6 +89,9 @@ class ProviderConfig(_Strict):
     max_connections: int = Field(default=256, ge=1)
     # Non-streamed calls answered 408/429/5xx (or cut off) are asked again this many times.
     max_retries: int = Field(default=2, ge=0, le=10)
+    # The server speaks OpenAI's Responses API itself (``/responses``): /v1/responses is
+    # passed through to it rather than translated to a chat completion (openai kind only).
+    responses_api: bool = False
     # Resolved from ``api_key_env`` at load time; never read from the file.
     api_key: str | None = Field(default=None, exclude=True, repr=False)
 
@@ -106,6 +109,8 @@ class ProviderConfig(_Strict):
     def _needs_url(self) -> ProviderConfig:
         if self.kind != "local" and not self.base_url:
             raise ValueError(f"provider {self.name!r} of kind {self.kind!r} needs a base_url")
+        if self.responses_api and self.kind != "openai":
+            raise ValueError(f"provider {self.name!r}: responses_api is for kind 'openai' only")
         return self
 
 

@@ -50,6 +50,24 @@ SEEDS: dict[str, dict[str, Any]] = {
     "/v1/chat/completions": {**CHAT, "max_tokens": 3, "stream": False, "n": 1},
     "/v1/completions": {"model": "example-chat", "prompt": "hello", "max_tokens": 3},
     "/v1/models": {},
+    "/v1/responses": {
+        "model": "example-chat",
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "hello"}]}],
+        "instructions": "Be brief.",
+        "max_output_tokens": 3,
+        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
+    },
+    "/v1/messages": {
+        "model": "example-chat",
+        "max_tokens": 3,
+        "system": "Be brief.",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hello"}]}],
+        "stop_sequences": ["x"],
+    },
+    "/v1/messages/count_tokens": {
+        "model": "example-chat",
+        "messages": [{"role": "user", "content": "hello"}],
+    },
     "/v1/embeddings": {"model": "example-chat", "input": ["hello"], "dimensions": 8},
     "/v1/images/generations": {"model": "example-chat", "prompt": "a cat", "n": 1},
     "/hf/tasks/billing/cost": {
@@ -315,7 +333,13 @@ def check(resp: httpx.Response, what: str) -> None:
     if resp.status_code >= 400:
         body = resp.json()
         error = body["error"]
-        carried = error["request_id"] if resp.url.path.startswith("/v1/") else body["request_id"]
+        if resp.url.path.startswith("/v1/messages"):  # Anthropic's shape
+            assert body["type"] == "error" and error["type"] and error["message"], what
+            carried = body["request_id"]
+        else:
+            carried = (
+                error["request_id"] if resp.url.path.startswith("/v1/") else body["request_id"]
+            )
         assert carried == rid, f"{what} -> {resp.status_code} {resp.text[:300]}"
 
 

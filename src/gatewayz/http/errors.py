@@ -1,7 +1,8 @@
 """The error boundary: every exception becomes one JSON shape per route family.
 
-``/v1/...`` (OpenAI shape): ``{"error": {"message", "type", "code", "request_id"}}``;
-every other route (Hugging Face shape): ``{"error": "...", "request_id": "..."}``.
+``/v1/...`` (OpenAI shape): ``{"error": {"message", "type", "code", "request_id"}}``,
+except ``/v1/messages...`` (Anthropic shape, see ``anthropic_errors``); every other
+route (Hugging Face shape): ``{"error": "...", "request_id": "..."}``.
 Unexpected exceptions are logged once, with their traceback and request id, and answered
 as a bare 500: the caller never sees a stack trace or a secret.
 
@@ -22,6 +23,7 @@ from starlette.responses import Response
 
 from gatewayz.db.outage import is_outage
 from gatewayz.errors import DatabaseUnavailable, GatewayError, RateLimited, UpstreamRejected
+from gatewayz.http.anthropic_errors import anthropic_error_payload, is_anthropic_path
 from gatewayz.http.requestid import ASGIApp, Message, Receive, Scope, Send, request_id_of
 from gatewayz.http.responses import JSONResponse
 
@@ -48,6 +50,10 @@ def error_response(
 
 def error_payload(path: str, rid: str, message: str, type_: str, code: str) -> dict[str, object]:
     """The error body of the route family ``path`` belongs to."""
+    # Issue 15: the Anthropic family (/v1/messages...) has its own shape. At the merge with
+    # the family registry of issue 11 this becomes one registry entry.
+    if is_anthropic_path(path):
+        return anthropic_error_payload(rid, message, type_, code)
     if path.startswith("/v1/"):
         return {"error": {"message": message, "type": type_, "code": code, "request_id": rid}}
     return {"error": message, "request_id": rid}

@@ -22,6 +22,12 @@ def sse_event(data: Any) -> bytes:
     return b"data: " + orjson.dumps(data) + b"\n\n"
 
 
+def sse_typed_event(data: Any) -> bytes:
+    """An event named after its ``type`` field, as the Responses and Anthropic streams
+    send them (the ``anthropic`` SDK dispatches on the name)."""
+    return b"event: " + str(data["type"]).encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
 SSE_DONE = b"data: [DONE]\n\n"
 
 

@@ -139,6 +139,13 @@ def llama_params(op: str, payload: JSONDict) -> JSONDict:
     params = {k: v for k, v in payload.items() if k in allowed and v is not None}
     if op == "completion" and not isinstance(params.get("prompt"), str):
         raise InvalidRequest("the embedded model takes 'prompt' as one string")
+    if op == "chat" and isinstance(params.get("messages"), list):
+        # A tool-calling assistant turn has null content, which chat templates cannot
+        # concatenate (SmolLM2's raised a TypeError: a 500).
+        params["messages"] = [
+            {**m, "content": ""} if isinstance(m, dict) and m.get("content") is None else m
+            for m in params["messages"]
+        ]
     params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
     if isinstance(params.get("stop"), str):
         params["stop"] = [params["stop"]]

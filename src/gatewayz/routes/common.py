@@ -29,12 +29,17 @@ def reject_nul(request: Request) -> None:
         raise InvalidRequest("the URL contains a NUL character (%00)")
 
 
-async def begin(request: Request, route: str) -> tuple[Gateway, RequestContext]:
+async def begin(
+    request: Request, route: str, api_key: str | None = None
+) -> tuple[Gateway, RequestContext]:
+    """Label, authenticate (``api_key`` if given, else the ``Authorization: Bearer`` key)
+    and make the request's context."""
     state = request.scope["state"]
     state[ROUTE_KEY] = route
     reject_nul(request)
     gw = gateway(request)
-    principal = await gw.auth.authenticate(bearer(request.headers.get("authorization")))
+    key = api_key or bearer(request.headers.get("authorization"))
+    principal = await gw.auth.authenticate(key)
     ctx = RequestContext(request_id_of(request.scope), route, principal)
     state[CTX_KEY] = ctx
     return gw, ctx
@@ -45,6 +50,7 @@ async def primed_sse(
     error_event: Callable[[GatewayError, str], Any],
     request_id: str,
     done: bytes | None = SSE_DONE,
+    encode: Callable[[Any], bytes] = sse_event,
 ) -> AsyncIterator[bytes]:
     """Wait for the first chunk before the response starts, so that a failure to reach
     the upstream is still an HTTP error status; then stream the rest as SSE events. A
@@ -55,11 +61,11 @@ async def primed_sse(
     async def events() -> AsyncIterator[bytes]:
         try:
             if first is not None:
-                yield sse_event(first)
+                yield encode(first)
             async for chunk in chunks:
-                yield sse_event(chunk)
+                yield encode(chunk)
         except GatewayError as exc:
-            yield sse_event(error_event(exc, request_id))
+            yield encode(error_event(exc, request_id))
             return
         if done is not None:
             yield done

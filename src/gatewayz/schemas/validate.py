@@ -32,11 +32,18 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def validate(
-    schema: type[M], data: dict[str, Any], error: type[InvalidRequest] = InvalidRequest
+    schema: type[M],
+    data: dict[str, Any],
+    error: type[InvalidRequest] = InvalidRequest,
+    deepest: bool = False,
 ) -> M:
+    """``data`` as ``schema``, or ``error`` naming the first field that failed. With
+    ``deepest``, the failure nested deepest is named instead: for a field that is text or
+    a list of typed blocks, a bad block is named rather than "should be a valid string"."""
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        first = max(errors, key=lambda e: len(e["loc"])) if deepest else errors[0]
         where = field_path(first["loc"]) or "body"
         raise error(f"{where}: {first['msg']}") from None

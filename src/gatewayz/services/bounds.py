@@ -43,6 +43,10 @@ PROMPT_FIELDS = (
     "functions",
     "tool_choice",
     "response_format",
+    # A Responses API request, passed through to a server that speaks it.
+    "input",
+    "instructions",
+    "text",
 )
 # The task prompt a chat upstream is given around a task's inputs, in tokens at most.
 TASK_PROMPT_TOKENS = 1_024
@@ -101,20 +105,27 @@ def _count(value: object, default: int) -> int:
     )
 
 
+# Content parts that are text: chat's, and the Responses API's.
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+
+
 def _has_non_text(messages: list[Any]) -> bool:
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):
             for part in content:
-                if not isinstance(part, dict) or part.get("type", "text") != "text":
+                if not isinstance(part, dict) or part.get("type", "text") not in _TEXT_PARTS:
                     return True
     return False
 
 
 def chat_bound(model: ModelConfig, payload: dict[str, Any]) -> Bound:
-    """The bound of a chat or text completion request (OpenAI body)."""
+    """The bound of a chat or text completion request, or of a Responses API request
+    (OpenAI bodies)."""
     context = model.context_length
     messages = payload.get("messages")
+    if messages is None and isinstance(payload.get("input"), list):  # Responses API items
+        messages = payload["input"]
     prompt = payload.get("prompt")
     prompts = len(prompt) if isinstance(prompt, list) and prompt else 1
     per_prompt = max(_count(payload.get("n"), 1), _count(payload.get("best_of"), 1))
@@ -127,7 +138,11 @@ def chat_bound(model: ModelConfig, payload: dict[str, Any]) -> Bound:
         prompt_tokens = TEMPLATE_TOKENS * prompts + len(text)
         if tools:
             prompt_tokens += TOOLS_TEMPLATE_TOKENS
-    requested = payload.get("max_completion_tokens") or payload.get("max_tokens")
+    requested = (
+        payload.get("max_completion_tokens")
+        or payload.get("max_tokens")
+        or payload.get("max_output_tokens")
+    )
     per_sequence = min(_count(requested, context), context)
     usage = Usage(
         input_tokens=min(prompt_tokens, prompts * context),

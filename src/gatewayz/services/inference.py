@@ -10,8 +10,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
+
 from gatewayz.config import ModelConfig, RouteConfig
 from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, UpstreamUnavailable
+from gatewayz.local.llama import PACKAGED_GGUF
 from gatewayz.money import Usage, cost_nano_usd
 from gatewayz.services.bounds import MAX_COUNT, Bound, chat_bound, task_bound
 from gatewayz.services.catalog import Catalog, route_order
@@ -31,9 +34,13 @@ MAX_BIGINT = 2**63 - 1
 
 def _usage_of(answer: JSONDict) -> Usage | None:
     usage = answer.get("usage")
+    response = answer.get("response")
+    if usage is None and isinstance(response, dict):  # a Responses API stream event
+        usage = response.get("usage")
     if not isinstance(usage, dict):
         return None
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+    completion = usage.get("completion_tokens", usage.get("output_tokens"))
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
     return Usage(
@@ -46,13 +53,15 @@ def _estimated_usage(payload: JSONDict, output_text: str, output_chunks: int = 0
     """Only for an upstream that reports no usage. Streaming servers send one token per
     chunk, so a stream's output is counted exactly by its chunks; otherwise (and for the
     prompt) ~4 characters per token, rounded up."""
-    source = payload.get("messages") or payload.get("prompt") or ""
+    source = payload.get("messages") or payload.get("prompt") or payload.get("input") or ""
     chars = len(str(source))
     output = output_chunks or -(-len(output_text) // 4)
     return Usage(input_tokens=-(-chars // 4), output_tokens=output)
 
 
 def _text_of(chunk: JSONDict) -> str:
+    if chunk.get("type") == "response.output_text.delta":  # a Responses API stream event
+        return str(chunk.get("delta") or "")
     out = []
     for choice in chunk.get("choices") or ():
         if isinstance(choice, dict):
@@ -152,6 +161,9 @@ class InferenceService:
         usage = _usage_of(answer) or await self._counted(model, op, payload, _text_of(answer))
         record = await self._record(ctx, model, task, upstream.name, usage, 200, bound)
         answer["model"] = model.id
+        if op == "responses":
+            answer["usage"] = responses_usage(record_usage(record))
+            return answer
         answer.setdefault("created", 0)
         answer["usage"] = {
             **_usage_object(record_usage(record)),
@@ -175,13 +187,44 @@ class InferenceService:
         self, model: ModelConfig, op: Operation, payload: JSONDict, text: str, chunks: int = 0
     ) -> Usage:
         counter = self._tokens.loaded(model.tokenizer) if model.tokenizer else None
-        if counter is not None:
+        if counter is not None and op != "responses":  # its counters take chat bodies
             try:
                 prompt = counter.prompt_tokens(op, payload)
                 return Usage(input_tokens=prompt, output_tokens=chunks or counter.text_tokens(text))
             except Exception as exc:  # e.g. messages its chat template rejects
                 log.warning("counting tokens for model %r failed: %s", model.id, exc)
         return _estimated_usage(payload, text, chunks)
+
+    def speaks_responses(self, model: ModelConfig) -> bool:
+        """Whether every provider of ``model`` speaks the Responses API itself (then a
+        Responses request is passed through rather than translated)."""
+        return all(self._upstreams[r.provider].config.responses_api for r in model.routes)
+
+    async def count_prompt(self, model: ModelConfig, payload: JSONDict) -> tuple[int, bool]:
+        """The prompt tokens of a chat ``payload`` to ``model``, and whether the count is
+        exact: counted by the model's tokenizer (its ``tokenizer``, or the embedded model
+        it runs on) over a prompt without tools. Otherwise it is the gateway's estimate."""
+        spec = self._tokenizer_of(model)
+        if spec is not None:
+            try:
+                counter = await self._tokens.get(spec)
+                tokens = counter.prompt_tokens("chat", payload)
+                tools = payload.get("tools")
+                if not tools:
+                    return tokens, True
+                return tokens + counter.text_tokens(orjson.dumps(tools).decode()), False
+            except Exception as exc:  # a broken tokenizer must not fail the request
+                log.warning("counting tokens for model %r failed: %s", model.id, exc)
+        return _estimated_usage(payload, "").input_tokens, False
+
+    def _tokenizer_of(self, model: ModelConfig) -> str | None:
+        if model.tokenizer is not None:
+            return model.tokenizer
+        (route, *others) = model.routes
+        local = self._upstreams[route.provider].kind == "local"
+        if local and not others and (route.model in PACKAGED_GGUF or route.model.endswith(".gguf")):
+            return route.model
+        return None
 
     async def _failover(
         self,
@@ -255,7 +298,9 @@ class InferenceService:
         the last chunk is handed on, and still written if the caller goes away early or
         the upstream fails midway: either way the request is billed for what was
         delivered."""
-        body = {**payload, "stream": True, "stream_options": {"include_usage": True}}
+        body = {**payload, "stream": True}
+        if op != "responses":  # Responses streams always end with their usage
+            body["stream_options"] = {"include_usage": True}
         bound = chat_bound(model, payload)
         lease = await self._limiter.admit(ctx, model.id, bound)
         try:
@@ -278,13 +323,13 @@ class InferenceService:
         status = 200
         try:
             async for chunk in chunks:
-                chunk["model"] = model.id
+                _set_model(chunk, model.id)
                 reported = _usage_of(chunk)
                 if reported is not None:
                     usage = reported
                     billed, implausible = bound.clamp(reported)
                     if implausible:  # the caller sees what it is billed for
-                        chunk["usage"] = _usage_object(billed)
+                        _set_usage(chunk, billed)
                 text = _text_of(chunk)
                 if text:
                     text_parts.append(text)
@@ -292,7 +337,8 @@ class InferenceService:
                 yield chunk
             if usage is None:  # the upstream ignored stream_options: the caller still gets usage
                 usage = await self._counted(model, op, payload, "", len(text_parts))
-                yield _usage_chunk(last, model.id, bound.clamp(usage)[0])
+                if op != "responses":  # (a Responses stream has no usage chunk to add)
+                    yield _usage_chunk(last, model.id, bound.clamp(usage)[0])
             recorded = True
             await self._record(ctx, model, task, upstream.name, usage, 200, bound)
             await self._credits.settle(hold, ctx.cost_nano_usd)
@@ -425,6 +471,34 @@ def record_usage(record: UsageRecord) -> Usage:
         images=record.images,
         input_chars=record.input_chars,
     )
+
+
+def responses_usage(usage: Usage) -> JSONDict:
+    """``usage`` as the Responses API reports it."""
+    return {
+        "input_tokens": usage.input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+    }
+
+
+def _set_model(chunk: JSONDict, model_id: str) -> None:
+    """The public model id on a chat chunk, or on a Responses event's response."""
+    response = chunk.get("response")
+    if isinstance(response, dict):
+        response["model"] = model_id
+    elif "type" not in chunk or "model" in chunk:
+        chunk["model"] = model_id
+
+
+def _set_usage(chunk: JSONDict, usage: Usage) -> None:
+    response = chunk.get("response")
+    if isinstance(response, dict):
+        response["usage"] = responses_usage(usage)
+    else:
+        chunk["usage"] = _usage_object(usage)
 
 
 def _usage_object(usage: Usage) -> JSONDict:

@@ -2,7 +2,8 @@
 
 The gateway's internal currency is the OpenAI wire format: an adapter takes an OpenAI-style
 request body for one operation (``chat`` -> chat completions, ``completion`` -> text
-completions) and returns OpenAI-style answers, whatever the upstream actually speaks.
+completions) and returns OpenAI-style answers, whatever the upstream actually speaks. The
+one exception, ``responses``, is only sent to servers that speak the Responses API.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from gatewayz.errors import TaskNotSupported
 from gatewayz.redact import Redactor
 from gatewayz.tasks.base import TaskRequest, TaskResult
 
-Operation = Literal["chat", "completion"]
+# ``responses``: OpenAI's Responses API, passed through (to providers with ``responses_api``).
+Operation = Literal["chat", "completion", "responses"]
 JSONDict = dict[str, Any]
 
 

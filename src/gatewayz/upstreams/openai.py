@@ -28,7 +28,13 @@ from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
 from gatewayz.upstreams.http1 import ConnectFailed, HTTP1Client, ProtocolFailed
 from gatewayz.upstreams.openai_tasks.registry import OPENAI_TASKS
 
-_PATHS: dict[Operation, str] = {"chat": "/chat/completions", "completion": "/completions"}
+_PATHS: dict[Operation, str] = {
+    "chat": "/chat/completions",
+    "completion": "/completions",
+    "responses": "/responses",
+}
+# The events that end a Responses API stream (it has no ``[DONE]``).
+RESPONSES_LAST_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 # Upstream 4xx answers that are about the caller's request and are passed on as they are;
 # any other 4xx (401, 403, 404...) means the gateway itself is misconfigured: a 502.
 _PASS_THROUGH = frozenset({400, 413, 422, 429})
@@ -127,8 +133,9 @@ class OpenAIUpstream(Upstream):
 
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
         data = await self.post_json(_PATHS[op], payload, watch)
-        if not isinstance(data.get("choices"), list):
-            raise UpstreamBadResponse(f"upstream {self.name!r} answered without 'choices'")
+        field = "output" if op == "responses" else "choices"
+        if not isinstance(data.get(field), list):
+            raise UpstreamBadResponse(f"upstream {self.name!r} answered without {field!r}")
         return data
 
     async def post_json(self, path: str, payload: JSONDict, watch: Stopwatch) -> JSONDict:
@@ -219,6 +226,8 @@ class OpenAIUpstream(Upstream):
                         f"upstream {self.name!r} failed mid-stream: {message}"
                     )
                 yield chunk
+                if op == "responses" and chunk.get("type") in RESPONSES_LAST_EVENTS:
+                    return
         finally:
             resp.release()
 

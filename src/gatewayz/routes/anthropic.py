@@ -1,0 +1,55 @@
+"""Anthropic's Messages API: ``POST /v1/messages`` (served as a chat completion) and
+``POST /v1/messages/count_tokens``. The key comes in ``x-api-key`` (as Anthropic's SDKs
+send it) or ``Authorization: Bearer``; ``anthropic-version`` is accepted, whatever it
+says. Errors have Anthropic's shape (see ``http.anthropic_errors``)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gatewayz.http.anthropic_errors import anthropic_error_event
+from gatewayz.http.body import read_json_object
+from gatewayz.http.responses import JSONResponse, sse_response, sse_typed_event
+from gatewayz.routes.common import begin, primed_sse
+from gatewayz.schemas.anthropic import CountTokensRequest, MessagesRequest
+from gatewayz.schemas.validate import validate
+from gatewayz.services import anthropic
+
+TASK = "conversational"
+# Says whether ``input_tokens`` of count_tokens is exact or the gateway's estimate.
+COUNT_HEADER = "Gatewayz-Token-Count"
+
+
+async def create_message(request: Request) -> Response:
+    gw, ctx = await begin(request, "messages", request.headers.get("x-api-key"))
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    req = validate(MessagesRequest, body, deepest=True)
+    model = gw.inference.resolve(ctx, req.model, TASK)
+    chat = anthropic.to_chat(req, model)
+    if req.stream:
+        chunks = gw.inference.stream(ctx, model, TASK, "chat", chat)
+        events = anthropic.message_events(model.id, ctx.request_id, chunks)
+        return sse_response(
+            await primed_sse(events, anthropic_error_event, ctx.request_id, None, sse_typed_event)
+        )
+    answer = await gw.inference.create(ctx, model, TASK, "chat", chat)
+    return JSONResponse(anthropic.message_object(model.id, ctx.request_id, answer))
+
+
+async def count_tokens(request: Request) -> Response:
+    """Not an inference: nothing is charged or recorded."""
+    gw, ctx = await begin(request, "messages_count_tokens", request.headers.get("x-api-key"))
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    req = validate(CountTokensRequest, body, deepest=True)
+    model = gw.inference.resolve(ctx, req.model, TASK)
+    tokens, exact = await gw.inference.count_prompt(model, anthropic.to_chat(req, model))
+    method = "exact" if exact else "estimate"
+    return JSONResponse({"input_tokens": tokens, "count": method}, headers={COUNT_HEADER: method})
+
+
+ROUTES = [
+    Route("/v1/messages", create_message, methods=["POST"]),
+    Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+]
