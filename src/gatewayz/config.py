@@ -110,6 +110,9 @@ class RouteConfig(_Strict):
     model: str = Field(min_length=1, max_length=200)
     priority: int = Field(default=0, ge=-MAX_INT32, le=MAX_INT32)
     weight: int = Field(default=1, ge=1, le=1_000_000)
+    # What the upstream charges the operator (``:cheapest`` orders by it); the model's
+    # ``pricing`` is what the caller pays.
+    cost: Pricing | None = None
 
 
 class ModelConfig(_Strict):
@@ -126,6 +129,8 @@ class ModelConfig(_Strict):
     tokenizer: str | None = None
     adapter_type: Literal["lora"] | None = None
     base_model: str | None = None
+    # The routing policy of a request that names none (see gatewayz.routing.policy).
+    policy: Literal["fastest", "cheapest"] | None = None
 
     @property
     def serves(self) -> frozenset[str]:
@@ -165,6 +170,23 @@ class LimitSettings(_Strict):
     @property
     def configured(self) -> bool:
         return self.default.any or any(m.any for m in self.models.values())
+
+
+class RoutingSettings(_Strict):
+    """Per-route health and measurements (see gatewayz.routing and docs/CONFIGURATION.md)."""
+
+    # Each route's measurements are the medians of its last ``window`` calls; a route
+    # with fewer than ``min_samples`` counts as unmeasured (``:fastest`` tries it first).
+    window: int = Field(default=50, ge=2, le=10_000)
+    min_samples: int = Field(default=3, ge=1, le=10_000)
+    # The breaker opens after this many failed answers in a row (5xx, 429, broken) ...
+    failures_to_open: int = Field(default=5, ge=1, le=10_000)
+    # ... or when at least this share of the window's calls failed (and the window holds
+    # ``min_calls_for_ratio`` calls); an unreachable or silent upstream opens it at once.
+    error_ratio_to_open: float = Field(default=0.5, gt=0, le=1)
+    min_calls_for_ratio: int = Field(default=10, ge=1, le=10_000)
+    # An open breaker lets one probe through after this many seconds.
+    cooldown_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class ServerSettings(_Strict):
@@ -237,6 +259,7 @@ class Settings(_Strict):
     default_models: dict[Task, str] = Field(default_factory=dict)
     metrics: MetricsConfig = MetricsConfig()
     limits: LimitSettings = LimitSettings()
+    routing: RoutingSettings = RoutingSettings()
     # Shared state of several workers or instances (rate limits), e.g. redis://host:6379/0.
     # A URL with a password belongs in an environment variable named by redis_url_env.
     redis_url: str | None = None
