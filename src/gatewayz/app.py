@@ -20,6 +20,7 @@ from gatewayz.http.metrics_listener import MetricsListener
 from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
 from gatewayz.redact import RedactingFilter, Redactor
 from gatewayz.routes import ROUTES
+from gatewayz.routing.health import RouteHealth
 from gatewayz.services.billing import BillingService
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.credits import CreditGuard
@@ -105,7 +106,15 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         engine=engine,
         auth=Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s),
         catalog=catalog,
-        inference=InferenceService(catalog, upstreams, ledger, metrics, credits, limiter),
+        inference=InferenceService(
+            catalog,
+            upstreams,
+            ledger,
+            metrics,
+            credits,
+            limiter,
+            RouteHealth(settings.routing, metrics.registry),
+        ),
         ledger=ledger,
         credits=credits,
         billing=BillingService(engine, catalog),

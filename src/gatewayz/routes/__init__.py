@@ -1,13 +1,23 @@
 """All HTTP routes, gathered in one list: the hot OpenAI routes first (routes are matched in
 order), and fixed paths before the ``/hf/tasks/{task}`` and ``/models/{id}`` patterns."""
 
-from gatewayz.routes import billing, hf_tasks, hf_text, models, openai, openai_tasks, ops
+from gatewayz.routes import (
+    billing,
+    hf_tasks,
+    hf_text,
+    models,
+    openai,
+    openai_tasks,
+    ops,
+    routing,
+)
 
 ROUTES = [
     *openai.ROUTES,
     *openai_tasks.ROUTES,
     *billing.ROUTES,
     *hf_text.ROUTES,
+    *routing.ROUTES,
     *models.ROUTES,
     *ops.ROUTES,
     *hf_tasks.ROUTES,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping
 
-from gatewayz.config import ModelConfig, RouteConfig
+from gatewayz.config import ModelConfig
 from gatewayz.errors import (
     InvalidRequest,
     ModelNotFound,
@@ -13,6 +12,7 @@ from gatewayz.errors import (
     ModelUnavailable,
     TaskNotSupported,
 )
+from gatewayz.routing.policy import Policy, default_policy, parse_policy
 from gatewayz.tasks import Task
 
 
@@ -47,9 +47,26 @@ class Catalog:
             raise ModelNotFound(f"model {model_id!r} does not exist; GET /v1/models lists them")
         return model
 
+    def lookup(self, model_id: str) -> tuple[ModelConfig, Policy | None]:
+        """The model ``model_id`` names and the routing policy it asks for: the whole id
+        first (ids may contain ``:``), else ``<model>:<policy or provider>``; without a
+        suffix, the model's own default ``policy``."""
+        model = self._by_id.get(model_id)
+        if model is not None:
+            return model, default_policy(model)
+        base, sep, suffix = model_id.rpartition(":")
+        if sep and base in self._by_id:
+            model = self._by_id[base]
+            return model, parse_policy(suffix, model)
+        return self.get(model_id), None
+
     def resolve(self, model_id: object, task: str) -> ModelConfig:
-        """The model to call for ``task``: the one named, or the task's configured default
-        (``default_models``); with neither, the caller must name one."""
+        return self.resolve_routed(model_id, task)[0]
+
+    def resolve_routed(self, model_id: object, task: str) -> tuple[ModelConfig, Policy | None]:
+        """The model to call for ``task`` and the routing policy asked for: the one named,
+        or the task's configured default (``default_models``); with neither, the caller
+        must name one."""
         if model_id is None:
             model_id = self._defaults.get(task)
             if model_id is None:
@@ -59,7 +76,7 @@ class Catalog:
                 )
         if not isinstance(model_id, str) or not model_id:
             raise InvalidRequest("'model' must be a non-empty string")
-        model = self.get(model_id)
+        model, policy = self.lookup(model_id)
         problem = self._unusable.get(model.id)
         if problem is not None:
             raise ModelUnavailable(
@@ -69,17 +86,4 @@ class Catalog:
             raise TaskNotSupported(
                 f"model {model.id!r} serves {', '.join(sorted(model.serves))}, not {task!r}"
             )
-        return model
-
-
-def route_order(routes: tuple[RouteConfig, ...], rng: random.Random) -> list[RouteConfig]:
-    """Routes in the order to try them: by priority (lower first), and within a priority
-    drawn by weight, so traffic spreads and a failed route falls through to the next."""
-    ordered: list[RouteConfig] = []
-    for priority in sorted({r.priority for r in routes}):
-        group = [r for r in routes if r.priority == priority]
-        while group:
-            pick = rng.choices(group, weights=[r.weight for r in group])[0]
-            ordered.append(pick)
-            group.remove(pick)
-    return ordered
+        return model, policy
