@@ -101,6 +101,8 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
     ledger = UsageLedger(engine)
     credits = CreditGuard(engine)
     limiter = build_limiter(settings, metrics)
+    health = RouteHealth(settings.routing, metrics.registry)
+    metrics.before_render(health.export)
     return Gateway(
         settings=settings,
         engine=engine,
@@ -113,7 +115,7 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
             metrics,
             credits,
             limiter,
-            RouteHealth(settings.routing, metrics.registry),
+            health,
         ),
         ledger=ledger,
         credits=credits,

@@ -79,13 +79,19 @@ class _Gauges:
         }
 
 
+# A route's measurement gauges are refreshed at most this often by its calls (and by
+# every /metrics render), so that a call does not pay for its window's medians.
+EXPORT_INTERVAL_S = 1.0
+
+
 class _Route:
-    __slots__ = ("breaker", "labels", "window")
+    __slots__ = ("breaker", "exported_at", "labels", "window")
 
     def __init__(self, breaker: Breaker, window: Window, labels: tuple[str, ...]) -> None:
         self.breaker = breaker
         self.window = window
         self.labels = labels
+        self.exported_at = float("-inf")
 
 
 class RouteHealth:
@@ -183,6 +189,18 @@ class RouteHealth:
     def _add(self, model_id: str, route: RouteConfig, sample: Sample) -> None:
         entry = self._route(route_key(model_id, route))
         entry.window.add(sample)
+        now = self._clock()
+        if now - entry.exported_at >= EXPORT_INTERVAL_S:
+            self._export(entry, now)
+
+    def export(self) -> None:
+        """Bring every route's measurement gauges up to date (before /metrics renders)."""
+        now = self._clock()
+        for entry in self._routes.values():
+            self._export(entry, now)
+
+    def _export(self, entry: _Route, now: float) -> None:
+        entry.exported_at = now
         if self._gauges is not None:
             s = entry.window.summary
             values = self._gauges.values

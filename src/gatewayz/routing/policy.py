@@ -54,17 +54,14 @@ def default_policy(model: ModelConfig) -> Policy | None:
 
 def route_order(routes: tuple[RouteConfig, ...], rng: random.Random) -> list[RouteConfig]:
     """Routes in the configured order: by priority (lower first), and within a priority
-    drawn by weight, so traffic spreads and a failed route falls through to the next."""
+    drawn by weight, so traffic spreads and a failed route falls through to the next.
+    (A weighted shuffle: each route's key is ``u ** (1 / weight)`` for a uniform ``u``,
+    the largest first - the same draw as picking by weight, one route after another.)"""
     if len(routes) == 1:
         return list(routes)
-    ordered: list[RouteConfig] = []
-    for priority in sorted({r.priority for r in routes}):
-        group = [r for r in routes if r.priority == priority]
-        while group:
-            pick = rng.choices(group, weights=[r.weight for r in group])[0]
-            ordered.append(pick)
-            group.remove(pick)
-    return ordered
+    keyed = [(r.priority, -(rng.random() ** (1 / r.weight)), i) for i, r in enumerate(routes)]
+    keyed.sort()
+    return [routes[i] for _, _, i in keyed]
 
 
 def _cost_key(route: RouteConfig) -> tuple[bool, Decimal, Decimal, Decimal, Decimal]:
