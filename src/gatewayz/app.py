@@ -101,7 +101,11 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
     ledger = UsageLedger(engine)
     credits = CreditGuard(engine)
     limiter = build_limiter(settings, metrics)
-    health = RouteHealth(settings.routing, metrics.registry)
+    health = RouteHealth(
+        settings.routing,
+        metrics.registry,
+        public=frozenset(p.name for p in settings.providers if p.public),
+    )
     metrics.before_render(health.export)
     return Gateway(
         settings=settings,

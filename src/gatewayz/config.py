@@ -7,6 +7,7 @@ key (``api_key_env``) and the value is read here, once, at start-up.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -79,8 +80,12 @@ class ProviderConfig(_Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=256, ge=1)
-    # Non-streamed calls answered 408/429/5xx (or cut off) are asked again this many times.
+    # Calls answered 408/429/5xx (or cut off) are asked again this many times.
     max_retries: int = Field(default=2, ge=0, le=10)
+    # Whether callers may see this provider's name (GET /v1/models ``providers``, the
+    # x-gatewayz-route header) and pin it (``model:<name>``); otherwise it is shown, per
+    # model, as ``provider-1``, ``provider-2``... in the order of the model's routes.
+    public: bool = False
     # Resolved from ``api_key_env`` at load time; never read from the file.
     api_key: str | None = Field(default=None, exclude=True, repr=False)
 
@@ -179,10 +184,10 @@ class RoutingSettings(_Strict):
     # with fewer than ``min_samples`` counts as unmeasured (``:fastest`` tries it first).
     window: int = Field(default=50, ge=2, le=10_000)
     min_samples: int = Field(default=3, ge=1, le=10_000)
-    # The breaker opens after this many failed answers in a row (5xx, 429, broken) ...
+    # The breaker opens after this many failed calls in a row (5xx, 429, timeouts, ...)
     failures_to_open: int = Field(default=5, ge=1, le=10_000)
     # ... or when at least this share of the window's calls failed (and the window holds
-    # ``min_calls_for_ratio`` calls); an unreachable or silent upstream opens it at once.
+    # ``min_calls_for_ratio`` calls); a connect timeout (a host down) opens it at once.
     error_ratio_to_open: float = Field(default=0.5, gt=0, le=1)
     min_calls_for_ratio: int = Field(default=10, ge=1, le=10_000)
     # An open breaker lets one probe through after this many seconds.
@@ -239,6 +244,10 @@ def split_host_port(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+# How a provider that is not ``public`` is shown to callers (see routing.policy).
+_HIDDEN_NAME = re.compile(r"provider-[0-9]+")
+
+
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
@@ -275,6 +284,12 @@ class Settings(_Strict):
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
             raise ValueError(f"model ids must be unique; repeated: {sorted(dupes)}")
+        for p in self.providers:
+            if p.public and (p.name in ("fastest", "cheapest") or _HIDDEN_NAME.fullmatch(p.name)):
+                raise ValueError(
+                    f"provider {p.name!r} cannot be public under that name: it reads as a "
+                    "routing policy or as the label of a private provider"
+                )
         known = set(names)
         for i, model in enumerate(self.models):
             for j, route in enumerate(model.routes):

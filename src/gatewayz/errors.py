@@ -174,6 +174,8 @@ class UpstreamError(GatewayError):
     # answer); what the retry rules decide on.
     upstream_status: int | None = None
     upstream_retry_after: str | None = None
+    # No connection could be made within the provider's connect timeout.
+    connect_timed_out: bool = False
 
 
 class UpstreamUnavailable(UpstreamError):

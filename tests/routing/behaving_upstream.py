@@ -17,6 +17,7 @@ answer reports ``TOKENS`` completion tokens. Behaviours, checked in this order:
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from typing import Any
@@ -134,3 +135,26 @@ class BehavingUpstream:
             return trouble
         await asyncio.sleep(self.delay_s)
         return web.json_response([[{"label": self.name, "score": 0.9}]])
+
+
+class Blackhole:
+    """A host that is down: connections to ``url`` hang until the caller's connect timeout
+    (a listening socket that never accepts, its backlog filled), as with a powered-off
+    machine or a firewall that drops packets."""
+
+    def __init__(self) -> None:
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(0)
+        port = self._server.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self._fillers = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            self._fillers.append(filler)
+
+    def stop(self) -> None:
+        for sock in (*self._fillers, self._server):
+            sock.close()

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.routing.behaving_upstream import BehavingUpstream
+from tests.routing.behaving_upstream import BehavingUpstream, Blackhole
 from tests.servers import Gateway
 
 COOLDOWN_S = 2.0
 DEAD_TIMEOUT_S = 1.0
-UPSTREAMS = ("fast", "slow", "flaky", "dead", "scripted")
+UPSTREAMS = ("fast", "slow", "flaky", "scripted")
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +19,13 @@ def ups() -> Iterator[dict[str, BehavingUpstream]]:
     yield servers
     for server in servers.values():
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def dead() -> Iterator[Blackhole]:
+    host = Blackhole()
+    yield host
+    host.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -38,11 +45,23 @@ def _chat_model(model_id: str, *routes: dict[str, object], **extra: object) -> d
     }
 
 
-def routing_config(ups: dict[str, BehavingUpstream], db: Path) -> dict[str, object]:
+def routing_config(
+    ups: dict[str, BehavingUpstream], dead: Blackhole, db: Path
+) -> dict[str, object]:
     def provider(name: str, kind: str = "openai", **extra: object) -> dict[str, object]:
-        server = ups[name.removesuffix("-hf")]
-        base = f"{server.url}/hf" if kind == "hf" else f"{server.url}/v1"
-        return {"name": name, "kind": kind, "base_url": base, "timeout_s": 10, **extra}
+        # Two private providers, served by the fast and slow upstreams.
+        served_by = {"private-vllm-3": "fast", "private-vllm-4": "slow"}
+        server = served_by.get(name, name.removesuffix("-hf"))
+        url = dead.url if name == "dead" else ups[server].url
+        base = f"{url}/hf" if kind == "hf" else f"{url}/v1"
+        return {
+            "name": name,
+            "kind": kind,
+            "base_url": base,
+            "timeout_s": 10,
+            "public": True,
+            **extra,
+        }
 
     return {
         "database_url": f"sqlite:///{db}",
@@ -59,7 +78,9 @@ def routing_config(ups: dict[str, BehavingUpstream], db: Path) -> dict[str, obje
             provider("fast", max_retries=0),
             provider("slow", max_retries=0),
             provider("flaky", max_retries=0),
-            provider("dead", timeout_s=DEAD_TIMEOUT_S, max_retries=0),
+            provider("dead", connect_timeout_s=DEAD_TIMEOUT_S, max_retries=0),
+            provider("private-vllm-3", public=False),
+            provider("private-vllm-4", public=False),
             provider("scripted"),
             provider("scripted-hf", "hf"),
             provider("fast-hf", "hf"),
@@ -104,6 +125,12 @@ def routing_config(ups: dict[str, BehavingUpstream], db: Path) -> dict[str, obje
             _chat_model("halfbad", {"provider": "flaky", "model": "m"}),
             _chat_model("retry-chat", {"provider": "scripted", "model": "m"}),
             _chat_model("qwen2.5:0.5b", {"provider": "fast", "model": "m"}),
+            _chat_model(
+                "private",
+                {"provider": "private-vllm-4", "model": "internal/finetune-v2"},
+                {"provider": "fast", "model": "m", "priority": 1},
+                {"provider": "private-vllm-3", "model": "internal/finetune-v2", "priority": 2},
+            ),
             {
                 "id": "hf-retry",
                 "hub_model_id": "org/hf-retry",
@@ -125,10 +152,10 @@ def routing_config(ups: dict[str, BehavingUpstream], db: Path) -> dict[str, obje
 
 @pytest.fixture(scope="module")
 def routing_gateway(
-    tmp_path_factory: pytest.TempPathFactory, ups: dict[str, BehavingUpstream]
+    tmp_path_factory: pytest.TempPathFactory, ups: dict[str, BehavingUpstream], dead: Blackhole
 ) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("routing")
-    server = Gateway(workdir, routing_config(ups, workdir / "gw.db"))
+    server = Gateway(workdir, routing_config(ups, dead, workdir / "gw.db"))
     yield server
     server.stop()
 

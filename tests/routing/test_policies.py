@@ -60,12 +60,11 @@ def test_cheapest_follows_cost_and_a_model_may_make_it_its_default(
 def test_a_pinned_route_never_fails_over(
     routing_gateway: Gateway, key: str, ups: dict[str, BehavingUpstream]
 ) -> None:
-    ups["dead"].hang = True
     assert routed(routing_gateway, key, "pin:fast") == "fast"
     before = ups["fast"].hits
-    first = chat(routing_gateway, key, "pin:dead")
-    assert first.status_code == 504, first.text
-    assert first.headers[ROUTE] == "dead"
+    first = chat(routing_gateway, key, "pin:dead")  # a host that is down
+    assert first.status_code == 502, first.text
+    assert first.json()["error"]["code"] == "upstream_unavailable"
     second = chat(routing_gateway, key, "pin:dead")  # its breaker is open now
     assert second.status_code == 503
     assert int(second.headers["retry-after"]) >= 1
@@ -132,3 +131,31 @@ def test_the_usage_record_names_the_route_that_served(routing_gateway: Gateway, 
         resp.headers["inference-id"],
     )
     assert [(r["provider"], r["model"]) for r in rows] == [("slow", "deals")]
+
+
+def test_private_providers_are_shown_by_label_only(
+    routing_gateway: Gateway, key: str, admin: str
+) -> None:
+    models = httpx.get(f"{routing_gateway.url}/v1/models", headers=bearer(key))
+    private = next(m for m in models.json()["data"] if m["id"] == "private")
+    assert [p["provider"] for p in private["providers"]] == ["provider-1", "fast", "provider-2"]
+    served = chat(routing_gateway, key, "private")
+    assert served.status_code == 200 and served.headers[ROUTE] == "provider-1"
+    assert routed(routing_gateway, key, "private:provider-2") == "provider-2"
+    refused = chat(routing_gateway, key, "private:private-vllm-3")
+    assert refused.status_code == 400
+    assert "choose one of: fastest, cheapest, fast, provider-1, provider-2" in refused.text
+    # The refusal quotes the caller's own text, and says no more than for any other name.
+    other = chat(routing_gateway, key, "private:nonsense").json()["error"]["message"]
+    message = refused.json()["error"]["message"]
+    assert message.replace("private-vllm-3", "nonsense") == other
+    for resp in (models, served):
+        assert "private-vllm" not in resp.text and "internal/" not in resp.text
+        assert "private-vllm" not in str(resp.headers)
+    view = httpx.get(f"{routing_gateway.url}/hf/tasks/models/routes", headers=bearer(admin))
+    entry = next(m for m in view.json()["models"] if m["id"] == "private")
+    assert [(r["provider"], r["shown_as"]) for r in entry["routes"]] == [
+        ("private-vllm-4", "provider-1"),
+        ("fast", "fast"),
+        ("private-vllm-3", "provider-2"),
+    ]

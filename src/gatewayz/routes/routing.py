@@ -21,6 +21,8 @@ async def list_routes(request: Request) -> Response:
         routes = [
             {
                 **entry,
+                "provider": route.provider,
+                "shown_as": entry["provider"],
                 "model": route.model,
                 "priority": route.priority,
                 "weight": route.weight,

@@ -1,9 +1,9 @@
 """A circuit breaker for one route.
 
-``closed`` (normal) -> ``open`` after ``failures_to_open`` failed answers in a row, or
+``closed`` (normal) -> ``open`` after ``failures_to_open`` failed calls in a row, or
 when the share of failures among the last calls reaches ``error_ratio_to_open``, or at
-once when the upstream could not be reached or said nothing before its timeout (a dead
-upstream then costs one timeout, not one per request). ``open`` routes are skipped.
+once when no connection could be made within the connect timeout (a dead host then costs
+one timeout, not one per request). ``open`` routes are skipped.
 After ``cooldown_s`` one call is let through (``half_open``): its success closes the
 breaker with a clean slate, its failure opens it for another cool-down. A breaker
 therefore opens at most once per cool-down, however the upstream fails.

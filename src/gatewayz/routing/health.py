@@ -16,16 +16,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from gatewayz.config import ModelConfig, RouteConfig, RoutingSettings
-from gatewayz.errors import (
-    RoutesUnavailable,
-    UpstreamError,
-    UpstreamRejected,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
+from gatewayz.errors import RoutesUnavailable, UpstreamError, UpstreamRejected
 from gatewayz.routing.breaker import STATE_VALUES, Breaker, State
 from gatewayz.routing.measurements import Sample, Summary, Window
-from gatewayz.routing.policy import Policy, ordered
+from gatewayz.routing.policy import Policy, default_policy, ordered, parse_policy, shown_names
 
 RouteKey = tuple[str, str, str]
 _LABELS = ("model", "provider", "upstream_model")
@@ -42,8 +36,9 @@ def is_failure(exc: UpstreamError) -> bool:
 
 
 def is_dead(exc: UpstreamError) -> bool:
-    """No answer at all: unreachable, or silent until the timeout."""
-    return isinstance(exc, (UpstreamUnavailable, UpstreamTimeout)) and exc.upstream_status is None
+    """No connection within the connect timeout: a host that is down or cut off, where
+    every call would cost the whole timeout."""
+    return exc.connect_timed_out
 
 
 class _Gauges:
@@ -100,8 +95,10 @@ class RouteHealth:
         settings: RoutingSettings,
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.monotonic,
+        public: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = settings
+        self._public = public  # providers whose names callers may see
         self._clock = clock
         self._gauges = _Gauges(registry) if registry is not None else None
         self._routes: dict[RouteKey, _Route] = {}
@@ -129,6 +126,17 @@ class RouteHealth:
 
     def state(self, model_id: str, route: RouteConfig) -> State:
         return self._route(route_key(model_id, route)).breaker.state
+
+    def names(self, model: ModelConfig) -> dict[str, str]:
+        """``model``'s providers -> the names callers see (``ProviderConfig.public``)."""
+        return shown_names(model, self._public)
+
+    def policy(self, model: ModelConfig, suffix: str | None) -> Policy | None:
+        """The policy a request for ``model:<suffix>`` asks for (no suffix: the model's
+        default); 400 naming the choices when ``suffix`` names none."""
+        if suffix is None:
+            return default_policy(model)
+        return parse_policy(suffix, model, self.names(model))
 
     def plan(
         self, model: ModelConfig, routes: tuple[RouteConfig, ...], policy: Policy | None
@@ -217,12 +225,13 @@ class RouteHealth:
     def describe(self, model: ModelConfig) -> list[dict[str, Any]]:
         """Each route's state and measurements, as ``GET /v1/models`` lists providers."""
         out = []
+        names = self.names(model)
         for route in model.routes:
             entry = self._route(route_key(model.id, route))
             s = entry.window.summary
             out.append(
                 {
-                    "provider": route.provider,
+                    "provider": names[route.provider],
                     "status": "live" if entry.breaker.state == "closed" else "error",
                     "breaker": entry.breaker.state,
                     "context_length": model.context_length,

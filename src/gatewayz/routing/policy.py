@@ -8,7 +8,8 @@ contain ``:`` themselves (``qwen2.5:0.5b``) keep working: the whole id is looked
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -31,19 +32,30 @@ class Policy:
         return self.provider is not None
 
 
-def choices(model: ModelConfig) -> list[str]:
-    return [*POLICIES, *sorted({r.provider for r in model.routes})]
+def shown_names(model: ModelConfig, public: AbstractSet[str]) -> dict[str, str]:
+    """Each of ``model``'s providers -> the name callers see: its own if it is ``public``,
+    else ``provider-<n>`` (n counting the model's private providers in route order)."""
+    names: dict[str, str] = {}
+    for route in model.routes:
+        if route.provider not in names:
+            hidden = len(names) - sum(1 for p in names if p in public)
+            names[route.provider] = (
+                route.provider if route.provider in public else f"provider-{hidden + 1}"
+            )
+    return names
 
 
-def parse_policy(suffix: str, model: ModelConfig) -> Policy:
-    """The policy ``suffix`` names for ``model``; 400 naming the choices otherwise."""
+def parse_policy(suffix: str, model: ModelConfig, names: Mapping[str, str]) -> Policy:
+    """The policy ``suffix`` names for ``model`` (``names``: its providers as callers see
+    them); 400 naming the choices otherwise."""
     if suffix in POLICIES:
         return Policy(suffix)
-    if any(r.provider == suffix for r in model.routes):
-        return Policy("provider", suffix)
+    for provider, shown in names.items():
+        if shown == suffix:
+            return Policy("provider", provider)
     raise InvalidRequest(
         f"{suffix!r} is neither a routing policy nor a provider of model {model.id!r}; "
-        f"choose one of: {', '.join(choices(model))}",
+        f"choose one of: {', '.join([*POLICIES, *sorted(names.values())])}",
         code="invalid_routing_policy",
     )
 

@@ -12,7 +12,6 @@ from gatewayz.errors import (
     ModelUnavailable,
     TaskNotSupported,
 )
-from gatewayz.routing.policy import Policy, default_policy, parse_policy
 from gatewayz.tasks import Task
 
 
@@ -47,24 +46,23 @@ class Catalog:
             raise ModelNotFound(f"model {model_id!r} does not exist; GET /v1/models lists them")
         return model
 
-    def lookup(self, model_id: str) -> tuple[ModelConfig, Policy | None]:
-        """The model ``model_id`` names and the routing policy it asks for: the whole id
-        first (ids may contain ``:``), else ``<model>:<policy or provider>``; without a
-        suffix, the model's own default ``policy``."""
+    def lookup(self, model_id: str) -> tuple[ModelConfig, str | None]:
+        """The model ``model_id`` names and the routing suffix it carries: the whole id
+        first (ids may contain ``:``), else ``<model>:<suffix>`` (a policy or a provider,
+        checked by ``routing.health.RouteHealth.policy``)."""
         model = self._by_id.get(model_id)
         if model is not None:
-            return model, default_policy(model)
+            return model, None
         base, sep, suffix = model_id.rpartition(":")
         if sep and base in self._by_id:
-            model = self._by_id[base]
-            return model, parse_policy(suffix, model)
+            return self._by_id[base], suffix
         return self.get(model_id), None
 
     def resolve(self, model_id: object, task: str) -> ModelConfig:
         return self.resolve_routed(model_id, task)[0]
 
-    def resolve_routed(self, model_id: object, task: str) -> tuple[ModelConfig, Policy | None]:
-        """The model to call for ``task`` and the routing policy asked for: the one named,
+    def resolve_routed(self, model_id: object, task: str) -> tuple[ModelConfig, str | None]:
+        """The model to call for ``task`` and its routing suffix: the one named,
         or the task's configured default (``default_models``); with neither, the caller
         must name one."""
         if model_id is None:
@@ -76,7 +74,7 @@ class Catalog:
                 )
         if not isinstance(model_id, str) or not model_id:
             raise InvalidRequest("'model' must be a non-empty string")
-        model, policy = self.lookup(model_id)
+        model, suffix = self.lookup(model_id)
         problem = self._unusable.get(model.id)
         if problem is not None:
             raise ModelUnavailable(
@@ -86,4 +84,4 @@ class Catalog:
             raise TaskNotSupported(
                 f"model {model.id!r} serves {', '.join(sorted(model.serves))}, not {task!r}"
             )
-        return model, policy
+        return model, suffix

@@ -85,7 +85,8 @@ class InferenceService:
         self._tokens = Tokenizers()
 
     def resolve(self, ctx: RequestContext, model_id: object, task: str) -> ModelConfig:
-        model, ctx.policy = self._catalog.resolve_routed(model_id, task)
+        model, suffix = self._catalog.resolve_routed(model_id, task)
+        ctx.policy = self.health.policy(model, suffix)
         ctx.model = model.id
         return model
 
@@ -219,16 +220,20 @@ class InferenceService:
                 continue
             except UpstreamError as exc:
                 self.health.failed(model.id, route, exc)
-                ctx.add_header(ROUTE_HEADER, route.provider.encode())
+                self._tell_route(ctx, model, route)
                 await self._record_failure(ctx, model, task, upstream.name, exc.status)
                 raise
             self.health.answered(model.id, route)
-            ctx.add_header(ROUTE_HEADER, route.provider.encode())
+            self._tell_route(ctx, model, route)
             return route, upstream, result, started
         if last_error is None:
             last_error = self.health.unavailable(model.id, [r for r, _ in routes])
         await self._record_failure(ctx, model, task, "", last_error.status)
         raise last_error
+
+    def _tell_route(self, ctx: RequestContext, model: ModelConfig, route: RouteConfig) -> None:
+        """The route that answered, in the ``x-gatewayz-route`` response header."""
+        ctx.add_header(ROUTE_HEADER, self.health.names(model)[route.provider].encode())
 
     async def run_task(
         self,

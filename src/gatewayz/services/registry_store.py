@@ -59,7 +59,6 @@ def describe_public(model: ModelConfig) -> dict[str, Any]:
         "pricing": {name: str(getattr(model.pricing, name)) for name in PRICE_FIELDS},
         "adapter_type": model.adapter_type,
         "base_model": model.base_model,
-        "policy": model.policy,
     }
 
 
@@ -73,10 +72,11 @@ def describe(model: ModelConfig) -> dict[str, Any]:
                 "model": r.model,
                 "priority": r.priority,
                 "weight": r.weight,
-                "cost": _cost_json(r.cost),
+                **({} if r.cost is None else {"cost": _cost_json(r.cost)}),
             }
             for r in model.routes
         ],
+        **({} if model.policy is None else {"policy": model.policy}),
         "tokenizer": model.tokenizer,
     }
 

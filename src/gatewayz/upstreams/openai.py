@@ -249,6 +249,14 @@ class OpenAIUpstream(Upstream):
         return UpstreamBadResponse(f"upstream {self.name!r} answered {status}: {message}")
 
     def _translate(self, exc: BaseException) -> UpstreamError:
+        error = self._translate_of(exc)
+        # No connection within connect_timeout_s: the circuit breaker opens at once.
+        error.connect_timed_out = isinstance(exc, aiohttp.ConnectionTimeoutError) or (
+            isinstance(exc, ConnectFailed) and exc.timed_out
+        )
+        return error
+
+    def _translate_of(self, exc: BaseException) -> UpstreamError:
         if isinstance(exc, ConnectFailed):
             return UpstreamUnavailable(f"upstream {self.name!r} is unreachable")
         if isinstance(exc, ProtocolFailed):
