@@ -20,6 +20,7 @@ from gatewayz.http.metrics_listener import MetricsListener
 from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
 from gatewayz.redact import RedactingFilter, Redactor
 from gatewayz.routes import ROUTES
+from gatewayz.routing.health import RouteHealth
 from gatewayz.services.billing import BillingService
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.credits import CreditGuard
@@ -103,12 +104,26 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
     ledger = UsageLedger(engine)
     credits = CreditGuard(engine)
     limiter = build_limiter(settings, metrics, lambda: deployment_id(engine))
+    health = RouteHealth(
+        settings.routing,
+        metrics.registry,
+        public=frozenset(p.name for p in settings.providers if p.public),
+    )
+    metrics.before_render(health.export)
     return Gateway(
         settings=settings,
         engine=engine,
         auth=Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s),
         catalog=catalog,
-        inference=InferenceService(catalog, upstreams, ledger, metrics, credits, limiter),
+        inference=InferenceService(
+            catalog,
+            upstreams,
+            ledger,
+            metrics,
+            credits,
+            limiter,
+            health,
+        ),
         ledger=ledger,
         credits=credits,
         billing=BillingService(engine, catalog),

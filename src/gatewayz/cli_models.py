@@ -65,6 +65,27 @@ def _price(text: str) -> tuple[str, str]:
     return name, value
 
 
+def _cost(text: str) -> tuple[str, str, str]:
+    """``provider:name=decimal``: what that provider charges (its routes' ``cost``)."""
+    provider, sep, price = text.partition(":")
+    if not sep or not provider:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a cost as provider:name=decimal")
+    return (provider, *_price(price))
+
+
+def _with_costs(
+    routes: list[dict[str, Any]], costs: list[tuple[str, str, str]]
+) -> list[dict[str, Any]]:
+    unknown = {p for p, _, _ in costs} - {r["provider"] for r in routes}
+    if unknown:
+        raise SystemExit(f"--cost names providers without a route: {', '.join(sorted(unknown))}")
+    for route in routes:
+        cost = {name: value for p, name, value in costs if p == route["provider"]}
+        if cost:
+            route["cost"] = cost
+    return routes
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from gatewayz.services.registry_store import describe
 
@@ -99,7 +120,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         "hub_model_id": args.hub,
         "task_type": args.task,
         "status": args.status,
-        "routes": args.route,
+        "routes": _with_costs(args.route, args.cost),
         "pricing": dict(args.price),
         "tasks": args.extra_task,
     }
@@ -107,6 +128,8 @@ def cmd_map(args: argparse.Namespace) -> int:
         body["context_length"] = args.context_length
     if args.lora_base is not None:
         body.update(adapter_type="lora", base_model=args.lora_base)
+    if args.policy is not None:
+        body["policy"] = args.policy
     model = validate(MappingRequest, body).to_model()
     created = _with_registry(args, lambda registry: registry.map(model, CLI_ACTOR))
     print(
@@ -194,6 +217,17 @@ def add_commands(sub: Any) -> None:
         type=_price,
         default=[],
         help="e.g. input_per_million_usd=0.50 (repeatable)",
+    )
+    mapping.add_argument(
+        "--cost",
+        action="append",
+        type=_cost,
+        default=[],
+        help="what a provider charges you, for model:cheapest: "
+        "e.g. groq:input_per_million_usd=0.05 (repeatable)",
+    )
+    mapping.add_argument(
+        "--policy", choices=("fastest", "cheapest"), help="default routing policy of the model"
     )
     mapping.add_argument("--context-length", type=int)
     mapping.add_argument("--lora-base", help="map as a LoRA tag filter on this base model")

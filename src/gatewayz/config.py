@@ -7,6 +7,7 @@ key (``api_key_env``) and the value is read here, once, at start-up.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -87,11 +88,15 @@ class ProviderConfig(_Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
     max_connections: int = Field(default=256, ge=1)
-    # Non-streamed calls answered 408/429/5xx (or cut off) are asked again this many times.
+    # Calls answered 408/429/5xx (or cut off) are asked again this many times.
     max_retries: int = Field(default=2, ge=0, le=10)
     # The server speaks OpenAI's Responses API itself (``/responses``): /v1/responses is
     # passed through to it rather than translated to a chat completion (openai kind only).
     responses_api: bool = False
+    # Whether callers may see this provider's name (GET /v1/models ``providers``, the
+    # x-gatewayz-route header) and pin it (``model:<name>``); otherwise it is shown, per
+    # model, as ``provider-1``, ``provider-2``... in the order of the model's routes.
+    public: bool = False
     # Resolved from ``api_key_env`` at load time; never read from the file.
     api_key: str | None = Field(default=None, exclude=True, repr=False)
 
@@ -123,6 +128,9 @@ class RouteConfig(_Strict):
     model: str = Field(min_length=1, max_length=200)
     priority: int = Field(default=0, ge=-MAX_INT32, le=MAX_INT32)
     weight: int = Field(default=1, ge=1, le=1_000_000)
+    # What the upstream charges the operator (``:cheapest`` orders by it); the model's
+    # ``pricing`` is what the caller pays.
+    cost: Pricing | None = None
 
 
 class ModelConfig(_Strict):
@@ -139,6 +147,8 @@ class ModelConfig(_Strict):
     tokenizer: str | None = None
     adapter_type: Literal["lora"] | None = None
     base_model: str | None = None
+    # The routing policy of a request that names none (see gatewayz.routing.policy).
+    policy: Literal["fastest", "cheapest"] | None = None
 
     @property
     def serves(self) -> frozenset[str]:
@@ -178,6 +188,23 @@ class LimitSettings(_Strict):
     @property
     def configured(self) -> bool:
         return self.default.any or any(m.any for m in self.models.values())
+
+
+class RoutingSettings(_Strict):
+    """Per-route health and measurements (see gatewayz.routing and docs/CONFIGURATION.md)."""
+
+    # Each route's measurements are the medians of its last ``window`` calls; a route
+    # with fewer than ``min_samples`` counts as unmeasured (``:fastest`` tries it first).
+    window: int = Field(default=50, ge=2, le=10_000)
+    min_samples: int = Field(default=3, ge=1, le=10_000)
+    # The breaker opens after this many failed calls in a row (5xx, 429, timeouts, ...)
+    failures_to_open: int = Field(default=5, ge=1, le=10_000)
+    # ... or when at least this share of the window's calls failed (and the window holds
+    # ``min_calls_for_ratio`` calls); a connect timeout (a host down) opens it at once.
+    error_ratio_to_open: float = Field(default=0.5, gt=0, le=1)
+    min_calls_for_ratio: int = Field(default=10, ge=1, le=10_000)
+    # An open breaker lets one probe through after this many seconds.
+    cooldown_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class ServerSettings(_Strict):
@@ -250,6 +277,10 @@ class LocalSettings(_Strict):
     models: dict[str, _Load] = {}  # per model id
 
 
+# How a provider that is not ``public`` is shown to callers (see routing.policy).
+_HIDDEN_NAME = re.compile(r"provider-[0-9]+")
+
+
 class Settings(_Strict):
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
@@ -270,6 +301,7 @@ class Settings(_Strict):
     default_models: dict[Task, str] = Field(default_factory=dict)
     metrics: MetricsConfig = MetricsConfig()
     limits: LimitSettings = LimitSettings()
+    routing: RoutingSettings = RoutingSettings()
     # Shared state of several workers or instances (rate limits), e.g. redis://host:6379/0.
     # A URL with a password belongs in an environment variable named by redis_url_env.
     redis_url: str | None = None
@@ -301,6 +333,12 @@ class Settings(_Strict):
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
             raise ValueError(f"model ids must be unique; repeated: {sorted(dupes)}")
+        for p in self.providers:
+            if p.public and (p.name in ("fastest", "cheapest") or _HIDDEN_NAME.fullmatch(p.name)):
+                raise ValueError(
+                    f"provider {p.name!r} cannot be public under that name: it reads as a "
+                    "routing policy or as the label of a private provider"
+                )
         known = set(names)
         for i, model in enumerate(self.models):
             for j, route in enumerate(model.routes):

@@ -22,6 +22,7 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── RateLimited                   429 (with Retry-After)
     ├── LimiterUnavailable            503 (rate limits cannot be checked; redis_unavailable: deny)
     ├── DatabaseUnavailable           503 (the database cannot be reached right now)
+    ├── RoutesUnavailable             503 (every route's circuit breaker is open; Retry-After)
     └── UpstreamError                 502
         ├── UpstreamUnavailable       502 (connection refused / reset)
         ├── UpstreamBadResponse       502 (5xx or unparsable answer)
@@ -153,10 +154,28 @@ class DatabaseUnavailable(GatewayError):
     code = "database_unavailable"
 
 
+class RoutesUnavailable(GatewayError):
+    """Every route of the model is open (its upstream failed): refused without a call."""
+
+    status = 503
+    type = "service_unavailable"
+    code = "routes_unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after = str(max(1, -int(-retry_after_s // 1)))
+
+
 class UpstreamError(GatewayError):
     status = 502
     type = "upstream_error"
     code = "upstream_error"
+    # The HTTP status the upstream answered and its raw ``Retry-After`` (None: it did not
+    # answer); what the retry rules decide on.
+    upstream_status: int | None = None
+    upstream_retry_after: str | None = None
+    # No connection could be made within the provider's connect timeout.
+    connect_timed_out: bool = False
 
 
 class UpstreamUnavailable(UpstreamError):

@@ -22,6 +22,9 @@ def test_example_configuration_is_valid() -> None:
     assert str(settings.models[0].pricing.input_per_million_usd) == "0.10"
     assert settings.default_models["text-generation"] == "llama-3.1-8b"
     assert settings.metrics.address is None and not settings.metrics.require_admin_key
+    assert settings.routing.cooldown_s == 30
+    cost = settings.models[0].routes[0].cost
+    assert cost is not None and str(cost.input_per_million_usd) == "0.04"
 
 
 def test_documented_error_message() -> None:

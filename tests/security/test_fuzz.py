@@ -94,6 +94,7 @@ SEEDS: dict[str, dict[str, Any]] = {
     "/hf/tasks/models": {},
     "/hf/tasks/models/audit": {},
     "/hf/tasks/models/registry": {},
+    "/hf/tasks/models/routes": {},
     "/hf/tasks/models/map": MAPPING,
     "/hf/tasks/models/{model_id:path}/status": {"status": "live"},
     "/hf/tasks/models/{model_id:path}": {},

@@ -85,6 +85,8 @@ registry_models = Table(
     Column("adapter_type", String(16), nullable=True),
     Column("base_model", String(200), nullable=True),
     Column("tokenizer", String(500), nullable=True),
+    # The default routing policy, "fastest" or "cheapest" (migration 0009).
+    Column("policy", String(16), nullable=True),
     # "config" for entries the configuration file names, "api" for the others.
     Column("source", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -106,6 +108,8 @@ registry_routes = Table(
     Column("upstream_model", String(200), nullable=False),
     Column("priority", Integer, nullable=False),
     Column("weight", Integer, nullable=False),
+    # What the upstream charges, as decimal strings keyed like the prices (migration 0009).
+    Column("cost", JSON(none_as_null=True), nullable=True),
     Index("ix_registry_routes_model", "model_id"),
 )
 

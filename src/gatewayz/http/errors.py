@@ -22,7 +22,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatewayz.db.outage import is_outage
-from gatewayz.errors import DatabaseUnavailable, GatewayError, RateLimited, UpstreamRejected
+from gatewayz.errors import (
+    DatabaseUnavailable,
+    GatewayError,
+    RateLimited,
+    RoutesUnavailable,
+    UpstreamRejected,
+)
 from gatewayz.http.anthropic_errors import anthropic_error_payload, is_anthropic_path
 from gatewayz.http.requestid import ASGIApp, Message, Receive, Scope, Send, request_id_of
 from gatewayz.http.responses import JSONResponse
@@ -63,7 +69,11 @@ async def on_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     if exc.status >= 500:
         log.warning("request %s failed: %s", request_id_of(request.scope), exc.message)
-    retry_after = exc.retry_after if isinstance(exc, (UpstreamRejected, RateLimited)) else None
+    retry_after = (
+        exc.retry_after
+        if isinstance(exc, (UpstreamRejected, RateLimited, RoutesUnavailable))
+        else None
+    )
     return error_response(request, exc.status, exc.message, exc.type, exc.code, retry_after)
 
 

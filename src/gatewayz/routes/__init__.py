@@ -11,6 +11,7 @@ from gatewayz.routes import (
     openai_tasks,
     ops,
     responses,
+    routing,
 )
 
 ROUTES = [
@@ -20,6 +21,7 @@ ROUTES = [
     *anthropic.ROUTES,
     *billing.ROUTES,
     *hf_text.ROUTES,
+    *routing.ROUTES,
     *models.ROUTES,
     *ops.ROUTES,
     *hf_tasks.ROUTES,

@@ -65,7 +65,8 @@ async def model_default_task(request: Request) -> Response:
     gw, ctx = await begin(request, "hf_model")
     model_id = request.path_params["model_id"]
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    return await run(gw, ctx, default_task(gw.catalog.get(model_id).task, body), body, model_id)
+    registered = gw.catalog.lookup(model_id)[0].task  # the id may end in a routing policy
+    return await run(gw, ctx, default_task(registered, body), body, model_id)
 
 
 def default_task(registered: str, body: JSONDict) -> str:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gatewayz.config import Pricing
 from gatewayz.http.body import read_json_object
 from gatewayz.http.responses import JSONResponse, sse_response
 from gatewayz.routes.common import begin, openai_error_event, primed_sse
@@ -43,7 +44,17 @@ async def completions(request: Request) -> Response:
     return await serve_openai(request, "completions", "completion")
 
 
+def _pricing(pricing: Pricing) -> dict[str, Any]:
+    # Exact decimals as JSON numbers: USD per million tokens, as HF expects.
+    return {
+        "input": orjson.Fragment(str(pricing.input_per_million_usd)),
+        "output": orjson.Fragment(str(pricing.output_per_million_usd)),
+    }
+
+
 async def list_models(request: Request) -> Response:
+    """The live models; each lists ``providers``, one entry per route, with its breaker
+    state and measurements (docs/CONFIGURATION.md says how they are computed)."""
     gw, _ = await begin(request, "models")
     data = [
         {
@@ -53,12 +64,12 @@ async def list_models(request: Request) -> Response:
             "owned_by": "gatewayz",
             "hub_model_id": m.hub_model_id,
             "task": m.task,
-            # Exact decimals as JSON numbers: USD per million tokens, as HF expects.
-            "pricing": {
-                "input": orjson.Fragment(str(m.pricing.input_per_million_usd)),
-                "output": orjson.Fragment(str(m.pricing.output_per_million_usd)),
-            },
+            "pricing": _pricing(m.pricing),
             "context_length": m.context_length,
+            "providers": [
+                {**entry, "pricing": _pricing(m.pricing)}
+                for entry in gw.inference.health.describe(m)
+            ],
         }
         for m in gw.catalog.live()
     ]

@@ -28,6 +28,7 @@ class MappingRequest(BaseModel):
     adapter_type: Literal["lora"] | None = None
     base_model: str | None = Field(default=None, min_length=1, max_length=200)
     tokenizer: str | None = Field(default=None, min_length=1, max_length=500)
+    policy: Literal["fastest", "cheapest"] | None = None
 
     @model_validator(mode="after")
     def _no_nul(self) -> MappingRequest:
@@ -57,6 +58,7 @@ class MappingRequest(BaseModel):
             adapter_type=self.adapter_type,
             base_model=self.base_model,
             tokenizer=self.tokenizer,
+            policy=self.policy,
         )
 
 

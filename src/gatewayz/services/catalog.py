@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping
 
-from gatewayz.config import ModelConfig, RouteConfig
+from gatewayz.config import ModelConfig
 from gatewayz.errors import (
     InvalidRequest,
     ModelNotFound,
@@ -47,9 +46,25 @@ class Catalog:
             raise ModelNotFound(f"model {model_id!r} does not exist; GET /v1/models lists them")
         return model
 
+    def lookup(self, model_id: str) -> tuple[ModelConfig, str | None]:
+        """The model ``model_id`` names and the routing suffix it carries: the whole id
+        first (ids may contain ``:``), else ``<model>:<suffix>`` (a policy or a provider,
+        checked by ``routing.health.RouteHealth.policy``)."""
+        model = self._by_id.get(model_id)
+        if model is not None:
+            return model, None
+        base, sep, suffix = model_id.rpartition(":")
+        if sep and base in self._by_id:
+            return self._by_id[base], suffix
+        return self.get(model_id), None
+
     def resolve(self, model_id: object, task: str) -> ModelConfig:
-        """The model to call for ``task``: the one named, or the task's configured default
-        (``default_models``); with neither, the caller must name one."""
+        return self.resolve_routed(model_id, task)[0]
+
+    def resolve_routed(self, model_id: object, task: str) -> tuple[ModelConfig, str | None]:
+        """The model to call for ``task`` and its routing suffix: the one named,
+        or the task's configured default (``default_models``); with neither, the caller
+        must name one."""
         if model_id is None:
             model_id = self._defaults.get(task)
             if model_id is None:
@@ -59,7 +74,7 @@ class Catalog:
                 )
         if not isinstance(model_id, str) or not model_id:
             raise InvalidRequest("'model' must be a non-empty string")
-        model = self.get(model_id)
+        model, suffix = self.lookup(model_id)
         problem = self._unusable.get(model.id)
         if problem is not None:
             raise ModelUnavailable(
@@ -69,17 +84,4 @@ class Catalog:
             raise TaskNotSupported(
                 f"model {model.id!r} serves {', '.join(sorted(model.serves))}, not {task!r}"
             )
-        return model
-
-
-def route_order(routes: tuple[RouteConfig, ...], rng: random.Random) -> list[RouteConfig]:
-    """Routes in the order to try them: by priority (lower first), and within a priority
-    drawn by weight, so traffic spreads and a failed route falls through to the next."""
-    ordered: list[RouteConfig] = []
-    for priority in sorted({r.priority for r in routes}):
-        group = [r for r in routes if r.priority == priority]
-        while group:
-            pick = rng.choices(group, weights=[r.weight for r in group])[0]
-            ordered.append(pick)
-            group.remove(pick)
-    return ordered
+        return model, suffix

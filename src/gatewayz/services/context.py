@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from gatewayz.routing.policy import Policy
 from gatewayz.services.keys import Principal
 from gatewayz.upstreams.base import Stopwatch
 
@@ -22,8 +23,14 @@ class RequestContext:
     watch: Stopwatch = field(default_factory=Stopwatch)
     # The tokens (input + output) the usage record billed: what rate limits count.
     tokens: int = 0
-    # ``x-ratelimit-*`` headers for the response (keys and models with limits only).
+    # ``x-ratelimit-*`` headers for the response (keys and models with limits only), and
+    # ``x-gatewayz-route``: extra response headers.
     rate_headers: list[tuple[bytes, bytes]] | None = None
+    # The routing policy the caller asked for (``model:fastest``...), or the model's default.
+    policy: Policy | None = None
+
+    def add_header(self, name: bytes, value: bytes) -> None:
+        self.rate_headers = [*(self.rate_headers or ()), (name, value)]
 
     def latency_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)

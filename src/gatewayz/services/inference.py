@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -16,8 +16,10 @@ from gatewayz.config import ModelConfig, RouteConfig
 from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, UpstreamUnavailable
 from gatewayz.local.llama import PACKAGED_GGUF
 from gatewayz.money import Usage, cost_nano_usd
+from gatewayz.routing.attempts import with_retries
+from gatewayz.routing.health import RouteHealth
 from gatewayz.services.bounds import MAX_COUNT, Bound, chat_bound, task_bound
-from gatewayz.services.catalog import Catalog, route_order
+from gatewayz.services.catalog import Catalog
 from gatewayz.services.context import RequestContext
 from gatewayz.services.credits import CreditGuard, Hold
 from gatewayz.services.ledger import UsageLedger, UsageRecord
@@ -30,6 +32,7 @@ from gatewayz.upstreams.base import JSONDict, Operation, Upstream
 log = logging.getLogger("gatewayz.inference")
 T = TypeVar("T")
 MAX_BIGINT = 2**63 - 1
+ROUTE_HEADER = b"x-gatewayz-route"
 
 
 def _usage_of(answer: JSONDict) -> Usage | None:
@@ -79,28 +82,33 @@ class InferenceService:
         metrics: Metrics,
         credits: CreditGuard,
         limiter: RateLimiter,
+        health: RouteHealth,
     ) -> None:
         self._catalog = catalog
+        self.health = health
         self._limiter = limiter
         self._upstreams = upstreams
         self._ledger = ledger
         self._metrics = metrics
         self._credits = credits
-        self._rng = random.Random()
         self._tokens = Tokenizers()
 
     def resolve(self, ctx: RequestContext, model_id: object, task: str) -> ModelConfig:
-        model = self._catalog.resolve(model_id, task)
+        model, suffix = self._catalog.resolve_routed(model_id, task)
+        ctx.policy = self.health.policy(model, suffix)
         ctx.model = model.id
         return model
 
-    def _routes(self, model: ModelConfig, task: str) -> list[tuple[RouteConfig, Upstream]]:
-        routes = model.routes if len(model.routes) == 1 else route_order(model.routes, self._rng)
-        usable = [(r, self._upstreams[r.provider]) for r in routes]
-        usable = [(r, u) for r, u in usable if task in u.tasks]
-        if not usable:
+    def _routes(
+        self, ctx: RequestContext, model: ModelConfig, task: str
+    ) -> list[tuple[RouteConfig, Upstream]]:
+        """The routes serving ``task``, in the order of the request's routing policy."""
+        routes = tuple(r for r in model.routes if task in self._upstreams[r.provider].tasks)
+        if not routes:
             raise TaskNotSupported(f"no provider of model {model.id!r} serves {task!r}")
-        return usable
+        return [
+            (r, self._upstreams[r.provider]) for r in self.health.plan(model, routes, ctx.policy)
+        ]
 
     async def create(
         self, ctx: RequestContext, model: ModelConfig, task: str, op: Operation, payload: JSONDict
@@ -157,8 +165,10 @@ class InferenceService:
         async def call(route: RouteConfig, upstream: Upstream) -> JSONDict:
             return await upstream.create(op, {**payload, "model": route.model}, ctx.watch)
 
-        _, upstream, answer = await self._failover(ctx, model, task, call)
+        route, upstream, answer, started = await self._failover(ctx, model, task, call)
+        latency_s = time.perf_counter() - started
         usage = _usage_of(answer) or await self._counted(model, op, payload, _text_of(answer))
+        self.health.measured(model.id, route, latency_s, usage.output_tokens)
         record = await self._record(ctx, model, task, upstream.name, usage, 200, bound)
         answer["model"] = model.id
         if op == "responses":
@@ -232,22 +242,41 @@ class InferenceService:
         model: ModelConfig,
         task: str,
         call: Callable[[RouteConfig, Upstream], Awaitable[T]],
-    ) -> tuple[RouteConfig, Upstream, T]:
-        """``call`` on each route in turn until one is reachable (an unreachable upstream
-        has been sent nothing, so the next can be tried); any other failure is recorded
-        and raised."""
+    ) -> tuple[RouteConfig, Upstream, T, float]:
+        """``call`` on each route in turn, in the policy's order, until one is reachable
+        (an unreachable upstream has been sent nothing, so the next can be tried); any
+        other failure is recorded and raised. A route whose breaker is open is skipped
+        without a call; when all are, the caller gets a 503 with ``Retry-After``. Every
+        outcome goes to the route's breaker and measurements. Returns the route, its
+        upstream, the answer, and when the answering call started (``perf_counter``)."""
         last_error: GatewayError | None = None
-        for route, upstream in self._routes(model, task):
+        routes = self._routes(ctx, model, task)
+        for route, upstream in routes:
+            if not self.health.acquire(model.id, route):
+                continue
+            started = time.perf_counter()
             try:
-                return route, upstream, await call(route, upstream)
+                result = await call(route, upstream)
             except UpstreamUnavailable as exc:
+                self.health.failed(model.id, route, exc)
                 last_error = exc
+                continue
             except UpstreamError as exc:
+                self.health.failed(model.id, route, exc)
+                self._tell_route(ctx, model, route)
                 await self._record_failure(ctx, model, task, upstream.name, exc.status)
                 raise
-        assert last_error is not None
+            self.health.answered(model.id, route)
+            self._tell_route(ctx, model, route)
+            return route, upstream, result, started
+        if last_error is None:
+            last_error = self.health.unavailable(model.id, [r for r, _ in routes])
         await self._record_failure(ctx, model, task, "", last_error.status)
         raise last_error
+
+    def _tell_route(self, ctx: RequestContext, model: ModelConfig, route: RouteConfig) -> None:
+        """The route that answered, in the ``x-gatewayz-route`` response header."""
+        ctx.add_header(ROUTE_HEADER, self.health.names(model)[route.provider].encode())
 
     async def run_task(
         self,
@@ -276,7 +305,8 @@ class InferenceService:
         async def call(route: RouteConfig, upstream: Upstream) -> TaskResult:
             return await upstream.run_task(route.model, request, ctx.watch)
 
-        _, upstream, result = await self._failover(ctx, model, request.task, call)
+        route, upstream, result, started = await self._failover(ctx, model, request.task, call)
+        self.health.measured(model.id, route, time.perf_counter() - started)
         if check is not None:
             try:
                 check(result)
@@ -310,7 +340,8 @@ class InferenceService:
                 self._limiter.release_soon(lease, 0)
             raise
         try:
-            route, upstream, chunks = await self._open_stream(model, task, op, body, ctx)
+            route, upstream, chunks, started = await self._open_stream(model, task, op, body, ctx)
+            first_token_s = time.perf_counter() - started
         except BaseException:
             self._credits.settle(hold, ctx.cost_nano_usd)
             if lease is not None:
@@ -340,12 +371,15 @@ class InferenceService:
                 if op != "responses":  # (a Responses stream has no usage chunk to add)
                     yield _usage_chunk(last, model.id, bound.clamp(usage)[0])
             recorded = True
+            latency_s = time.perf_counter() - started
+            self.health.measured(model.id, route, latency_s, usage.output_tokens, first_token_s)
             await self._record(ctx, model, task, upstream.name, usage, 200, bound)
             await self._credits.settle(hold, ctx.cost_nano_usd)
             if lease is not None:
                 await self._limiter.release(lease, ctx.tokens)
         except UpstreamError as exc:
             status = exc.status
+            self.health.failed(model.id, route, exc)
             raise
         finally:
             if not recorded:
@@ -369,14 +403,18 @@ class InferenceService:
 
     async def _open_stream(
         self, model: ModelConfig, task: str, op: Operation, body: JSONDict, ctx: RequestContext
-    ) -> tuple[RouteConfig, Upstream, AsyncIterator[JSONDict]]:
+    ) -> tuple[RouteConfig, Upstream, AsyncIterator[JSONDict], float]:
         """Start the stream on the first route that answers, so failover happens before
-        any byte has gone to the caller."""
+        any byte has gone to the caller; until its first chunk, an answer of 408/429/5xx
+        is asked again under the shared retry rules (``with_retries``)."""
 
         async def call(route: RouteConfig, upstream: Upstream) -> AsyncIterator[JSONDict]:
-            chunks = upstream.stream(op, {**body, "model": route.model}, ctx.watch)
-            first = await anext(chunks, None)
-            return _prepend(first, chunks)
+            async def attempt() -> AsyncIterator[JSONDict]:
+                chunks = upstream.stream(op, {**body, "model": route.model}, ctx.watch)
+                first = await anext(chunks, None)
+                return _prepend(first, chunks)
+
+            return await with_retries(attempt, upstream.config.max_retries)
 
         return await self._failover(ctx, model, task, call)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -89,6 +90,11 @@ class Metrics:
         self._by_request: dict[tuple[str, str, int], Any] = {}
         self._by_route: dict[str, tuple[Any, Any]] = {}
         self._by_model: dict[str, tuple[Any, Any, Any]] = {}
+        # Called before each render, to refresh values computed on demand.
+        self._before_render: list[Callable[[], None]] = []
+
+    def before_render(self, hook: Callable[[], None]) -> None:
+        self._before_render.append(hook)
 
     def observe(
         self, route: str, model: str, status: int, total_s: float, upstream_s: float
@@ -131,6 +137,8 @@ class Metrics:
         return self._multiprocess_dir is not None
 
     def render(self) -> bytes:
+        for hook in self._before_render:
+            hook()
         if self._multiprocess_dir is None:
             return generate_latest(self.registry)
         combined = CollectorRegistry()

@@ -67,11 +67,35 @@ def describe(model: ModelConfig) -> dict[str, Any]:
     return {
         **describe_public(model),
         "routes": [
-            {"provider": r.provider, "model": r.model, "priority": r.priority, "weight": r.weight}
+            {
+                "provider": r.provider,
+                "model": r.model,
+                "priority": r.priority,
+                "weight": r.weight,
+                **({} if r.cost is None else {"cost": _cost_json(r.cost)}),
+            }
             for r in model.routes
         ],
+        **({} if model.policy is None else {"policy": model.policy}),
         "tokenizer": model.tokenizer,
     }
+
+
+def _cost_json(cost: Pricing | None) -> dict[str, str] | None:
+    """A route's cost as stored and shown: decimal strings, never floats."""
+    return None if cost is None else {name: str(getattr(cost, name)) for name in PRICE_FIELDS}
+
+
+def _cost_of(value: Any) -> tuple[Pricing | None, str | None]:
+    """A stored route cost, or None and what is wrong with it."""
+    if value is None:
+        return None, None
+    try:
+        return Pricing.model_validate(value), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return None, f"a stored route cost is invalid ({where}: {first['msg']})"
 
 
 def _values(model: ModelConfig, source: Source, now: datetime) -> dict[str, Any]:
@@ -85,6 +109,7 @@ def _values(model: ModelConfig, source: Source, now: datetime) -> dict[str, Any]
         "adapter_type": model.adapter_type,
         "base_model": model.base_model,
         "tokenizer": model.tokenizer,
+        "policy": model.policy,
         "source": source,
         "updated_at": now,
     }
@@ -103,6 +128,8 @@ def _pricing_of(row: Any) -> tuple[Pricing, str | None]:
 
 def _entry_of(row: Any, routes: Sequence[Any]) -> Entry:
     pricing, problem = _pricing_of(row)
+    costs = [_cost_of(r.cost) for r in routes]
+    problem = problem or next((p for _, p in costs if p is not None), None)
     model = ModelConfig(
         id=row.id,
         hub_model_id=row.hub_model_id,
@@ -112,14 +139,19 @@ def _entry_of(row: Any, routes: Sequence[Any]) -> Entry:
         context_length=row.context_length,
         routes=tuple(
             RouteConfig(
-                provider=r.provider, model=r.upstream_model, priority=r.priority, weight=r.weight
+                provider=r.provider,
+                model=r.upstream_model,
+                priority=r.priority,
+                weight=r.weight,
+                cost=cost,
             )
-            for r in routes
+            for r, (cost, _) in zip(routes, costs, strict=True)
         ),
         pricing=pricing,
         adapter_type=row.adapter_type,
         base_model=row.base_model,
         tokenizer=row.tokenizer,
+        policy=row.policy,
     )
     return Entry(model, row.source, problem)
 
@@ -286,6 +318,7 @@ class RegistryStore:
                     "upstream_model": r.model,
                     "priority": r.priority,
                     "weight": r.weight,
+                    "cost": _cost_json(r.cost),
                 }
                 for i, r in enumerate(model.routes)
             ],

@@ -14,6 +14,7 @@ import orjson
 
 from gatewayz.errors import UpstreamBadResponse
 from gatewayz.money import Usage
+from gatewayz.routing.attempts import with_retries
 from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.tasks.image import PNG_MAGIC
 from gatewayz.tasks.registry import TASK_SPECS
@@ -32,6 +33,14 @@ class HFUpstream(OpenAIUpstream):
         return self.root(model) + "/v1" + path
 
     async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
+        """One task call, asked again on 408/429/5xx under the shared retry rules."""
+        return await with_retries(
+            lambda: self._run_task_once(model, request, watch), self.config.max_retries
+        )
+
+    async def _run_task_once(
+        self, model: str, request: TaskRequest, watch: Stopwatch
+    ) -> TaskResult:
         spec = TASK_SPECS[request.task]
         body = {"inputs": request.inputs, "parameters": request.parameters}
         start = time.perf_counter()
@@ -41,12 +50,13 @@ class HFUpstream(OpenAIUpstream):
             ) as resp:
                 raw = await resp.read()
                 status, media = resp.status, resp.content_type
+                retry_after = resp.headers.get("Retry-After")
         except Exception as exc:
             raise self._translate(exc) from None
         finally:
             watch.since(start)
         if status != 200:
-            raise self._status_error(status, raw)
+            raise self._status_error(status, raw, retry_after)
         if request.task == "text-to-image":
             if not raw.startswith(PNG_MAGIC):
                 raise UpstreamBadResponse(f"upstream {self.name!r} did not answer with a PNG")

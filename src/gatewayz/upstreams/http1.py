@@ -23,7 +23,10 @@ __all__ = ["ConnectFailed", "HTTP1Client", "ProtocolFailed", "Response"]
 
 
 class ConnectFailed(OSError):
-    """No connection could be made (nothing was sent): safe to try elsewhere."""
+    """No connection could be made (nothing was sent): safe to try elsewhere.
+    ``timed_out``: the attempt hung until the connect timeout (not refused at once)."""
+
+    timed_out = False
 
 
 class ProtocolFailed(Exception):
@@ -202,7 +205,9 @@ class HTTP1Client:
             async with asyncio.timeout(self._connect_timeout):
                 _, conn = await loop.create_connection(_Connection, host, port, ssl=context)
         except (OSError, TimeoutError) as exc:
-            raise ConnectFailed(str(exc) or type(exc).__name__) from None
+            failed = ConnectFailed(str(exc) or type(exc).__name__)
+            failed.timed_out = isinstance(exc, TimeoutError)
+            raise failed from None
         return conn
 
     async def close(self) -> None:

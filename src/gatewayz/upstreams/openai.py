@@ -195,7 +195,7 @@ class OpenAIUpstream(Upstream):
             if resp.status != 200:
                 body = await resp.read()
                 watch.since(start)
-                raise self._status_error(resp.status, body)
+                raise self._status_error(resp.status, body, resp.headers.get("Retry-After"))
             watch.since(start)
             while True:
                 start = time.perf_counter()
@@ -242,6 +242,11 @@ class OpenAIUpstream(Upstream):
     def _status_error(
         self, status: int, body: bytes, retry_after: str | None = None
     ) -> UpstreamError:
+        error = self._status_error_of(status, body, retry_after)
+        error.upstream_status, error.upstream_retry_after = status, retry_after
+        return error
+
+    def _status_error_of(self, status: int, body: bytes, retry_after: str | None) -> UpstreamError:
         message = self.error_message(body, f"answered {status}")
         if status in _PASS_THROUGH:
             message = message or f"upstream {self.name!r} answered {status} without a reason"
@@ -253,6 +258,14 @@ class OpenAIUpstream(Upstream):
         return UpstreamBadResponse(f"upstream {self.name!r} answered {status}: {message}")
 
     def _translate(self, exc: BaseException) -> UpstreamError:
+        error = self._translate_of(exc)
+        # No connection within connect_timeout_s: the circuit breaker opens at once.
+        error.connect_timed_out = isinstance(exc, aiohttp.ConnectionTimeoutError) or (
+            isinstance(exc, ConnectFailed) and exc.timed_out
+        )
+        return error
+
+    def _translate_of(self, exc: BaseException) -> UpstreamError:
         if isinstance(exc, ConnectFailed):
             return UpstreamUnavailable(f"upstream {self.name!r} is unreachable")
         if isinstance(exc, ProtocolFailed):

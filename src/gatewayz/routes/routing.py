@@ -1,0 +1,38 @@
+"""``GET /hf/tasks/models/routes`` (admin): every route of every model, with its circuit
+breaker and measurements, as the gateway process that answers sees them."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gatewayz.http.responses import JSONResponse
+from gatewayz.routes.common import begin
+
+
+async def list_routes(request: Request) -> Response:
+    gw, ctx = await begin(request, "registry_routes")
+    ctx.principal.require_admin()
+    health = gw.inference.health
+    models = []
+    for model in gw.catalog.all():
+        entries = health.describe(model)
+        routes = [
+            {
+                **entry,
+                "provider": route.provider,
+                "shown_as": entry["provider"],
+                "model": route.model,
+                "priority": route.priority,
+                "weight": route.weight,
+                "cost": None if route.cost is None else route.cost.model_dump(mode="json"),
+                "retry_after_s": health.retry_after(model.id, route),
+            }
+            for route, entry in zip(model.routes, entries, strict=True)
+        ]
+        models.append({"id": model.id, "policy": model.policy, "routes": routes})
+    return JSONResponse({"models": models})
+
+
+ROUTES = [Route("/hf/tasks/models/routes", list_routes, methods=["GET"])]
