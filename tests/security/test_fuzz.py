@@ -29,6 +29,7 @@ from starlette.routing import Route
 from gatewayz.routes import ROUTES
 from gatewayz.tasks import ALL_TASKS
 from tests.billing.conftest import Env
+from tests.checks import route_family
 
 EXAMPLES = int(os.environ.get("GATEWAYZ_FUZZ_EXAMPLES", "80"))
 
@@ -315,7 +316,8 @@ def check(resp: httpx.Response, what: str) -> None:
     if resp.status_code >= 400:
         body = resp.json()
         error = body["error"]
-        carried = error["request_id"] if resp.url.path.startswith("/v1/") else body["request_id"]
+        openai = route_family(resp.request.method, resp.url.path) == "openai"
+        carried = error["request_id"] if openai else body["request_id"]
         assert carried == rid, f"{what} -> {resp.status_code} {resp.text[:300]}"
 
 

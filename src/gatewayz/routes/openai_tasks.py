@@ -10,10 +10,10 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.errors import InvalidRequest
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import OPENAI, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
 from gatewayz.schemas.openai_tasks import EmbeddingsRequest, ImageGenerationRequest
@@ -77,6 +77,6 @@ async def image_generations(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/v1/embeddings", embeddings, methods=["POST"]),
-    Route("/v1/images/generations", image_generations, methods=["POST"]),
+    FamilyRoute("/v1/embeddings", embeddings, family=OPENAI, methods=["POST"]),
+    FamilyRoute("/v1/images/generations", image_generations, family=OPENAI, methods=["POST"]),
 ]
