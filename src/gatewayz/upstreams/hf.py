@@ -17,13 +17,13 @@ from gatewayz.money import Usage
 from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.tasks.image import PNG_MAGIC
 from gatewayz.tasks.registry import TASK_SPECS
-from gatewayz.upstreams.base import Stopwatch
+from gatewayz.upstreams.base import Stopwatch, serves
 from gatewayz.upstreams.openai import OpenAIUpstream
 
 
 class HFUpstream(OpenAIUpstream):
     kind = "hf"
-    tasks = frozenset({"conversational", "text-generation", *TASK_SPECS})
+    tasks = serves(TASK_SPECS)
 
     def root(self, model: object) -> str:
         return self._base.replace("{model}", str(model)) if "{model}" in self._base else self._base

@@ -24,7 +24,7 @@ from gatewayz.errors import (
 from gatewayz.redact import LOG_MAX_CHARS, Redactor
 from gatewayz.retries import parse_retry_after, retry_delay, should_retry
 from gatewayz.tasks.base import TaskRequest, TaskResult
-from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
+from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream, serves
 from gatewayz.upstreams.http1 import ConnectFailed, HTTP1Client, ProtocolFailed
 from gatewayz.upstreams.openai_tasks.registry import OPENAI_TASKS
 
@@ -65,7 +65,7 @@ def retry_after_seconds(value: str | None) -> str | None:
 
 class OpenAIUpstream(Upstream):
     kind = "openai"
-    tasks = frozenset({"conversational", "text-generation", *OPENAI_TASKS})
+    tasks = serves(OPENAI_TASKS)
 
     def __init__(self, config: ProviderConfig, redactor: Redactor) -> None:
         super().__init__(config, redactor)
