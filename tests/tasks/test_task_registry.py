@@ -12,11 +12,9 @@ import pytest
 from gatewayz.tasks import ALL_TASKS, Task
 from gatewayz.tasks.registry import TASK_SPECS, TEXT_TASKS
 from gatewayz.upstreams.base import Upstream
-from gatewayz.upstreams.hf import HFUpstream
 from gatewayz.upstreams.local import LOCAL_TASKS, LocalUpstream
 from gatewayz.upstreams.local_tasks import LocalTasks
 from gatewayz.upstreams.openai import OpenAIUpstream
-from gatewayz.upstreams.openai_tasks.registry import OPENAI_TASKS
 from gatewayz.upstreams.registry import UPSTREAM_KINDS
 from tests.servers import ROOT
 
@@ -31,10 +29,8 @@ def test_the_task_type_names_exactly_the_tasks_with_a_spec() -> None:
 
 def handlers(kind: type[Upstream]) -> set[str]:
     """The tasks ``kind`` has a helper (or embedded handler) for."""
-    if kind is HFUpstream:
-        return set(TASK_SPECS)  # passed through as they are
-    if kind is OpenAIUpstream:
-        return set(OPENAI_TASKS)
+    if issubclass(kind, OpenAIUpstream):
+        return set(kind.helpers)
     assert kind is LocalUpstream, f"kind {kind.kind!r}: say here where its helpers are"
     return set(LocalTasks().handlers)
 
@@ -48,6 +44,8 @@ def test_each_kind_claims_only_tasks_with_a_spec_and_a_helper(kind: str) -> None
     claimed = adapter.tasks - set(TEXT_TASKS)
     assert claimed == handlers(adapter)
     assert claimed <= set(TASK_SPECS)
+    for task, helper in getattr(adapter, "helpers", {}).items():
+        assert helper.task == task
 
 
 def test_the_embedded_task_names_are_its_handlers() -> None:

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 from gatewayz.config import ModelConfig, RouteConfig
 from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, UpstreamUnavailable
 from gatewayz.money import Usage, cost_nano_usd
-from gatewayz.services.bounds import MAX_COUNT, Bound, chat_bound, task_bound
+from gatewayz.schemas.usage import usage_chunk, usage_object, usage_of
+from gatewayz.services.bounds import Bound, chat_bound, task_bound
 from gatewayz.services.catalog import Catalog, route_order
 from gatewayz.services.context import RequestContext
 from gatewayz.services.credits import CreditGuard, Hold
@@ -27,19 +28,6 @@ from gatewayz.upstreams.base import JSONDict, Operation, Upstream
 log = logging.getLogger("gatewayz.inference")
 T = TypeVar("T")
 MAX_BIGINT = 2**63 - 1
-
-
-def _usage_of(answer: JSONDict) -> Usage | None:
-    usage = answer.get("usage")
-    if not isinstance(usage, dict):
-        return None
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if not isinstance(prompt, int) or not isinstance(completion, int):
-        return None
-    return Usage(
-        input_tokens=min(max(prompt, 0), MAX_COUNT),
-        output_tokens=min(max(completion, 0), MAX_COUNT),
-    )
 
 
 def _estimated_usage(payload: JSONDict, output_text: str, output_chunks: int = 0) -> Usage:
@@ -149,12 +137,12 @@ class InferenceService:
             return await upstream.create(op, {**payload, "model": route.model}, ctx.watch)
 
         _, upstream, answer = await self._failover(ctx, model, task, call)
-        usage = _usage_of(answer) or await self._counted(model, op, payload, _text_of(answer))
+        usage = usage_of(answer) or await self._counted(model, op, payload, _text_of(answer))
         record = await self._record(ctx, model, task, upstream.name, usage, 200, bound)
         answer["model"] = model.id
         answer.setdefault("created", 0)
         answer["usage"] = {
-            **_usage_object(record_usage(record)),
+            **usage_object(record_usage(record)),
             **{k: v for k, v in (answer.get("usage") or {}).items() if k.endswith("_details")},
         }
         return answer
@@ -279,12 +267,12 @@ class InferenceService:
         try:
             async for chunk in chunks:
                 chunk["model"] = model.id
-                reported = _usage_of(chunk)
+                reported = usage_of(chunk)
                 if reported is not None:
                     usage = reported
                     billed, implausible = bound.clamp(reported)
                     if implausible:  # the caller sees what it is billed for
-                        chunk["usage"] = _usage_object(billed)
+                        chunk["usage"] = usage_object(billed)
                 text = _text_of(chunk)
                 if text:
                     text_parts.append(text)
@@ -292,7 +280,7 @@ class InferenceService:
                 yield chunk
             if usage is None:  # the upstream ignored stream_options: the caller still gets usage
                 usage = await self._counted(model, op, payload, "", len(text_parts))
-                yield _usage_chunk(last, model.id, bound.clamp(usage)[0])
+                yield usage_chunk(last, model.id, bound.clamp(usage)[0])
             recorded = True
             await self._record(ctx, model, task, upstream.name, usage, 200, bound)
             await self._credits.settle(hold, ctx.cost_nano_usd)
@@ -425,25 +413,6 @@ def record_usage(record: UsageRecord) -> Usage:
         images=record.images,
         input_chars=record.input_chars,
     )
-
-
-def _usage_object(usage: Usage) -> JSONDict:
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.input_tokens + usage.output_tokens,
-    }
-
-
-def _usage_chunk(last: JSONDict, model_id: str, usage: Usage) -> JSONDict:
-    return {
-        "id": last.get("id", ""),
-        "object": last.get("object", "chat.completion.chunk"),
-        "created": last.get("created", 0),
-        "model": model_id,
-        "choices": [],
-        "usage": _usage_object(usage),
-    }
 
 
 async def _prepend(first: Any, rest: AsyncIterator[JSONDict]) -> AsyncIterator[JSONDict]:

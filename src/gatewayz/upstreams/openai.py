@@ -7,8 +7,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
 
 import aiohttp
 import orjson
@@ -24,7 +24,9 @@ from gatewayz.errors import (
 from gatewayz.redact import LOG_MAX_CHARS, Redactor
 from gatewayz.retries import parse_retry_after, retry_delay, should_retry
 from gatewayz.tasks.base import TaskRequest, TaskResult
+from gatewayz.tasks.registry import TASK_SPECS
 from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream, serves
+from gatewayz.upstreams.helpers import Call, Reply, TaskHelper
 from gatewayz.upstreams.http1 import ConnectFailed, HTTP1Client, ProtocolFailed
 from gatewayz.upstreams.openai_tasks.registry import OPENAI_TASKS
 
@@ -64,8 +66,14 @@ def retry_after_seconds(value: str | None) -> str | None:
 
 
 class OpenAIUpstream(Upstream):
+    """Every call the adapter makes goes through ``post`` (non-streamed, with the retry
+    rules) or ``stream``; task helpers only prepare requests and parse answers."""
+
     kind = "openai"
+    helpers: ClassVar[Mapping[str, TaskHelper]] = OPENAI_TASKS
     tasks = serves(OPENAI_TASKS)
+    # Where the OpenAI API lives under the model's URL.
+    api_prefix: ClassVar[str] = ""
 
     def __init__(self, config: ProviderConfig, redactor: Redactor) -> None:
         super().__init__(config, redactor)
@@ -76,8 +84,9 @@ class OpenAIUpstream(Upstream):
             self._headers["Authorization"] = f"Bearer {config.api_key}"
         self._session: aiohttp.ClientSession | None = None
         self._http1: HTTP1Client | None = None
-        # How this server takes a JSON schema for structured output (learned on first use).
-        self.structured_style = "json_schema"
+        # The ``Call.fallback_when`` of requests this server rejected: their fallback form
+        # is sent first from then on (e.g. llama.cpp's way of taking a JSON schema).
+        self._rejected_forms: set[str] = set()
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -102,9 +111,13 @@ class OpenAIUpstream(Upstream):
         if self._http1 is not None:
             await self._http1.close()
 
+    def base(self, model: object) -> str:
+        """The URL of the upstream's ``model``: the root every path is under."""
+        return self._base
+
     def url(self, path: str, model: object) -> str:
-        """Where to POST an OpenAI-style ``path`` (e.g. ``/chat/completions``) for ``model``."""
-        return self._base + path
+        """Where to POST ``path`` (e.g. ``/chat/completions``) for ``model``."""
+        return self.base(model) + path
 
     @property
     def http(self) -> HTTP1Client:
@@ -120,23 +133,51 @@ class OpenAIUpstream(Upstream):
         return self._session
 
     async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
-        helper = OPENAI_TASKS.get(request.task)
+        helper = self.helpers.get(request.task)
         if helper is None:
             return await super().run_task(model, request, watch)
-        return await helper.run(self, model, request, watch)
+        result = helper.parse(
+            await self._call(helper.prepare(model, request), model, watch), request
+        )
+        if result.output is not None:
+            result.output = TASK_SPECS[request.task].check_output(result.output)
+        return result
 
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
-        data = await self.post_json(_PATHS[op], payload, watch)
+        reply = await self.post(self.api_prefix + _PATHS[op], payload, payload.get("model"), watch)
+        data = self._json_object(reply.body)
         if not isinstance(data.get("choices"), list):
             raise UpstreamBadResponse(f"upstream {self.name!r} answered without 'choices'")
         return data
 
-    async def post_json(self, path: str, payload: JSONDict, watch: Stopwatch) -> JSONDict:
-        """POST ``payload`` to ``base_url + path``; the answer must be a JSON object. An
-        answer of 408/429/5xx or a dropped connection is asked again (``max_retries``,
+    async def _call(self, call: Call, model: str, watch: Stopwatch) -> Reply:
+        """A helper's ``call``, in its fallback form if this server rejected it before or
+        rejects it now."""
+        if call.fallback is not None and call.fallback_when in self._rejected_forms:
+            call = call.fallback
+        try:
+            return await self._checked(call, model, watch)
+        except (UpstreamRejected, UpstreamBadResponse) as exc:
+            if call.fallback is None or call.fallback_when not in exc.message:
+                raise
+        self._rejected_forms.add(call.fallback_when)
+        return await self._checked(call.fallback, model, watch)
+
+    async def _checked(self, call: Call, model: str, watch: Stopwatch) -> Reply:
+        reply = await self.post(call.path, call.payload, model, watch)
+        if call.media is not None and reply.content_type != call.media:
+            shown = self.redactor.for_caller(reply.content_type, 80)  # the upstream's text
+            wanted = "JSON" if call.media == "application/json" else call.media
+            raise UpstreamBadResponse(f"upstream {self.name!r} answered {shown}, not {wanted}")
+        return reply
+
+    async def post(self, path: str, payload: JSONDict, model: object, watch: Stopwatch) -> Reply:
+        """POST ``payload`` to ``path`` under ``model``'s URL: every non-streamed call the
+        adapter makes. Returns the 200 answer; any other status is an ``UpstreamError``.
+        An answer of 408/429/5xx or a dropped connection is asked again (``max_retries``,
         the shared rules in ``gatewayz.retries``) unless the upstream asks for a longer
         wait than a caller should be kept waiting."""
-        url, body = self.url(path, payload.get("model")), orjson.dumps(payload)
+        url, body = self.url(path, model), orjson.dumps(payload)
         retries = 0
         while True:
             start = time.perf_counter()
@@ -151,7 +192,7 @@ class OpenAIUpstream(Upstream):
             finally:
                 watch.since(start)
             if answer is not None and answer.status == 200:
-                return self._json_object(answer.body)
+                return answer
             status = 0 if answer is None else answer.status
             retry_after = None if answer is None else answer.retry_after
             asked = parse_retry_after(retry_after) or 0.0
@@ -179,7 +220,7 @@ class OpenAIUpstream(Upstream):
     ) -> AsyncIterator[JSONDict]:
         start = time.perf_counter()
         try:
-            url = self.url(_PATHS[op], payload.get("model"))
+            url = self.url(self.api_prefix + _PATHS[op], payload.get("model"))
             resp = await self.session.post(url, data=orjson.dumps(payload))
         except Exception as exc:
             watch.since(start)
