@@ -21,7 +21,6 @@ from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
 from gatewayz.redact import RedactingFilter, Redactor
 from gatewayz.routes import ROUTES
 from gatewayz.services.billing import BillingService
-from gatewayz.services.catalog import Catalog
 from gatewayz.services.credits import CreditGuard
 from gatewayz.services.inference import InferenceService
 from gatewayz.services.keys import Authenticator
@@ -31,7 +30,7 @@ from gatewayz.services.metrics import MULTIPROC_ENV, Metrics
 from gatewayz.services.registry import Registry
 from gatewayz.services.usage import UsageQueries
 from gatewayz.upstreams.base import Upstream
-from gatewayz.upstreams.registry import build_upstream
+from gatewayz.upstreams.registry import build_upstream, provider_tasks
 
 log = logging.getLogger("gatewayz")
 
@@ -74,7 +73,8 @@ class Gateway:
     settings: Settings
     engine: AsyncEngine
     auth: Authenticator
-    catalog: Catalog
+    # The models served: the database-backed catalog, with its write operations.
+    registry: Registry
     inference: InferenceService
     ledger: UsageLedger
     credits: CreditGuard
@@ -83,17 +83,16 @@ class Gateway:
     metrics: Metrics
     limiter: RateLimiter
     upstreams: dict[str, Upstream]
-    registry: Registry  # the same object as ``catalog``, with the write operations
 
 
 def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
     engine = create_engine(settings.database_url)
     metrics = Metrics(os.environ.get(MULTIPROC_ENV))
     upstreams = {p.name: build_upstream(p, redactor) for p in settings.providers}
-    catalog = Registry(
+    registry = Registry(
         engine,
         settings.models,
-        {n: u.tasks for n, u in upstreams.items()},
+        provider_tasks(settings),
         defaults=settings.default_models,
         refresh_interval_s=settings.registry_refresh_s,
     )
@@ -104,16 +103,15 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         settings=settings,
         engine=engine,
         auth=Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s),
-        catalog=catalog,
-        inference=InferenceService(catalog, upstreams, ledger, metrics, credits, limiter),
+        registry=registry,
+        inference=InferenceService(registry, upstreams, ledger, metrics, credits, limiter),
         ledger=ledger,
         credits=credits,
-        billing=BillingService(engine, catalog),
+        billing=BillingService(engine, registry),
         usage=UsageQueries(engine),
         metrics=metrics,
         limiter=limiter,
         upstreams=upstreams,
-        registry=catalog,
     )
 
 

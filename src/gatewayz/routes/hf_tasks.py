@@ -71,7 +71,7 @@ async def model_default_task(request: Request) -> Response:
     model_id = request.path_params["model_id"]
     body = await read_json_object(request, gw.settings.max_body_bytes)
     return await run(
-        request, gw, ctx, default_task(gw.catalog.get(model_id).task, body), body, model_id
+        request, gw, ctx, default_task(gw.registry.get(model_id).task, body), body, model_id
     )
 
 

@@ -60,7 +60,7 @@ async def list_models(request: Request) -> Response:
             },
             "context_length": m.context_length,
         }
-        for m in gw.catalog.live()
+        for m in gw.registry.live()
     ]
     return JSONResponse({"object": "list", "data": data})
 

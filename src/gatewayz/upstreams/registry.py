@@ -5,7 +5,7 @@ an unknown kind is a ``ConfigError`` naming the kinds there are."""
 
 from __future__ import annotations
 
-from gatewayz.config import ConfigError, ProviderConfig
+from gatewayz.config import ConfigError, ProviderConfig, Settings
 from gatewayz.redact import Redactor
 from gatewayz.upstreams.base import Upstream
 from gatewayz.upstreams.hf import HFUpstream
@@ -31,3 +31,8 @@ def adapter_of(config: ProviderConfig) -> type[Upstream]:
 
 def build_upstream(config: ProviderConfig, redactor: Redactor) -> Upstream:
     return adapter_of(config)(config, redactor)
+
+
+def provider_tasks(settings: Settings) -> dict[str, frozenset[str]]:
+    """The tasks each configured provider's adapter can serve, without starting it."""
+    return {p.name: adapter_of(p).tasks for p in settings.providers}
