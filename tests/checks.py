@@ -6,6 +6,10 @@ import uuid
 from typing import Any
 
 import httpx
+from starlette.routing import Match
+
+from gatewayz.http.families import family_of_unrouted
+from gatewayz.routes import ROUTES
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -50,3 +54,30 @@ def chat_body(model: str, content: str = "Say hello.", **extra: Any) -> dict[str
         "max_tokens": 8,
         **extra,
     }
+
+
+def route_family(method: str, path: str) -> str:
+    """The family of the route the gateway's router picks for ``method path`` (a route
+    matching the path but not the method answers its 405): it decides the error shape."""
+    scope = {"type": "http", "method": method, "path": path}
+    partial = None
+    for route in ROUTES:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return str(route.family)
+        if match == Match.PARTIAL and partial is None:
+            partial = str(route.family)
+    return partial or family_of_unrouted(path)
+
+
+def error_message(resp: httpx.Response, status: int) -> str:
+    """The message of an error in its route family's shape, checked to carry the request id."""
+    family = route_family(resp.request.method, resp.url.path)
+    if family in ("openai", "openai-responses"):
+        return str(openai_error(resp, status)["message"])
+    if family == "anthropic":
+        assert resp.status_code == status, resp.text
+        body = resp.json()
+        assert body["type"] == "error" and body["request_id"] == inference_id(resp)
+        return str(body["error"]["message"])
+    return hf_error(resp, status)

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from gatewayz.config import ConfigError, load_settings
+from gatewayz.upstreams.registry import UPSTREAM_KINDS
 from tests.checks import bearer, chat_body, openai_error
 from tests.conftest import UPSTREAM_SECRET, upstream_config
 from tests.servers import PYTHON, Gateway, LlamaUpstream, free_port
@@ -87,6 +88,13 @@ def test_bad_value_is_refused_naming_the_key(
     with pytest.raises(ConfigError) as err:
         load_settings(file, {})
     assert named in str(err.value)
+
+
+def test_unknown_provider_kind_names_the_kinds_there_are(tmp_path: Path) -> None:
+    """The adapter registry is the list of kinds: its own error is what the operator sees."""
+    err = serve_with(tmp_path, changed("providers.0.kind", "grpc"))
+    assert "providers[0].kind" in err and "'grpc' has no adapter" in err
+    assert f"available: {', '.join(sorted(UPSTREAM_KINDS))})" in err
 
 
 def test_route_to_unknown_provider_names_it(tmp_path: Path) -> None:

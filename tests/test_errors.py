@@ -244,3 +244,45 @@ def test_upstream_hanging_up_mid_stream_ends_with_an_error_event(
     )
     assert row["status"] == 502 and row["output_tokens"] == delivered
     assert row["cost_nano_usd"] == row["input_tokens"] * 500 + delivered * 1_500 > 0
+
+
+def model_chat(model_id: str) -> str:
+    """The OpenAI-compatible chat route under a model's URL (``@huggingface/inference``)."""
+    return f"/models/{model_id}/v1/chat/completions"
+
+
+def test_chat_under_a_model_url_answers_openai_errors_before_the_stream_starts(
+    http: httpx.Client,
+) -> None:
+    """The route is OpenAI-compatible, so its errors are OpenAI-shaped, like ``/v1``'s."""
+    error = openai_error(http.post(model_chat("no-such-model"), json=chat_body("x")), 404)
+    assert error["code"] == "model_not_found" and "no-such-model" in error["message"]
+    headers = {"Content-Type": "application/json"}
+    openai_error(
+        http.post(model_chat("smol-down"), content=b"{", headers=headers), 400, "malformed_json"
+    )
+    openai_error(http.get(model_chat("smol-down")), 405)
+    for stream in (False, True):
+        resp = http.post(model_chat("smol-down"), json=chat_body("smol-down", stream=stream))
+        openai_error(resp, 502, "upstream_unavailable")
+    openai_error(
+        http.post(model_chat("smol-garbage"), json=chat_body("smol-garbage", stream=True)),
+        502,
+        "upstream_bad_response",
+    )
+    # Its HF sibling under the same model URL keeps the HF shape.
+    hf_error(http.post("/models/smol-down", json={"inputs": "Hi"}), 502)
+
+
+def test_chat_under_a_model_url_ends_a_broken_stream_with_an_openai_error_event(
+    http: httpx.Client,
+) -> None:
+    body = chat_body("smol-cutoff", "Tell me a story.", max_tokens=40, stream=True)
+    resp = http.post(model_chat("smol-cutoff"), json=body)
+    assert resp.status_code == 200
+    events = [b.removeprefix("data: ") for b in resp.text.split("\n\n") if b.strip()]
+    assert "[DONE]" not in events
+    error = json.loads(events[-1])["error"]
+    assert error["code"] == "upstream_bad_response" and error["type"] == "upstream_error"
+    assert error["request_id"] == inference_id(resp)
+    assert "cutoff" in error["message"]

@@ -145,6 +145,9 @@ def test_ready_is_503_while_the_database_is_down(tmp_path: Path, postgres: Postg
         postgres.stop()
         down = httpx.get(f"{gateway.url}/ready", timeout=30)
         assert "database" in hf_error(down, 503)
+        # The operator learns why from the log: the driver's reason follows the message.
+        why = gateway.log.read_text().split("not ready: the database is not reachable: ")
+        assert len(why) > 1 and why[1].split("\n")[0].strip(), gateway.log.read_text()[-2000:]
         assert httpx.get(f"{gateway.url}/health").status_code == 200  # still alive
         postgres.start()
         assert httpx.get(f"{gateway.url}/ready", timeout=30).status_code == 200

@@ -22,7 +22,6 @@ from gatewayz.redact import RedactingFilter, Redactor
 from gatewayz.routes import ROUTES
 from gatewayz.routing.health import RouteHealth
 from gatewayz.services.billing import BillingService
-from gatewayz.services.catalog import Catalog
 from gatewayz.services.credits import CreditGuard
 from gatewayz.services.deployment import deployment_id
 from gatewayz.services.inference import InferenceService
@@ -34,7 +33,7 @@ from gatewayz.services.preload import Preloader, eager_jobs
 from gatewayz.services.registry import Registry
 from gatewayz.services.usage import UsageQueries
 from gatewayz.upstreams.base import Upstream
-from gatewayz.upstreams.registry import build_upstream
+from gatewayz.upstreams.registry import build_upstream, provider_tasks
 
 log = logging.getLogger("gatewayz")
 
@@ -77,7 +76,8 @@ class Gateway:
     settings: Settings
     engine: AsyncEngine
     auth: Authenticator
-    catalog: Catalog
+    # The models served: the database-backed catalog, with its write operations.
+    registry: Registry
     inference: InferenceService
     ledger: UsageLedger
     credits: CreditGuard
@@ -86,7 +86,6 @@ class Gateway:
     metrics: Metrics
     limiter: RateLimiter
     upstreams: dict[str, Upstream]
-    registry: Registry  # the same object as ``catalog``, with the write operations
     preloader: Preloader  # the embedded models marked eager; /ready waits for them
 
 
@@ -94,10 +93,10 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
     engine = create_engine(settings.database_url)
     metrics = Metrics(os.environ.get(MULTIPROC_ENV))
     upstreams = {p.name: build_upstream(p, redactor) for p in settings.providers}
-    catalog = Registry(
+    registry = Registry(
         engine,
         settings.models,
-        {n: u.tasks for n, u in upstreams.items()},
+        provider_tasks(settings),
         defaults=settings.default_models,
         refresh_interval_s=settings.registry_refresh_s,
     )
@@ -114,24 +113,15 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         settings=settings,
         engine=engine,
         auth=Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s),
-        catalog=catalog,
-        inference=InferenceService(
-            catalog,
-            upstreams,
-            ledger,
-            metrics,
-            credits,
-            limiter,
-            health,
-        ),
+        registry=registry,
+        inference=InferenceService(registry, upstreams, ledger, metrics, credits, limiter, health),
         ledger=ledger,
         credits=credits,
-        billing=BillingService(engine, catalog),
+        billing=BillingService(engine, registry),
         usage=UsageQueries(engine),
         metrics=metrics,
         limiter=limiter,
         upstreams=upstreams,
-        registry=catalog,
         preloader=Preloader(eager_jobs(settings, upstreams)),
     )
 

@@ -26,7 +26,8 @@ CLI_ACTOR = "cli"
 def _with_registry(args: argparse.Namespace, work: Callable[[Registry], Awaitable[T]]) -> T:
     from gatewayz.db.engine import create_engine
     from gatewayz.db.migrate import upgrade
-    from gatewayz.services.registry import Registry, provider_tasks
+    from gatewayz.services.registry import Registry
+    from gatewayz.upstreams.registry import provider_tasks
 
     settings: Settings = load_settings(args.config, os.environ)
     upgrade(settings.database_url)

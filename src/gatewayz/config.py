@@ -82,7 +82,8 @@ class Pricing(_Strict):
 
 class ProviderConfig(_Strict):
     name: str = Field(min_length=1)
-    kind: Literal["openai", "hf", "local"]
+    # A key of ``upstreams.registry.UPSTREAM_KINDS``, checked when the adapters are built.
+    kind: str
     base_url: str | None = None
     api_key_env: str | None = None
     timeout_s: float = Field(default=60.0, gt=0)
@@ -495,7 +496,19 @@ def parse_settings(raw: object, env: Mapping[str, str]) -> Settings:
     except ValidationError as exc:
         lines = [f"{_where(err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    _check_kinds(settings)
     return without_off_models(_resolve_secrets(settings, env))
+
+
+def _check_kinds(settings: Settings) -> None:
+    """Every provider's kind has an adapter: the adapter registry is the list of kinds."""
+    from gatewayz.upstreams.registry import adapter_of  # the adapters import this module
+
+    for index, provider in enumerate(settings.providers):
+        try:
+            adapter_of(provider)
+        except ConfigError as exc:
+            raise ConfigError(f"providers[{index}].kind: {exc}") from None
 
 
 def _resolve_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:

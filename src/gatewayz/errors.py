@@ -1,12 +1,14 @@
 """The one exception hierarchy of the gateway.
 
 Every error a request can meet is a ``GatewayError``; ``http.errors`` turns it into a
-response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF routes)::
+response at one boundary, in the shape of the route's family (``http.families``)::
 
     GatewayError                      500 internal_error
     ├── InvalidRequest                400 invalid_request_error
     │   ├── MalformedJSON             400
     │   ├── ModelRequired             400 (no model named and no default for the task)
+    │   ├── TaskNotSupported          400 (model exists but does not serve the task)
+    │   ├── TaskMismatch              400 (a registry mapping whose route cannot serve its task)
     │   ├── InvalidTaskInput          422
     │   ├── PayloadTooLarge           413
     │   └── IncompleteBody            408 (the client stopped sending, or was too slow)
@@ -15,7 +17,6 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── NotFound                      404
     │   └── ModelNotFound             404
     ├── Conflict                      409 (e.g. a registry entry the config file owns)
-    ├── TaskNotSupported              400 (model exists but does not serve the task)
     ├── NotServedLocally              501 (no embedded model for the task)
     ├── ModelUnavailable              503 (its stored entry is invalid, e.g. a bad price)
     ├── InsufficientCredits           402
@@ -23,6 +24,8 @@ response at one boundary (OpenAI shape on ``/v1``, ``{"error": ...}`` on HF rout
     ├── LimiterUnavailable            503 (rate limits cannot be checked; redis_unavailable: deny)
     ├── DatabaseUnavailable           503 (the database cannot be reached right now)
     ├── RoutesUnavailable             503 (every route's circuit breaker is open; Retry-After)
+    ├── LedgerUnavailable             503 (usage records cannot be written, after retries)
+    ├── NotReady                      503 (``/ready``: the database does not answer)
     └── UpstreamError                 502
         ├── UpstreamUnavailable       502 (connection refused / reset)
         ├── UpstreamBadResponse       502 (5xx or unparsable answer)
@@ -59,6 +62,14 @@ class MalformedJSON(InvalidRequest):
 
 class ModelRequired(InvalidRequest):
     code = "model_required"
+
+
+class TaskNotSupported(InvalidRequest):
+    code = "task_not_supported"
+
+
+class TaskMismatch(InvalidRequest):
+    code = "task_mismatch"
 
 
 class InvalidTaskInput(InvalidRequest):
@@ -105,10 +116,6 @@ class Conflict(GatewayError):
     status = 409
     type = "conflict_error"
     code = "conflict"
-
-
-class TaskNotSupported(InvalidRequest):
-    code = "task_not_supported"
 
 
 class NotServedLocally(GatewayError):
@@ -166,12 +173,25 @@ class RoutesUnavailable(GatewayError):
         self.retry_after = str(max(1, -int(-retry_after_s // 1)))
 
 
+class LedgerUnavailable(GatewayError):
+    status = 503
+    type = "service_unavailable"
+    code = "ledger_unavailable"
+
+
+class NotReady(GatewayError):
+    status = 503
+    type = "service_unavailable"
+    code = "not_ready"
+
+
 class UpstreamError(GatewayError):
     status = 502
     type = "upstream_error"
     code = "upstream_error"
     # The HTTP status the upstream answered and its raw ``Retry-After`` (None: it did not
-    # answer); what the retry rules decide on.
+    # answer; ``retries.NO_ANSWER``: the connection dropped mid-call, which is retried);
+    # what the retry rules decide on.
     upstream_status: int | None = None
     upstream_retry_after: str | None = None
     # No connection could be made within the provider's connect timeout.

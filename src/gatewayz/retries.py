@@ -21,11 +21,13 @@ INITIAL_RETRY_DELAY_S = 0.5
 MAX_RETRY_DELAY_S = 8.0
 RETRY_AFTER_CAP_S = 60.0
 RETRY_STATUSES = frozenset({408, 429})
+# The status of a call whose connection dropped before any answer.
+NO_ANSWER = 0
 
 
 def is_retryable(status: int) -> bool:
-    """A status worth asking again for (0 stands for "no answer": connection failure)."""
-    return status == 0 or status in RETRY_STATUSES or status >= 500
+    """A status worth asking again for (``NO_ANSWER``: the connection failed)."""
+    return status == NO_ANSWER or status in RETRY_STATUSES or status >= 500
 
 
 def should_retry(status: int, retries_done: int, max_retries: int = MAX_RETRIES) -> bool:

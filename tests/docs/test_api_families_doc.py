@@ -56,7 +56,7 @@ def test_example(
 
 def test_the_error_table_matches_the_gateway() -> None:
     from gatewayz import errors
-    from gatewayz.http.anthropic_errors import anthropic_error_payload
+    from gatewayz.http.families import ANTHROPIC, ErrorInfo
 
     table = dict(re.findall(r"^\| (\d{3})[^|]*\| `(\w+)` \|$", DOC, re.M))
     cases: dict[str, Any] = {
@@ -72,6 +72,6 @@ def test_the_error_table_matches_the_gateway() -> None:
     }
     assert set(table) == set(cases) - {"5xx"}
     for status, cls in cases.items():
-        payload: Any = anthropic_error_payload("rid", "m", cls.type, cls.code)
+        payload: Any = ANTHROPIC.body(ErrorInfo("rid", "m", cls.type, cls.code))
         expected = table.get(status, "api_error")
         assert payload["error"]["type"] == expected, status

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from gatewayz.routes import ROUTES
 from gatewayz.tasks import ALL_TASKS
 from tests.billing.conftest import Env
+from tests.checks import route_family
 
 EXAMPLES = int(os.environ.get("GATEWAYZ_FUZZ_EXAMPLES", "80"))
 
@@ -334,13 +335,11 @@ def check(resp: httpx.Response, what: str) -> None:
     if resp.status_code >= 400:
         body = resp.json()
         error = body["error"]
-        if resp.url.path.startswith("/v1/messages"):  # Anthropic's shape
+        family = route_family(resp.request.method, resp.url.path)
+        if family == "anthropic":
             assert body["type"] == "error" and error["type"] and error["message"], what
-            carried = body["request_id"]
-        else:
-            carried = (
-                error["request_id"] if resp.url.path.startswith("/v1/") else body["request_id"]
-            )
+        openai = family in ("openai", "openai-responses")
+        carried = error["request_id"] if openai else body["request_id"]
         assert carried == rid, f"{what} -> {resp.status_code} {resp.text[:300]}"
 
 

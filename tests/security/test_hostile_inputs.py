@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.billing.conftest import Env, auth
-from tests.checks import hf_error, inference_id, openai_error
+from tests.checks import error_message, hf_error, inference_id, openai_error
 
 DEPTH_LIMIT = 64
 CHAT = "/v1/chat/completions"
@@ -31,9 +31,7 @@ def post_raw(env: Env, path: str, key: str, body: str) -> httpx.Response:
 
 def error_text(resp: httpx.Response, status: int) -> str:
     """The message of either error shape, checked to carry the request id."""
-    if resp.url.path.startswith("/v1/"):
-        return str(openai_error(resp, status)["message"])
-    return hf_error(resp, status)
+    return error_message(resp, status)
 
 
 DEEP_BODIES = [

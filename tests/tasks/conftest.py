@@ -9,26 +9,17 @@ from typing import Any
 
 import pytest
 
+from gatewayz.upstreams.local import LOCAL_TASKS as LOCAL_TASK_NAMES
+from gatewayz.upstreams.local import NO_EMBEDDED_MODEL
+from gatewayz.upstreams.openai_tasks.base import StructuredChatTask
+from gatewayz.upstreams.openai_tasks.registry import OPENAI_TASKS as OPENAI_HELPERS
 from tests.servers import Gateway, ImageUpstream, LlamaUpstream
 
-OPENAI_TASKS = (
-    "summarization",
-    "translation",
-    "question-answering",
-    "text-classification",
-    "token-classification",
-    "zero-shot-classification",
-    "fill-mask",
-)
-LOCAL_TASKS = (
-    "feature-extraction",
-    "sentence-similarity",
-    "zero-shot-classification",
-    "summarization",
-    "token-classification",
-    "text-classification",
-    "translation",
-)
+# Derived from the gateway's registries, so a task added there is tested here too: the
+# tasks a chat model serves with structured output (the llama upstream has no embeddings
+# or images), and those an embedded model answers (the rest answer 501).
+OPENAI_TASKS = tuple(t for t, h in OPENAI_HELPERS.items() if isinstance(h, StructuredChatTask))
+LOCAL_TASKS = tuple(sorted(LOCAL_TASK_NAMES - NO_EMBEDDED_MODEL))
 
 
 def task_model(model_id: str, task: str, provider: str, upstream_model: str) -> dict[str, Any]:

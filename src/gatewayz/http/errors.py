@@ -1,8 +1,10 @@
-"""The error boundary: every exception becomes one JSON shape per route family.
+"""The error boundary: every exception becomes the JSON shape of its route's family.
 
-``/v1/...`` (OpenAI shape): ``{"error": {"message", "type", "code", "request_id"}}``,
-except ``/v1/messages...`` (Anthropic shape, see ``anthropic_errors``); every other
-route (Hugging Face shape): ``{"error": "...", "request_id": "..."}``.
+The family is the matched route's (``http.families``): OpenAI's
+``{"error": {"message", "type", "code", "request_id"}}`` for the ``/v1/...`` routes and the
+OpenAI-compatible ``/models/{id}/v1/...`` ones, Anthropic's
+``{"type": "error", "error": {"type", "message"}, "request_id"}`` for ``/v1/messages...``,
+Hugging Face's ``{"error": "...", "request_id": "..."}`` for the rest.
 Unexpected exceptions are logged once, with their traceback and request id, and answered
 as a bare 500: the caller never sees a stack trace or a secret.
 
@@ -29,7 +31,7 @@ from gatewayz.errors import (
     RoutesUnavailable,
     UpstreamRejected,
 )
-from gatewayz.http.anthropic_errors import anthropic_error_payload, is_anthropic_path
+from gatewayz.http.families import ErrorInfo, error_payload
 from gatewayz.http.requestid import ASGIApp, Message, Receive, Scope, Send, request_id_of
 from gatewayz.http.responses import JSONResponse
 
@@ -50,19 +52,8 @@ def error_response(
         # The rest of the body is left unread: the connection cannot be reused, so say so
         # (otherwise a keep-alive client's next request fails on the dead connection).
         headers = {"Connection": "close"}
-    body = error_payload(request.url.path, rid, message, type_, code)
+    body = error_payload(request.scope, ErrorInfo(rid, message, type_, code))
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-def error_payload(path: str, rid: str, message: str, type_: str, code: str) -> dict[str, object]:
-    """The error body of the route family ``path`` belongs to."""
-    # Issue 15: the Anthropic family (/v1/messages...) has its own shape. At the merge with
-    # the family registry of issue 11 this becomes one registry entry.
-    if is_anthropic_path(path):
-        return anthropic_error_payload(rid, message, type_, code)
-    if path.startswith("/v1/"):
-        return {"error": {"message": message, "type": type_, "code": code, "request_id": rid}}
-    return {"error": message, "request_id": rid}
 
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:

@@ -31,7 +31,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from gatewayz.config import ServerSettings
-from gatewayz.http.errors import error_payload
+from gatewayz.http.families import ErrorInfo, error_payload
 from gatewayz.http.requestid import ID_KEY
 
 log = logging.getLogger("gatewayz.connections")
@@ -120,11 +120,8 @@ class ConnectionGuard:
     def body_timeout(self, scope: Any) -> bytes:
         rid = str(scope["state"].get(ID_KEY, ""))
         payload = error_payload(
-            scope["path"],
-            rid,
-            self.body_timeout_message,
-            "invalid_request_error",
-            "request_timeout",
+            scope,
+            ErrorInfo(rid, self.body_timeout_message, "invalid_request_error", "request_timeout"),
         )
         return _canned(b"408 Request Timeout", payload, b"inference-id: " + rid.encode() + b"\r\n")
 

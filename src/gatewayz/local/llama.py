@@ -17,6 +17,8 @@ from typing import Any
 
 from gatewayz.errors import InvalidRequest, NotServedLocally
 from gatewayz.local._lazy import missing_package, package_dir
+from gatewayz.money import Usage
+from gatewayz.schemas.usage import usage_chunk
 
 JSONDict = dict[str, Any]
 
@@ -204,7 +206,13 @@ class LlamaRuntime:
                         last = chunk
                         put(chunk)
                     if last is not None:
-                        put(_usage_chunk(last, prompt_tokens, produced))
+                        put(
+                            usage_chunk(
+                                last,
+                                last.get("model"),
+                                Usage(input_tokens=prompt_tokens, output_tokens=produced),
+                            )
+                        )
             except BaseException as exc:  # handed to the consumer, which re-raises it
                 put(exc)
             finally:
@@ -227,18 +235,3 @@ class LlamaRuntime:
 def _has_text(chunk: JSONDict) -> bool:
     choice = chunk["choices"][0] if chunk.get("choices") else {}
     return bool(choice.get("text") or (choice.get("delta") or {}).get("content"))
-
-
-def _usage_chunk(last: JSONDict, prompt_tokens: int, completion_tokens: int) -> JSONDict:
-    return {
-        "id": last.get("id"),
-        "object": last.get("object"),
-        "created": last.get("created"),
-        "model": last.get("model"),
-        "choices": [],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }

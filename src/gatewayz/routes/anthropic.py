@@ -1,16 +1,15 @@
 """Anthropic's Messages API: ``POST /v1/messages`` (served as a chat completion) and
 ``POST /v1/messages/count_tokens``. The key comes in ``x-api-key`` (as Anthropic's SDKs
 send it) or ``Authorization: Bearer``; ``anthropic-version`` is accepted, whatever it
-says. Errors have Anthropic's shape (see ``http.anthropic_errors``)."""
+says. Errors have Anthropic's shape (the ``ANTHROPIC`` family of ``http.families``)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from gatewayz.http.anthropic_errors import anthropic_error_event
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import ANTHROPIC, FamilyRoute
 from gatewayz.http.responses import JSONResponse, sse_response, sse_typed_event
 from gatewayz.routes.common import begin, primed_sse
 from gatewayz.schemas.anthropic import CountTokensRequest, MessagesRequest
@@ -31,9 +30,7 @@ async def create_message(request: Request) -> Response:
     if req.stream:
         chunks = gw.inference.stream(ctx, model, TASK, "chat", chat)
         events = anthropic.message_events(model.id, ctx.request_id, chunks)
-        return sse_response(
-            await primed_sse(events, anthropic_error_event, ctx.request_id, None, sse_typed_event)
-        )
+        return sse_response(await primed_sse(request, events, done=None, encode=sse_typed_event))
     answer = await gw.inference.create(ctx, model, TASK, "chat", chat)
     return JSONResponse(anthropic.message_object(model.id, ctx.request_id, answer))
 
@@ -50,6 +47,6 @@ async def count_tokens(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/v1/messages", create_message, methods=["POST"]),
-    Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+    FamilyRoute("/v1/messages", create_message, family=ANTHROPIC, methods=["POST"]),
+    FamilyRoute("/v1/messages/count_tokens", count_tokens, family=ANTHROPIC, methods=["POST"]),
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.errors import InvalidTaskInput
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import HF, OPENAI, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.money import nano_to_usd_string
 from gatewayz.routes.common import begin
@@ -56,8 +56,8 @@ async def balance(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/hf/tasks/billing/cost", cost, methods=["POST"]),
-    Route("/hf/tasks/billing/usage", usage, methods=["GET"]),
-    Route("/v1/billing/requests", lookup, methods=["POST"]),
-    Route("/v1/billing/balance", balance, methods=["GET"]),
+    FamilyRoute("/hf/tasks/billing/cost", cost, family=HF, methods=["POST"]),
+    FamilyRoute("/hf/tasks/billing/usage", usage, family=HF, methods=["GET"]),
+    FamilyRoute("/v1/billing/requests", lookup, family=OPENAI, methods=["POST"]),
+    FamilyRoute("/v1/billing/balance", balance, family=OPENAI, methods=["GET"]),
 ]

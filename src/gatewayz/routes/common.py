@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 from gatewayz.errors import GatewayError, InvalidRequest
+from gatewayz.http.families import ErrorInfo, family_of
 from gatewayz.http.requestid import CTX_KEY, ROUTE_KEY, request_id_of
 from gatewayz.http.responses import SSE_DONE, sse_event
 from gatewayz.services.context import RequestContext
@@ -46,16 +47,18 @@ async def begin(
 
 
 async def primed_sse(
+    request: Request,
     chunks: AsyncIterator[Any],
-    error_event: Callable[[GatewayError, str], Any],
-    request_id: str,
     done: bytes | None = SSE_DONE,
     encode: Callable[[Any], bytes] = sse_event,
 ) -> AsyncIterator[bytes]:
     """Wait for the first chunk before the response starts, so that a failure to reach
-    the upstream is still an HTTP error status; then stream the rest as SSE events. A
-    failure after the first byte becomes an error event (the status is already sent)
-    carrying the request id, as an error body would."""
+    the upstream is still an HTTP error status; then stream the rest as SSE events, each
+    written by ``encode``. A failure after the first byte becomes an error event (the
+    status is already sent) in the route family's shape, carrying the request id, as an
+    error body would."""
+    shape = family_of(request.scope)
+    request_id = request_id_of(request.scope)
     first = await anext(chunks, None)
 
     async def events() -> AsyncIterator[bytes]:
@@ -65,24 +68,9 @@ async def primed_sse(
             async for chunk in chunks:
                 yield encode(chunk)
         except GatewayError as exc:
-            yield encode(error_event(exc, request_id))
+            yield encode(shape.event(ErrorInfo(request_id, exc.message, exc.type, exc.code)))
             return
         if done is not None:
             yield done
 
     return events()
-
-
-def openai_error_event(exc: GatewayError, request_id: str) -> Any:
-    return {
-        "error": {
-            "message": exc.message,
-            "type": exc.type,
-            "code": exc.code,
-            "request_id": request_id,
-        }
-    }
-
-
-def hf_error_event(exc: GatewayError, request_id: str) -> Any:
-    return {"error": exc.message, "error_type": exc.type, "request_id": request_id}

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.errors import InvalidTaskInput
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import HF, OPENAI, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes import hf_text
 from gatewayz.routes.common import begin
@@ -31,23 +31,28 @@ def task_response(result: TaskResult) -> Response:
 
 
 async def run(
-    gw: Gateway, ctx: RequestContext, task: str, body: JSONDict, model_id: str | None
+    request: Request,
+    gw: Gateway,
+    ctx: RequestContext,
+    task: str,
+    body: JSONDict,
+    model_id: str | None,
 ) -> Response:
     """Serve ``task`` for ``body``; ``model_id`` (from the URL) overrides the body's."""
     if task == "text-generation":
-        return await hf_text.generate(gw, ctx, body, model_id)
+        return await hf_text.generate(request, gw, ctx, body, model_id)
     if task == "conversational":
         return await hf_text.converse(gw, ctx, body, model_id)
     spec = spec_for(task)
-    request = spec.parse(body, model_id)
-    model = gw.inference.resolve(ctx, request.model, spec.name)
-    return task_response(await gw.inference.run_task(ctx, model, request))
+    parsed = spec.parse(body, model_id)
+    model = gw.inference.resolve(ctx, parsed.model, spec.name)
+    return task_response(await gw.inference.run_task(ctx, model, parsed))
 
 
 async def by_task(request: Request) -> Response:
     gw, ctx = await begin(request, "hf_task")
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    return await run(gw, ctx, request.path_params["task"], body, None)
+    return await run(request, gw, ctx, request.path_params["task"], body, None)
 
 
 async def generic(request: Request) -> Response:
@@ -56,7 +61,7 @@ async def generic(request: Request) -> Response:
     task = body.pop("task", None)
     if not isinstance(task, str) or not task:
         raise InvalidTaskInput('task: required, e.g. "summarization"')
-    return await run(gw, ctx, task, body, None)
+    return await run(request, gw, ctx, task, body, None)
 
 
 async def model_default_task(request: Request) -> Response:
@@ -65,8 +70,8 @@ async def model_default_task(request: Request) -> Response:
     gw, ctx = await begin(request, "hf_model")
     model_id = request.path_params["model_id"]
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    registered = gw.catalog.lookup(model_id)[0].task  # the id may end in a routing policy
-    return await run(gw, ctx, default_task(registered, body), body, model_id)
+    registered = gw.registry.lookup(model_id)[0].task  # the id may end in a routing policy
+    return await run(request, gw, ctx, default_task(registered, body), body, model_id)
 
 
 def default_task(registered: str, body: JSONDict) -> str:
@@ -88,7 +93,9 @@ def default_task(registered: str, body: JSONDict) -> str:
 async def model_pipeline(request: Request) -> Response:
     gw, ctx = await begin(request, "hf_model")
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    return await run(gw, ctx, request.path_params["task"], body, request.path_params["model_id"])
+    return await run(
+        request, gw, ctx, request.path_params["task"], body, request.path_params["model_id"]
+    )
 
 
 async def model_chat(request: Request) -> Response:
@@ -103,10 +110,20 @@ async def model_completions(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/hf/tasks/run", generic, methods=["POST"]),
-    Route("/hf/tasks/{task}", by_task, methods=["POST"]),
-    Route("/models/{model_id:path}/v1/chat/completions", model_chat, methods=["POST"]),
-    Route("/models/{model_id:path}/v1/completions", model_completions, methods=["POST"]),
-    Route("/models/{model_id:path}/pipeline/{task}", model_pipeline, methods=["POST"]),
-    Route("/models/{model_id:path}", model_default_task, methods=["POST"]),
+    FamilyRoute("/hf/tasks/run", generic, family=HF, methods=["POST"]),
+    FamilyRoute("/hf/tasks/{task}", by_task, family=HF, methods=["POST"]),
+    # OpenAI-compatible routes under a model's URL: the OpenAI family, errors included.
+    FamilyRoute(
+        "/models/{model_id:path}/v1/chat/completions", model_chat, family=OPENAI, methods=["POST"]
+    ),
+    FamilyRoute(
+        "/models/{model_id:path}/v1/completions",
+        model_completions,
+        family=OPENAI,
+        methods=["POST"],
+    ),
+    FamilyRoute(
+        "/models/{model_id:path}/pipeline/{task}", model_pipeline, family=HF, methods=["POST"]
+    ),
+    FamilyRoute("/models/{model_id:path}", model_default_task, family=HF, methods=["POST"]),
 ]

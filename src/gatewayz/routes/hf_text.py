@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.errors import InvalidTaskInput
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.responses import JSONResponse, sse_response
-from gatewayz.routes.common import begin, hf_error_event, primed_sse
+from gatewayz.routes.common import begin, primed_sse
 from gatewayz.schemas.hf import ConversationalRequest, TextGenerationRequest
 from gatewayz.schemas.validate import validate
 from gatewayz.services.context import RequestContext
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 async def generate(
-    gw: Gateway, ctx: RequestContext, body: JSONDict, model_id: str | None
+    request: Request, gw: Gateway, ctx: RequestContext, body: JSONDict, model_id: str | None
 ) -> Response:
     """text-generation in the HF/TGI format (streamed as TGI token events if asked)."""
     req = validate(TextGenerationRequest, body, InvalidTaskInput)
@@ -41,7 +41,7 @@ async def generate(
     if req.stream:
         chunks = gw.inference.stream(ctx, model, "text-generation", "completion", payload)
         events: AsyncIterator[JSONDict] = tgi_events(chunks, req.inputs, full_text, params.seed)
-        return sse_response(await primed_sse(events, hf_error_event, ctx.request_id, done=None))
+        return sse_response(await primed_sse(request, events, done=None))
     answer = await gw.inference.create(ctx, model, "text-generation", "completion", payload)
     text, finish = first_text(answer)
     result: JSONDict = {"generated_text": req.inputs + text if full_text else text}
@@ -67,7 +67,7 @@ async def converse(
 async def text_generation(request: Request) -> Response:
     gw, ctx = await begin(request, "hf_text_generation")
     return await generate(
-        gw, ctx, await read_json_object(request, gw.settings.max_body_bytes), None
+        request, gw, ctx, await read_json_object(request, gw.settings.max_body_bytes), None
     )
 
 
@@ -79,6 +79,6 @@ async def conversational(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/hf/tasks/text-generation", text_generation, methods=["POST"]),
-    Route("/hf/tasks/conversational", conversational, methods=["POST"]),
+    FamilyRoute("/hf/tasks/text-generation", text_generation, family=HF, methods=["POST"]),
+    FamilyRoute("/hf/tasks/conversational", conversational, family=HF, methods=["POST"]),
 ]

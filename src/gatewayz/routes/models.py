@@ -9,11 +9,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.config import ModelConfig
 from gatewayz.errors import InvalidRequest
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
 from gatewayz.schemas.query import parse_count
@@ -122,10 +122,10 @@ async def audit_trail(request: Request) -> Response:
 MAX_AUDIT_ROWS = 1_000
 
 ROUTES = [
-    Route("/hf/tasks/models", list_models, methods=["GET"]),
-    Route("/hf/tasks/models/audit", audit_trail, methods=["GET"]),
-    Route("/hf/tasks/models/registry", hub_listing, methods=["GET"]),
-    Route("/hf/tasks/models/map", map_model, methods=["POST"]),
-    Route("/hf/tasks/models/{model_id:path}/status", set_status, methods=["PUT"]),
-    Route("/hf/tasks/models/{model_id:path}", unmap_model, methods=["DELETE"]),
+    FamilyRoute("/hf/tasks/models", list_models, family=HF, methods=["GET"]),
+    FamilyRoute("/hf/tasks/models/audit", audit_trail, family=HF, methods=["GET"]),
+    FamilyRoute("/hf/tasks/models/registry", hub_listing, family=HF, methods=["GET"]),
+    FamilyRoute("/hf/tasks/models/map", map_model, family=HF, methods=["POST"]),
+    FamilyRoute("/hf/tasks/models/{model_id:path}/status", set_status, family=HF, methods=["PUT"]),
+    FamilyRoute("/hf/tasks/models/{model_id:path}", unmap_model, family=HF, methods=["DELETE"]),
 ]

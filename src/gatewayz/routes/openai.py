@@ -7,12 +7,12 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.config import Pricing
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import OPENAI, FamilyRoute
 from gatewayz.http.responses import JSONResponse, sse_response
-from gatewayz.routes.common import begin, openai_error_event, primed_sse
+from gatewayz.routes.common import begin, primed_sse
 from gatewayz.schemas.openai import ChatCompletionRequest, CompletionRequest
 from gatewayz.schemas.validate import validate
 from gatewayz.upstreams.base import Operation
@@ -32,7 +32,7 @@ async def serve_openai(
     model = gw.inference.resolve(ctx, model_id or req.model, task)
     if req.stream:
         chunks = gw.inference.stream(ctx, model, task, op, body)
-        return sse_response(await primed_sse(chunks, openai_error_event, ctx.request_id))
+        return sse_response(await primed_sse(request, chunks))
     return JSONResponse(await gw.inference.create(ctx, model, task, op, body))
 
 
@@ -71,13 +71,13 @@ async def list_models(request: Request) -> Response:
                 for entry in gw.inference.health.describe(m)
             ],
         }
-        for m in gw.catalog.live()
+        for m in gw.registry.live()
     ]
     return JSONResponse({"object": "list", "data": data})
 
 
 ROUTES = [
-    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
-    Route("/v1/completions", completions, methods=["POST"]),
-    Route("/v1/models", list_models, methods=["GET"]),
+    FamilyRoute("/v1/chat/completions", chat_completions, family=OPENAI, methods=["POST"]),
+    FamilyRoute("/v1/completions", completions, family=OPENAI, methods=["POST"]),
+    FamilyRoute("/v1/models", list_models, family=OPENAI, methods=["GET"]),
 ]

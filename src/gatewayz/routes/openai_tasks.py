@@ -10,13 +10,14 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.errors import InvalidRequest
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import OPENAI, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
 from gatewayz.schemas.openai_tasks import EmbeddingsRequest, ImageGenerationRequest
+from gatewayz.schemas.usage import usage_object
 from gatewayz.schemas.validate import validate
 from gatewayz.tasks.base import TaskRequest, TaskResult
 
@@ -47,15 +48,8 @@ async def embeddings(request: Request) -> Response:
         {"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}
         for i, v in enumerate(vectors)
     ]
-    tokens = result.usage.input_tokens
-    return JSONResponse(
-        {
-            "object": "list",
-            "data": data,
-            "model": model.id,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
-    )
+    usage = usage_object(result.usage, output=False)
+    return JSONResponse({"object": "list", "data": data, "model": model.id, "usage": usage})
 
 
 async def image_generations(request: Request) -> Response:
@@ -77,6 +71,6 @@ async def image_generations(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/v1/embeddings", embeddings, methods=["POST"]),
-    Route("/v1/images/generations", image_generations, methods=["POST"]),
+    FamilyRoute("/v1/embeddings", embeddings, family=OPENAI, methods=["POST"]),
+    FamilyRoute("/v1/images/generations", image_generations, family=OPENAI, methods=["POST"]),
 ]

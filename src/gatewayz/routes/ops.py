@@ -5,23 +5,21 @@ all but admin keys, and ``metrics.listen`` moves them to their own listener."""
 
 from __future__ import annotations
 
+import logging
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.db.engine import ping
-from gatewayz.errors import GatewayError
+from gatewayz.errors import NotReady
+from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.metrics_listener import METRICS_MEDIA_TYPE
 from gatewayz.http.requestid import ROUTE_KEY
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import gateway
 
-
-class NotReady(GatewayError):
-    status = 503
-    type = "service_unavailable"
-    code = "not_ready"
+log = logging.getLogger("gatewayz.ready")
 
 
 async def health(request: Request) -> Response:
@@ -34,7 +32,8 @@ async def ready(request: Request) -> Response:
     gw = gateway(request)
     try:
         await ping(gw.engine)
-    except Exception:  # any driver failure means "not ready"; the reason is logged
+    except Exception as exc:  # any driver failure means "not ready"; the reason is logged
+        log.warning("not ready: the database is not reachable: %s: %s", type(exc).__name__, exc)
         raise NotReady("the database is not reachable") from None
     reason = gw.preloader.not_ready
     if reason is not None:
@@ -53,7 +52,7 @@ async def metrics(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/health", health, methods=["GET"]),
-    Route("/ready", ready, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"]),
+    FamilyRoute("/health", health, family=HF, methods=["GET"]),
+    FamilyRoute("/ready", ready, family=HF, methods=["GET"]),
+    FamilyRoute("/metrics", metrics, family=HF, methods=["GET"]),
 ]

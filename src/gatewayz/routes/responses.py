@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from gatewayz.http.body import read_json_object
+from gatewayz.http.families import RESPONSES, FamilyRoute
 from gatewayz.http.responses import JSONResponse, sse_response, sse_typed_event
 from gatewayz.routes.common import begin, primed_sse
 from gatewayz.schemas.responses import ResponsesRequest, ResponsesTarget
@@ -31,30 +31,31 @@ async def create_response(request: Request) -> Response:
     target = validate(ResponsesTarget, body)
     model = gw.inference.resolve(ctx, target.model, TASK)
     if gw.inference.speaks_responses(model):
-        return await _pass_through(gw, ctx, model, body, target.stream)
+        return await _pass_through(request, gw, ctx, model, body, target.stream)
     req = validate(ResponsesRequest, body, deepest=True)
     chat = responses.to_chat(req, model)
     if req.stream:
         chunks = gw.inference.stream(ctx, model, TASK, "chat", chat)
         events = responses.response_events(req, model.id, ctx.request_id, chunks)
-        return sse_response(
-            await primed_sse(events, responses.error_event, ctx.request_id, None, sse_typed_event)
-        )
+        return sse_response(await primed_sse(request, events, done=None, encode=sse_typed_event))
     answer = await gw.inference.create(ctx, model, TASK, "chat", chat)
     return JSONResponse(responses.response_object(req, model.id, ctx.request_id, answer))
 
 
 async def _pass_through(
-    gw: Gateway, ctx: RequestContext, model: ModelConfig, body: JSONDict, stream: bool
+    request: Request,
+    gw: Gateway,
+    ctx: RequestContext,
+    model: ModelConfig,
+    body: JSONDict,
+    stream: bool,
 ) -> Response:
     """To providers that speak the Responses API: the body as sent, the answer as given
     (with the public model id and the billed usage)."""
     if stream:
         events = gw.inference.stream(ctx, model, TASK, "responses", body)
-        return sse_response(
-            await primed_sse(events, responses.error_event, ctx.request_id, None, sse_typed_event)
-        )
+        return sse_response(await primed_sse(request, events, done=None, encode=sse_typed_event))
     return JSONResponse(await gw.inference.create(ctx, model, TASK, "responses", body))
 
 
-ROUTES = [Route("/v1/responses", create_response, methods=["POST"])]
+ROUTES = [FamilyRoute("/v1/responses", create_response, family=RESPONSES, methods=["POST"])]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
 
@@ -16,7 +16,7 @@ async def list_routes(request: Request) -> Response:
     ctx.principal.require_admin()
     health = gw.inference.health
     models = []
-    for model in gw.catalog.all():
+    for model in gw.registry.all():
         entries = health.describe(model)
         routes = [
             {
@@ -35,4 +35,4 @@ async def list_routes(request: Request) -> Response:
     return JSONResponse({"models": models})
 
 
-ROUTES = [Route("/hf/tasks/models/routes", list_routes, methods=["GET"])]
+ROUTES = [FamilyRoute("/hf/tasks/models/routes", list_routes, family=HF, methods=["GET"])]

@@ -4,9 +4,9 @@ the upstream gives one (unless it asks for longer than a caller should wait: the
 answer is passed on) or a jittered backoff. Anything else (a connection refused, which
 the caller fails over instead, a timeout, a broken or refused answer) is raised at once.
 
-Used by every path that has not retried already: Hugging Face task calls, and the opening
-of a stream (until its first chunk; nothing is retried once a byte has reached the
-caller). Non-streamed OpenAI calls retry the same way inside ``OpenAIUpstream.post_json``.
+Used by every non-streamed upstream call (``OpenAIUpstream.post``, which Hugging Face
+upstreams inherit: chat, completions, responses and every task), and by the opening of a
+stream (until its first chunk; nothing is retried once a byte has reached the caller).
 """
 
 from __future__ import annotations

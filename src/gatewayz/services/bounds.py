@@ -27,7 +27,7 @@ import orjson
 
 from gatewayz.config import ModelConfig
 from gatewayz.money import Usage, cost_nano_usd
-from gatewayz.upstreams.openai_tasks.base import STRUCTURED_MAX_TOKENS
+from gatewayz.tasks.base import STRUCTURED_MAX_TOKENS
 
 # Chat templates wrap the prompt in role markers (fewer tokens per message than the JSON
 # of a message has bytes of syntax) and sometimes a default system prompt...
@@ -50,8 +50,6 @@ PROMPT_FIELDS = (
 )
 # The task prompt a chat upstream is given around a task's inputs, in tokens at most.
 TASK_PROMPT_TOKENS = 1_024
-# Larger reported counts are not stored as they are (they fit a 64-bit column with room).
-MAX_COUNT = 2**53
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ from gatewayz.local.llama import PACKAGED_GGUF
 from gatewayz.money import Usage, cost_nano_usd
 from gatewayz.routing.attempts import with_retries
 from gatewayz.routing.health import RouteHealth
-from gatewayz.services.bounds import MAX_COUNT, Bound, chat_bound, task_bound
+from gatewayz.schemas.usage import responses_usage, usage_chunk, usage_object, usage_of
+from gatewayz.services.bounds import Bound, chat_bound, task_bound
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.context import RequestContext
 from gatewayz.services.credits import CreditGuard, Hold
@@ -33,23 +34,6 @@ log = logging.getLogger("gatewayz.inference")
 T = TypeVar("T")
 MAX_BIGINT = 2**63 - 1
 ROUTE_HEADER = b"x-gatewayz-route"
-
-
-def _usage_of(answer: JSONDict) -> Usage | None:
-    usage = answer.get("usage")
-    response = answer.get("response")
-    if usage is None and isinstance(response, dict):  # a Responses API stream event
-        usage = response.get("usage")
-    if not isinstance(usage, dict):
-        return None
-    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
-    completion = usage.get("completion_tokens", usage.get("output_tokens"))
-    if not isinstance(prompt, int) or not isinstance(completion, int):
-        return None
-    return Usage(
-        input_tokens=min(max(prompt, 0), MAX_COUNT),
-        output_tokens=min(max(completion, 0), MAX_COUNT),
-    )
 
 
 def _estimated_usage(payload: JSONDict, output_text: str, output_chunks: int = 0) -> Usage:
@@ -167,7 +151,7 @@ class InferenceService:
 
         route, upstream, answer, started = await self._failover(ctx, model, task, call)
         latency_s = time.perf_counter() - started
-        usage = _usage_of(answer) or await self._counted(model, op, payload, _text_of(answer))
+        usage = usage_of(answer) or await self._counted(model, op, payload, _text_of(answer))
         self.health.measured(model.id, route, latency_s, usage.output_tokens)
         record = await self._record(ctx, model, task, upstream.name, usage, 200, bound)
         answer["model"] = model.id
@@ -176,7 +160,7 @@ class InferenceService:
             return answer
         answer.setdefault("created", 0)
         answer["usage"] = {
-            **_usage_object(record_usage(record)),
+            **usage_object(record_usage(record)),
             **{k: v for k, v in (answer.get("usage") or {}).items() if k.endswith("_details")},
         }
         return answer
@@ -355,7 +339,7 @@ class InferenceService:
         try:
             async for chunk in chunks:
                 _set_model(chunk, model.id)
-                reported = _usage_of(chunk)
+                reported = usage_of(chunk)
                 if reported is not None:
                     usage = reported
                     billed, implausible = bound.clamp(reported)
@@ -369,7 +353,7 @@ class InferenceService:
             if usage is None:  # the upstream ignored stream_options: the caller still gets usage
                 usage = await self._counted(model, op, payload, "", len(text_parts))
                 if op != "responses":  # (a Responses stream has no usage chunk to add)
-                    yield _usage_chunk(last, model.id, bound.clamp(usage)[0])
+                    yield usage_chunk(last, model.id, bound.clamp(usage)[0])
             recorded = True
             latency_s = time.perf_counter() - started
             self.health.measured(model.id, route, latency_s, usage.output_tokens, first_token_s)
@@ -511,17 +495,6 @@ def record_usage(record: UsageRecord) -> Usage:
     )
 
 
-def responses_usage(usage: Usage) -> JSONDict:
-    """``usage`` as the Responses API reports it."""
-    return {
-        "input_tokens": usage.input_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": usage.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": usage.input_tokens + usage.output_tokens,
-    }
-
-
 def _set_model(chunk: JSONDict, model_id: str) -> None:
     """The public model id on a chat chunk, or on a Responses event's response."""
     response = chunk.get("response")
@@ -536,26 +509,7 @@ def _set_usage(chunk: JSONDict, usage: Usage) -> None:
     if isinstance(response, dict):
         response["usage"] = responses_usage(usage)
     else:
-        chunk["usage"] = _usage_object(usage)
-
-
-def _usage_object(usage: Usage) -> JSONDict:
-    return {
-        "prompt_tokens": usage.input_tokens,
-        "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.input_tokens + usage.output_tokens,
-    }
-
-
-def _usage_chunk(last: JSONDict, model_id: str, usage: Usage) -> JSONDict:
-    return {
-        "id": last.get("id", ""),
-        "object": last.get("object", "chat.completion.chunk"),
-        "created": last.get("created", 0),
-        "model": model_id,
-        "choices": [],
-        "usage": _usage_object(usage),
-    }
+        chunk["usage"] = usage_object(usage)
 
 
 async def _prepend(first: Any, rest: AsyncIterator[JSONDict]) -> AsyncIterator[JSONDict]:

@@ -17,19 +17,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.usage_writer import usage_writer
-from gatewayz.errors import GatewayError
+from gatewayz.errors import LedgerUnavailable
 
 log = logging.getLogger("gatewayz.ledger")
 
 MAX_BATCH = 2_000
 WRITE_ATTEMPTS = 5
 RETRY_BASE_S = 0.05
-
-
-class LedgerUnavailable(GatewayError):
-    status = 503
-    type = "service_unavailable"
-    code = "ledger_unavailable"
 
 
 @dataclass(frozen=True, slots=True)

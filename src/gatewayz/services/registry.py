@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatewayz.config import ModelConfig, Settings
-from gatewayz.errors import InvalidRequest
+from gatewayz.config import ModelConfig
+from gatewayz.errors import InvalidRequest, TaskMismatch
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.registry_store import AuditEntry, Entry, RegistryStore, Source
 from gatewayz.tasks import Task
@@ -32,19 +32,6 @@ STATUSES = ("staging", "live")
 # Hub repository ids: "namespace/name".
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _MODEL_ID = re.compile(r"^[^\s]{1,200}$")
-
-
-class TaskMismatch(InvalidRequest):
-    code = "task_mismatch"
-
-
-def provider_tasks(settings: Settings) -> dict[str, frozenset[str]]:
-    """The tasks each configured provider's adapter can serve, without starting it."""
-    from gatewayz.upstreams.registry import UPSTREAM_KINDS
-
-    return {
-        p.name: UPSTREAM_KINDS[p.kind].tasks for p in settings.providers if p.kind in UPSTREAM_KINDS
-    }
 
 
 def check_mapping(model: ModelConfig, providers: Mapping[str, frozenset[str]]) -> None:

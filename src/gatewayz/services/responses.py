@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from gatewayz.config import ModelConfig
-from gatewayz.errors import GatewayError, InvalidRequest
+from gatewayz.errors import InvalidRequest
 from gatewayz.schemas.responses import (
     ContentPart,
     FunctionCallItem,
@@ -395,14 +395,3 @@ async def response_events(
     status, incomplete = _status(finish)
     final = env.response(status, out.output, usage, incomplete)
     yield out.event(f"response.{status}", response=final)
-
-
-def error_event(exc: GatewayError, request_id: str) -> JSONDict:
-    """A failure after the stream started, as the Responses ``error`` event."""
-    return {
-        "type": "error",
-        "code": exc.code,
-        "message": exc.message,
-        "param": None,
-        "request_id": request_id,
-    }

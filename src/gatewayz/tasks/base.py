@@ -18,6 +18,9 @@ from gatewayz.money import Usage
 from gatewayz.schemas.validate import field_path
 
 JSON = Any
+# The longest structured answer a chat model may give for a task (so also the most output
+# tokens a task request can be billed for).
+STRUCTURED_MAX_TOKENS = 512
 
 
 class Parameters(BaseModel):

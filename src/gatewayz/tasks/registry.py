@@ -1,4 +1,10 @@
-"""Task name -> spec. Adding a task is one module plus one line here."""
+"""Task name -> spec: the one list of the tasks the gateway knows.
+
+Adding a task is one spec module plus one line here, then, per upstream kind that serves
+it, one helper and one line in that kind's helper registry, and a section of docs/TASKS.md.
+Every other list of task names (the ``Task`` type, each kind's ``tasks``, the embedded
+handlers, the tests' lists) is derived from or checked against this one
+(tests/tasks/test_task_registry.py)."""
 
 from __future__ import annotations
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, ClassVar, Literal
 
 from gatewayz.config import ProviderConfig
 from gatewayz.errors import TaskNotSupported
 from gatewayz.redact import Redactor
 from gatewayz.tasks.base import TaskRequest, TaskResult
+from gatewayz.tasks.registry import TEXT_TASKS
 
 # ``responses``: OpenAI's Responses API, passed through (to providers with ``responses_api``).
 Operation = Literal["chat", "completion", "responses"]
@@ -33,6 +34,12 @@ class Stopwatch:
 
     def since(self, start: float) -> None:
         self.upstream_s += time.perf_counter() - start
+
+
+def serves(task_helpers: Iterable[str]) -> frozenset[str]:
+    """The tasks of a kind: chat and text generation, which every kind serves, plus those
+    it has a task helper (or embedded handler) for."""
+    return frozenset({*TEXT_TASKS, *task_helpers})
 
 
 class Upstream(ABC):

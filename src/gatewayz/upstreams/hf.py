@@ -2,70 +2,33 @@
 
 ``base_url`` is the server's root, or a template with ``{model}`` for servers that host
 many models (e.g. ``http://host/models/{model}``). Task requests are passed through in the
-HF format and the answer's shape is checked; chat and completions use the OpenAI routes
-that TGI serves under ``/v1``.
+HF format (``hf_tasks``) and the answer's shape is checked; chat and completions use the
+OpenAI routes that TGI serves under ``/v1``.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Mapping
+from typing import ClassVar
 
-import orjson
-
-from gatewayz.errors import UpstreamBadResponse
-from gatewayz.money import Usage
-from gatewayz.routing.attempts import with_retries
-from gatewayz.tasks.base import TaskRequest, TaskResult
-from gatewayz.tasks.image import PNG_MAGIC
-from gatewayz.tasks.registry import TASK_SPECS
-from gatewayz.upstreams.base import Stopwatch
+from gatewayz.config import ProviderConfig
+from gatewayz.redact import Redactor
+from gatewayz.upstreams.base import serves
+from gatewayz.upstreams.helpers import TaskHelper
+from gatewayz.upstreams.hf_tasks import HF_TASKS
 from gatewayz.upstreams.openai import OpenAIUpstream
 
 
 class HFUpstream(OpenAIUpstream):
     kind = "hf"
-    tasks = frozenset({"conversational", "text-generation", *TASK_SPECS})
+    helpers: ClassVar[Mapping[str, TaskHelper]] = HF_TASKS
+    tasks = serves(HF_TASKS)
+    api_prefix = "/v1"
 
-    def root(self, model: object) -> str:
+    def __init__(self, config: ProviderConfig, redactor: Redactor) -> None:
+        super().__init__(config, redactor)
+        # A task's answer may be an image as well as JSON.
+        self._headers["Accept"] = "*/*"
+
+    def base(self, model: object) -> str:
         return self._base.replace("{model}", str(model)) if "{model}" in self._base else self._base
-
-    def url(self, path: str, model: object) -> str:
-        return self.root(model) + "/v1" + path
-
-    async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
-        """One task call, asked again on 408/429/5xx under the shared retry rules."""
-        return await with_retries(
-            lambda: self._run_task_once(model, request, watch), self.config.max_retries
-        )
-
-    async def _run_task_once(
-        self, model: str, request: TaskRequest, watch: Stopwatch
-    ) -> TaskResult:
-        spec = TASK_SPECS[request.task]
-        body = {"inputs": request.inputs, "parameters": request.parameters}
-        start = time.perf_counter()
-        try:
-            async with self.session.post(
-                self.root(model), data=orjson.dumps(body), headers={"Accept": "*/*"}
-            ) as resp:
-                raw = await resp.read()
-                status, media = resp.status, resp.content_type
-                retry_after = resp.headers.get("Retry-After")
-        except Exception as exc:
-            raise self._translate(exc) from None
-        finally:
-            watch.since(start)
-        if status != 200:
-            raise self._status_error(status, raw, retry_after)
-        if request.task == "text-to-image":
-            if not raw.startswith(PNG_MAGIC):
-                raise UpstreamBadResponse(f"upstream {self.name!r} did not answer with a PNG")
-            return TaskResult(image=raw, media_type="image/png", usage=Usage(images=1))
-        if media != "application/json":
-            shown = self.redactor.for_caller(media, 80)  # the upstream's own header text
-            raise UpstreamBadResponse(f"upstream {self.name!r} answered {shown}, not JSON")
-        try:
-            output = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamBadResponse(f"upstream {self.name!r} answered invalid JSON") from None
-        return TaskResult(output=spec.check_output(output))

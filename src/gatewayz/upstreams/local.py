@@ -18,12 +18,16 @@ from gatewayz.local._lazy import missing_package
 from gatewayz.local.llama import LlamaRuntime, llama_params
 from gatewayz.redact import Redactor
 from gatewayz.tasks.base import TaskRequest, TaskResult
-from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
+from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream, serves
 
 if TYPE_CHECKING:
     from gatewayz.upstreams.local_tasks import LocalTasks
 
-# Tasks with an embedded model (fill-mask and text-to-image answer 501 with guidance).
+# Tasks no embedded model can serve: they answer 501 saying how to configure an upstream.
+NO_EMBEDDED_MODEL = frozenset({"fill-mask", "text-to-image"})
+# The non-chat tasks of the embedded provider: the keys of ``LocalTasks.handlers``
+# (``local_tasks`` imports the optional libraries, so they are named here as well; a test
+# checks the two agree).
 LOCAL_TASKS = frozenset(
     {
         "feature-extraction",
@@ -33,15 +37,14 @@ LOCAL_TASKS = frozenset(
         "token-classification",
         "text-classification",
         "translation",
-        "fill-mask",
-        "text-to-image",
+        *NO_EMBEDDED_MODEL,
     }
 )
 
 
 class LocalUpstream(Upstream):
     kind = "local"
-    tasks = frozenset({"conversational", "text-generation", *LOCAL_TASKS})
+    tasks = serves(LOCAL_TASKS)
 
     def __init__(self, config: ProviderConfig, redactor: Redactor) -> None:
         super().__init__(config, redactor)

@@ -20,6 +20,7 @@ from gatewayz.local.translate import ApertiumTranslator
 from gatewayz.local.zeroshot import ZeroShotClassifier
 from gatewayz.money import Usage
 from gatewayz.tasks.base import TaskRequest, TaskResult
+from gatewayz.upstreams.local import NO_EMBEDDED_MODEL
 
 Handler = Callable[[TaskRequest], TaskResult]
 # A local translation model named like "en-es" translates in that direction by default.
@@ -57,8 +58,7 @@ class LocalTasks:
             "token-classification": self.token_classification,
             "text-classification": self.text_classification,
             "translation": self.translation,
-            "fill-mask": self.unavailable,
-            "text-to-image": self.unavailable,
+            **dict.fromkeys(NO_EMBEDDED_MODEL, self.unavailable),
         }
 
     def run(self, model: str, request: TaskRequest) -> TaskResult:

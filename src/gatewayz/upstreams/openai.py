@@ -7,8 +7,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
 
 import aiohttp
 import orjson
@@ -22,9 +22,12 @@ from gatewayz.errors import (
     UpstreamUnavailable,
 )
 from gatewayz.redact import LOG_MAX_CHARS, Redactor
-from gatewayz.retries import parse_retry_after, retry_delay, should_retry
+from gatewayz.retries import NO_ANSWER, parse_retry_after
+from gatewayz.routing.attempts import with_retries
 from gatewayz.tasks.base import TaskRequest, TaskResult
-from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream
+from gatewayz.tasks.registry import TASK_SPECS
+from gatewayz.upstreams.base import JSONDict, Operation, Stopwatch, Upstream, serves
+from gatewayz.upstreams.helpers import Call, Reply, TaskHelper
 from gatewayz.upstreams.http1 import ConnectFailed, HTTP1Client, ProtocolFailed
 from gatewayz.upstreams.openai_tasks.registry import OPENAI_TASKS
 
@@ -38,8 +41,6 @@ RESPONSES_LAST_EVENTS = frozenset({"response.completed", "response.incomplete", 
 # Upstream 4xx answers that are about the caller's request and are passed on as they are;
 # any other 4xx (401, 403, 404...) means the gateway itself is misconfigured: a 502.
 _PASS_THROUGH = frozenset({400, 413, 422, 429})
-# A retry the upstream asks to wait longer for is not made: the caller gets the answer.
-MAX_UPSTREAM_RETRY_WAIT_S = 5.0
 _MAX_RETRY_AFTER_S = 86_400
 # Bytes of an upstream's error body that are looked at (each UTF-8 character is <= 4).
 _MAX_ERROR_BYTES = 4 * LOG_MAX_CHARS
@@ -70,8 +71,14 @@ def retry_after_seconds(value: str | None) -> str | None:
 
 
 class OpenAIUpstream(Upstream):
+    """Every call the adapter makes goes through ``post`` (non-streamed, with the retry
+    rules) or ``stream``; task helpers only prepare requests and parse answers."""
+
     kind = "openai"
-    tasks = frozenset({"conversational", "text-generation", *OPENAI_TASKS})
+    helpers: ClassVar[Mapping[str, TaskHelper]] = OPENAI_TASKS
+    tasks = serves(OPENAI_TASKS)
+    # Where the OpenAI API lives under the model's URL.
+    api_prefix: ClassVar[str] = ""
 
     def __init__(self, config: ProviderConfig, redactor: Redactor) -> None:
         super().__init__(config, redactor)
@@ -82,8 +89,9 @@ class OpenAIUpstream(Upstream):
             self._headers["Authorization"] = f"Bearer {config.api_key}"
         self._session: aiohttp.ClientSession | None = None
         self._http1: HTTP1Client | None = None
-        # How this server takes a JSON schema for structured output (learned on first use).
-        self.structured_style = "json_schema"
+        # The ``Call.fallback_when`` of requests this server rejected: their fallback form
+        # is sent first from then on (e.g. llama.cpp's way of taking a JSON schema).
+        self._rejected_forms: set[str] = set()
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(
@@ -108,9 +116,13 @@ class OpenAIUpstream(Upstream):
         if self._http1 is not None:
             await self._http1.close()
 
+    def base(self, model: object) -> str:
+        """The URL of the upstream's ``model``: the root every path is under."""
+        return self._base
+
     def url(self, path: str, model: object) -> str:
-        """Where to POST an OpenAI-style ``path`` (e.g. ``/chat/completions``) for ``model``."""
-        return self._base + path
+        """Where to POST ``path`` (e.g. ``/chat/completions``) for ``model``."""
+        return self.base(model) + path
 
     @property
     def http(self) -> HTTP1Client:
@@ -126,49 +138,67 @@ class OpenAIUpstream(Upstream):
         return self._session
 
     async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
-        helper = OPENAI_TASKS.get(request.task)
+        helper = self.helpers.get(request.task)
         if helper is None:
             return await super().run_task(model, request, watch)
-        return await helper.run(self, model, request, watch)
+        result = helper.parse(
+            await self._call(helper.prepare(model, request), model, watch), request
+        )
+        if result.output is not None:
+            result.output = TASK_SPECS[request.task].check_output(result.output)
+        return result
 
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
-        data = await self.post_json(_PATHS[op], payload, watch)
+        reply = await self.post(self.api_prefix + _PATHS[op], payload, payload.get("model"), watch)
+        data = self._json_object(reply.body)
         field = "output" if op == "responses" else "choices"
         if not isinstance(data.get(field), list):
             raise UpstreamBadResponse(f"upstream {self.name!r} answered without {field!r}")
         return data
 
-    async def post_json(self, path: str, payload: JSONDict, watch: Stopwatch) -> JSONDict:
-        """POST ``payload`` to ``base_url + path``; the answer must be a JSON object. An
-        answer of 408/429/5xx or a dropped connection is asked again (``max_retries``,
-        the shared rules in ``gatewayz.retries``) unless the upstream asks for a longer
-        wait than a caller should be kept waiting."""
-        url, body = self.url(path, payload.get("model")), orjson.dumps(payload)
-        retries = 0
-        while True:
-            start = time.perf_counter()
-            try:
-                answer = await self.http.post(url, body)
-            except ProtocolFailed as exc:
-                if not should_retry(0, retries, self.config.max_retries):
-                    raise self._translate(exc) from None
-                answer = None
-            except Exception as exc:
-                raise self._translate(exc) from None
-            finally:
-                watch.since(start)
-            if answer is not None and answer.status == 200:
-                return self._json_object(answer.body)
-            status = 0 if answer is None else answer.status
-            retry_after = None if answer is None else answer.retry_after
-            asked = parse_retry_after(retry_after) or 0.0
-            if not should_retry(status, retries, self.config.max_retries) or (
-                asked > MAX_UPSTREAM_RETRY_WAIT_S
-            ):
-                assert answer is not None
-                raise self._status_error(answer.status, answer.body, retry_after)
-            await asyncio.sleep(retry_delay(retries, retry_after))
-            retries += 1
+    async def _call(self, call: Call, model: str, watch: Stopwatch) -> Reply:
+        """A helper's ``call``, in its fallback form if this server rejected it before or
+        rejects it now."""
+        if call.fallback is not None and call.fallback_when in self._rejected_forms:
+            call = call.fallback
+        try:
+            return await self._checked(call, model, watch)
+        except (UpstreamRejected, UpstreamBadResponse) as exc:
+            if call.fallback is None or call.fallback_when not in exc.message:
+                raise
+        self._rejected_forms.add(call.fallback_when)
+        return await self._checked(call.fallback, model, watch)
+
+    async def _checked(self, call: Call, model: str, watch: Stopwatch) -> Reply:
+        reply = await self.post(call.path, call.payload, model, watch)
+        if call.media is not None and reply.content_type != call.media:
+            shown = self.redactor.for_caller(reply.content_type, 80)  # the upstream's text
+            wanted = "JSON" if call.media == "application/json" else call.media
+            raise UpstreamBadResponse(f"upstream {self.name!r} answered {shown}, not {wanted}")
+        return reply
+
+    async def post(self, path: str, payload: JSONDict, model: object, watch: Stopwatch) -> Reply:
+        """POST ``payload`` to ``path`` under ``model``'s URL: every non-streamed call the
+        adapter makes. Returns the 200 answer; any other status is an ``UpstreamError``.
+        An answer of 408/429/5xx or a dropped connection is asked again under the shared
+        retry rules (``routing.attempts.with_retries``, ``max_retries``) unless the
+        upstream asks for a longer wait than a caller should be kept waiting."""
+        url, body = self.url(path, model), orjson.dumps(payload)
+        return await with_retries(
+            lambda: self._post_once(url, body, watch), self.config.max_retries
+        )
+
+    async def _post_once(self, url: str, body: bytes, watch: Stopwatch) -> Reply:
+        start = time.perf_counter()
+        try:
+            answer = await self.http.post(url, body)
+        except Exception as exc:
+            raise self._translate(exc) from None
+        finally:
+            watch.since(start)
+        if answer.status != 200:
+            raise self._status_error(answer.status, answer.body, answer.retry_after)
+        return answer
 
     def _json_object(self, body: bytes) -> JSONDict:
         try:
@@ -186,7 +216,7 @@ class OpenAIUpstream(Upstream):
     ) -> AsyncIterator[JSONDict]:
         start = time.perf_counter()
         try:
-            url = self.url(_PATHS[op], payload.get("model"))
+            url = self.url(self.api_prefix + _PATHS[op], payload.get("model"))
             resp = await self.session.post(url, data=orjson.dumps(payload))
         except Exception as exc:
             watch.since(start)
@@ -259,6 +289,9 @@ class OpenAIUpstream(Upstream):
 
     def _translate(self, exc: BaseException) -> UpstreamError:
         error = self._translate_of(exc)
+        if isinstance(exc, ProtocolFailed):
+            # The connection dropped before an answer: retried as a 5xx would be.
+            error.upstream_status = NO_ANSWER
         # No connection within connect_timeout_s: the circuit breaker opens at once.
         error.connect_timed_out = isinstance(exc, aiohttp.ConnectionTimeoutError) or (
             isinstance(exc, ConnectFailed) and exc.timed_out

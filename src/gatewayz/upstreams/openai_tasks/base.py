@@ -1,44 +1,33 @@
-"""The interface of an OpenAI-upstream task helper, and the structured-output chat helper."""
+"""The structured-output chat helper: a task served by a chat model answering JSON that
+matches a schema, converted to the task's HF shape by each task's ``convert``."""
 
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from abc import abstractmethod
+from typing import Any, ClassVar
 
-from gatewayz.errors import UpstreamBadResponse, UpstreamRejected
+from gatewayz.errors import UpstreamBadResponse
 from gatewayz.money import Usage
-from gatewayz.tasks.base import JSON, TaskRequest, TaskResult
+from gatewayz.schemas.usage import usage_of
+from gatewayz.tasks.base import JSON, STRUCTURED_MAX_TOKENS, TaskRequest, TaskResult
+from gatewayz.upstreams.helpers import Call, JSONDict, JSONTaskHelper
 
-if TYPE_CHECKING:
-    from gatewayz.upstreams.base import JSONDict, Stopwatch
-    from gatewayz.upstreams.openai import OpenAIUpstream
-
-
-# The longest structured answer a chat model may give for a task (also the credit bound).
-STRUCTURED_MAX_TOKENS = 512
+CHAT_PATH = "/chat/completions"
 
 
-class OpenAITaskHelper(ABC):
-    task: ClassVar[str]
-
-    @abstractmethod
-    async def run(
-        self, upstream: OpenAIUpstream, model: str, req: TaskRequest, watch: Stopwatch
-    ) -> TaskResult: ...
-
-
-def token_usage(answer: JSONDict) -> Usage:
-    usage = answer.get("usage") or {}
-    prompt = usage.get("prompt_tokens")
-    completion = usage.get("completion_tokens")
-    return Usage(
-        input_tokens=prompt if isinstance(prompt, int) and prompt >= 0 else 0,
-        output_tokens=completion if isinstance(completion, int) and completion >= 0 else 0,
-    )
+def response_format(style: str, name: str, schema: JSONDict) -> JSONDict:
+    """How a server takes a JSON schema: OpenAI's standard form (OpenAI, vLLM, TGI), or
+    llama.cpp's ``json_object`` + ``schema``."""
+    if style == "json_schema":
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": name, "strict": True, "schema": schema},
+        }
+    return {"type": "json_object", "schema": schema}
 
 
-class StructuredChatTask(OpenAITaskHelper):
+class StructuredChatTask(JSONTaskHelper):
     """Asks a chat model for JSON matching ``schema`` and converts it with ``convert``."""
 
     instruction: ClassVar[str]
@@ -52,9 +41,9 @@ class StructuredChatTask(OpenAITaskHelper):
     @abstractmethod
     def convert(self, data: Any, req: TaskRequest) -> JSON: ...
 
-    async def run(
-        self, upstream: OpenAIUpstream, model: str, req: TaskRequest, watch: Stopwatch
-    ) -> TaskResult:
+    def prepare(self, model: str, req: TaskRequest) -> Call:
+        """The standard ``json_schema`` form, with llama.cpp's form as the fallback for a
+        server that rejects it (its error names ``json_schema``)."""
         payload = {
             "model": model,
             "messages": [
@@ -64,15 +53,26 @@ class StructuredChatTask(OpenAITaskHelper):
             "temperature": 0,
             "max_tokens": STRUCTURED_MAX_TOKENS,
         }
-        schema = self.schema(req)
-        answer = await _structured_chat(
-            upstream, payload, self.task.replace("-", "_"), schema, watch
-        )
-        choices = answer.get("choices") or [{}]
-        content = ((choices[0] or {}).get("message") or {}).get("content")
-        return TaskResult(output=self.convert(self._parse(content), req), usage=token_usage(answer))
+        name, schema = self.task.replace("-", "_"), self.schema(req)
 
-    def _parse(self, content: Any) -> Any:
+        def form(style: str) -> JSONDict:
+            return {**payload, "response_format": response_format(style, name, schema)}
+
+        fallback = Call(CHAT_PATH, form("json_object"))
+        return Call(CHAT_PATH, form("json_schema"), fallback=fallback, fallback_when="json_schema")
+
+    def parse_json(self, answer: JSONDict, req: TaskRequest) -> TaskResult:
+        choices = answer.get("choices")
+        if not isinstance(choices, list):
+            raise UpstreamBadResponse("the upstream answered without 'choices'")
+        first = (choices or [{}])[0]
+        message = (first.get("message") if isinstance(first, dict) else None) or {}
+        content = message.get("content") if isinstance(message, dict) else None
+        return TaskResult(
+            output=self.convert(self._decode(content), req), usage=usage_of(answer) or Usage()
+        )
+
+    def _decode(self, content: Any) -> Any:
         # Grammar-constrained servers can emit raw control characters inside strings:
         # accepted (``strict=False``), since the structure is what was asked for.
         try:
@@ -81,34 +81,3 @@ class StructuredChatTask(OpenAITaskHelper):
             raise UpstreamBadResponse(
                 f"the upstream's {self.task} answer is not the JSON asked for"
             ) from None
-
-
-def _response_format(style: str, name: str, schema: JSONDict) -> JSONDict:
-    if style == "json_schema":  # OpenAI, vLLM, TGI
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": name, "strict": True, "schema": schema},
-        }
-    return {"type": "json_object", "schema": schema}  # llama.cpp's servers
-
-
-async def _structured_chat(
-    upstream: OpenAIUpstream, payload: JSONDict, name: str, schema: JSONDict, watch: Stopwatch
-) -> JSONDict:
-    """A chat completion constrained to ``schema``. Servers differ in how they take a
-    schema: the standard ``json_schema`` form is tried first, and an upstream that rejects
-    it is asked with llama.cpp's ``json_object`` + ``schema`` form from then on."""
-    style = upstream.structured_style
-    try:
-        return await upstream.create(
-            "chat", {**payload, "response_format": _response_format(style, name, schema)}, watch
-        )
-    except (UpstreamRejected, UpstreamBadResponse) as exc:
-        if style != "json_schema" or "json_schema" not in exc.message:
-            raise
-    upstream.structured_style = "json_object"
-    return await upstream.create(
-        "chat",
-        {**payload, "response_format": _response_format("json_object", name, schema)},
-        watch,
-    )

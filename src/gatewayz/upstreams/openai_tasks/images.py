@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gatewayz.errors import UpstreamBadResponse
 from gatewayz.money import Usage
 from gatewayz.tasks.base import TaskRequest, TaskResult
 from gatewayz.tasks.image import PNG_MAGIC
-from gatewayz.upstreams.openai_tasks.base import OpenAITaskHelper
-
-if TYPE_CHECKING:
-    from gatewayz.upstreams.base import Stopwatch
-    from gatewayz.upstreams.openai import OpenAIUpstream
+from gatewayz.upstreams.helpers import Call, JSONDict, JSONTaskHelper
 
 
-class TextToImageTask(OpenAITaskHelper):
+class TextToImageTask(JSONTaskHelper):
     task = "text-to-image"
 
-    async def run(
-        self, upstream: OpenAIUpstream, model: str, req: TaskRequest, watch: Stopwatch
-    ) -> TaskResult:
+    def prepare(self, model: str, req: TaskRequest) -> Call:
         payload: dict[str, Any] = {
             "model": model,
             "prompt": req.inputs,
@@ -35,7 +29,9 @@ class TextToImageTask(OpenAITaskHelper):
         for key in ("seed", "negative_prompt", "num_inference_steps", "guidance_scale"):
             if req.param(key) is not None:
                 payload[key] = req.param(key)
-        answer = await upstream.post_json("/images/generations", payload, watch)
+        return Call("/images/generations", payload)
+
+    def parse_json(self, answer: JSONDict, req: TaskRequest) -> TaskResult:
         data = answer.get("data")
         encoded = data[0].get("b64_json") if isinstance(data, list) and data else None
         if not isinstance(encoded, str):

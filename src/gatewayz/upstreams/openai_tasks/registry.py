@@ -1,8 +1,9 @@
-"""Task -> helper for OpenAI-compatible upstreams."""
+"""Task -> helper for OpenAI-compatible upstreams: the non-chat tasks the kind serves.
+Adding one is a helper plus one line here."""
 
 from __future__ import annotations
 
-from gatewayz.upstreams.openai_tasks.base import OpenAITaskHelper
+from gatewayz.upstreams.helpers import TaskHelper, by_task
 from gatewayz.upstreams.openai_tasks.images import TextToImageTask
 from gatewayz.upstreams.openai_tasks.understanding import (
     FillMaskTask,
@@ -15,9 +16,8 @@ from gatewayz.upstreams.openai_tasks.understanding import (
 )
 from gatewayz.upstreams.openai_tasks.vectors import FeatureExtractionTask, SentenceSimilarityTask
 
-OPENAI_TASKS: dict[str, OpenAITaskHelper] = {
-    helper.task: helper
-    for helper in (
+OPENAI_TASKS: dict[str, TaskHelper] = by_task(
+    (
         FeatureExtractionTask(),
         SentenceSimilarityTask(),
         TextToImageTask(),
@@ -29,4 +29,4 @@ OPENAI_TASKS: dict[str, OpenAITaskHelper] = {
         ZeroShotTask(),
         FillMaskTask(),
     )
-}
+)

@@ -3,36 +3,29 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 from gatewayz.errors import UpstreamBadResponse
 from gatewayz.money import Usage
+from gatewayz.schemas.usage import usage_of
 from gatewayz.tasks.base import TaskRequest, TaskResult
-from gatewayz.upstreams.openai_tasks.base import OpenAITaskHelper
-
-if TYPE_CHECKING:
-    from gatewayz.upstreams.base import Stopwatch
-    from gatewayz.upstreams.openai import OpenAIUpstream
+from gatewayz.upstreams.helpers import Call, JSONDict, JSONTaskHelper
 
 
-async def embed(
-    upstream: OpenAIUpstream, model: str, texts: list[str], watch: Stopwatch
-) -> tuple[list[list[float]], Usage]:
-    answer = await upstream.post_json(
-        "/embeddings", {"model": model, "input": texts, "encoding_format": "float"}, watch
-    )
+def embeddings_call(model: str, texts: list[str]) -> Call:
+    return Call("/embeddings", {"model": model, "input": texts, "encoding_format": "float"})
+
+
+def vectors_of(answer: JSONDict, count: int) -> tuple[list[list[float]], Usage]:
+    """The ``count`` vectors of an embeddings answer, in input order, and its usage."""
     data = answer.get("data")
-    if not isinstance(data, list) or len(data) != len(texts):
+    if not isinstance(data, list) or len(data) != count:
         raise UpstreamBadResponse("the upstream's embeddings answer has the wrong length")
     rows = sorted(data, key=lambda d: d.get("index", 0) if isinstance(d, dict) else 0)
     vectors = [row.get("embedding") for row in rows if isinstance(row, dict)]
     if not all(isinstance(v, list) and v for v in vectors):
         raise UpstreamBadResponse("the upstream's embeddings answer has no vectors")
-    usage = answer.get("usage") or {}
-    tokens = usage.get("prompt_tokens")
-    return [[float(x) for x in v] for v in vectors if isinstance(v, list)], Usage(
-        input_tokens=tokens if isinstance(tokens, int) and tokens >= 0 else 0
-    )
+    usage = usage_of(answer, output=False) or Usage()
+    return [[float(x) for x in v] for v in vectors if isinstance(v, list)], usage
 
 
 def normalized(vector: list[float]) -> list[float]:
@@ -40,27 +33,31 @@ def normalized(vector: list[float]) -> list[float]:
     return [x / norm for x in vector]
 
 
-class FeatureExtractionTask(OpenAITaskHelper):
+def _texts(req: TaskRequest) -> list[str]:
+    return [req.inputs] if isinstance(req.inputs, str) else list(req.inputs)
+
+
+class FeatureExtractionTask(JSONTaskHelper):
     task = "feature-extraction"
 
-    async def run(
-        self, upstream: OpenAIUpstream, model: str, req: TaskRequest, watch: Stopwatch
-    ) -> TaskResult:
-        texts = [req.inputs] if isinstance(req.inputs, str) else list(req.inputs)
-        vectors, usage = await embed(upstream, model, texts, watch)
+    def prepare(self, model: str, req: TaskRequest) -> Call:
+        return embeddings_call(model, _texts(req))
+
+    def parse_json(self, answer: JSONDict, req: TaskRequest) -> TaskResult:
+        vectors, usage = vectors_of(answer, len(_texts(req)))
         if req.param("normalize", False):
             vectors = [normalized(v) for v in vectors]
         return TaskResult(output=vectors, usage=usage)
 
 
-class SentenceSimilarityTask(OpenAITaskHelper):
+class SentenceSimilarityTask(JSONTaskHelper):
     task = "sentence-similarity"
 
-    async def run(
-        self, upstream: OpenAIUpstream, model: str, req: TaskRequest, watch: Stopwatch
-    ) -> TaskResult:
-        texts = [req.inputs["source_sentence"], *req.inputs["sentences"]]
-        vectors, usage = await embed(upstream, model, texts, watch)
+    def prepare(self, model: str, req: TaskRequest) -> Call:
+        return embeddings_call(model, [req.inputs["source_sentence"], *req.inputs["sentences"]])
+
+    def parse_json(self, answer: JSONDict, req: TaskRequest) -> TaskResult:
+        vectors, usage = vectors_of(answer, 1 + len(req.inputs["sentences"]))
         source, *others = (normalized(v) for v in vectors)
         scores = [sum(a * b for a, b in zip(source, o, strict=True)) for o in others]
         return TaskResult(output=scores, usage=usage)
