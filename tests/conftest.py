@@ -145,6 +145,9 @@ def trouble_gateway(
         "max_body_bytes": 65536,
         "providers": providers,
         "models": models,
+        # These tests look at how each failure is answered, call after call; when a
+        # circuit breaker opens is the subject of tests/routing.
+        "routing": {"failures_to_open": 10_000, "min_calls_for_ratio": 10_000},
     }
     server = Gateway(
         workdir,
