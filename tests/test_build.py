@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -23,13 +25,32 @@ CLIENT_VERSION = tomllib.loads((ROOT / "clients/python/pyproject.toml").read_tex
 ]
 JS_VERSION = json.loads((ROOT / "clients/js/package.json").read_text())["version"]
 CLEAN_PATH = "/usr/local/bin:/usr/bin:/bin"  # no venv of this checkout on it
+WHEEL = f"gatewayz_py_hf-{CLIENT_VERSION}-py3-none-any.whl"
+SDIST = f"gatewayz_py_hf-{CLIENT_VERSION}.tar.gz"
+TARBALL = f"gatewayz-js-hf-{JS_VERSION}.tgz"
+
+
+def readme_commands() -> tuple[str, str, str]:
+    """The README's three lines: build, install the Python client, install the JS client."""
+    block = re.search(r"<!-- readme: packages -->\n```bash\n(.*?)```", README, re.S)
+    assert block, "the README lost its packages block"
+    build, pip, npm = block.group(1).splitlines()
+    assert pip.startswith(f"pip install ./dist/{WHEEL} ")
+    assert npm.startswith(f"npm install ./dist/{TARBALL} ")
+    return build, pip, npm
+
+
+README = (ROOT / "README.md").read_text()
+BUILD, PIP_INSTALL, NPM_INSTALL = readme_commands()
 
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
+    # As written in the README, run from the checkout, with a directory to write to.
     done = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "build.sh"), str(out)],
+        [*shlex.split(BUILD, comments=True), str(out)],
+        cwd=ROOT,
         env={**os.environ, "PYTHON": PYTHON},
         capture_output=True,
         text=True,
@@ -50,9 +71,9 @@ def test_one_command_builds_every_artifact(dist: Path) -> None:
     assert {p.name for p in dist.iterdir()} == {
         f"gatewayz-{GATEWAY_VERSION}-py3-none-any.whl",
         f"gatewayz-{GATEWAY_VERSION}.tar.gz",
-        f"gatewayz_py_hf-{CLIENT_VERSION}-py3-none-any.whl",
-        f"gatewayz_py_hf-{CLIENT_VERSION}.tar.gz",
-        f"gatewayz-js-hf-{JS_VERSION}.tgz",
+        WHEEL,
+        SDIST,
+        TARBALL,
     }
 
 
@@ -70,8 +91,11 @@ def test_python_client_installs_in_a_fresh_venv_and_calls_the_gateway(
     venv = tmp_path / "venv"
     subprocess.run([PYTHON, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
+    # The README's line inside the activated venv (the sdist in place of the wheel).
+    command = PIP_INSTALL.replace(f"./dist/{WHEEL}", str(dist / artifact))
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", str(dist / artifact)],
+        ["bash", "-c", f". {venv}/bin/activate && {command}"],
+        env={"PATH": CLEAN_PATH, "HOME": os.environ["HOME"]},
         capture_output=True,
         text=True,
         timeout=300,
@@ -110,12 +134,12 @@ def test_js_client_tarball_installs_offline_in_a_fresh_project_and_calls_the_gat
     dist: Path, embedded: tuple[Gateway, str], tmp_path: Path
 ) -> None:
     gateway, key = embedded
-    tarball = f"gatewayz-js-hf-{JS_VERSION}.tgz"
-    (tmp_path / tarball).write_bytes((dist / tarball).read_bytes())
     (tmp_path / "package.json").write_text('{"name": "consumer", "private": true}\n')
+    # The README's line, offline (the package has no dependencies to fetch).
     install = subprocess.run(
-        ["npm", "install", "--offline", "--no-audit", "--no-fund", f"./{tarball}"],
+        ["bash", "-c", NPM_INSTALL.replace("./dist/", f"{dist}/")],
         cwd=tmp_path,
+        env={**os.environ, "npm_config_offline": "true"},
         capture_output=True,
         text=True,
         timeout=300,
