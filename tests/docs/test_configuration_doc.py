@@ -3,13 +3,17 @@ the error example is the message it gives."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
 from gatewayz.config import ConfigError, parse_settings
-from tests.servers import ROOT
+from tests.servers import PYTHON, ROOT
 
 DOC = (ROOT / "docs" / "CONFIGURATION.md").read_text()
 
@@ -48,3 +52,24 @@ def test_missing_secret_stops_start_up() -> None:
     (example,) = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
     with pytest.raises(ConfigError, match="VLLM_A_KEY is not set"):
         parse_settings(yaml.safe_load(example), {})
+
+
+def test_key_limits_commands(tmp_path: Path) -> None:
+    """The rate-limit commands, as written, on a fresh embedded-default database."""
+    (block,) = re.findall(r"```bash\n(gatewayz keys create .*?)```", DOC, re.S)
+    env = {k: v for k, v in os.environ.items() if k != "GATEWAYZ_CONFIG"}
+    outputs = []
+    for line in block.splitlines():
+        argv = shlex.split(line, comments=True)
+        assert argv[0] == "gatewayz"
+        done = subprocess.run(
+            [PYTHON, "-m", "gatewayz", *argv[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[-1].startswith("limits of name:team-a: rpm 120, tpm default, max-concurrency 4 ")
