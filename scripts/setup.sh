@@ -4,10 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# One line per step, saying how long it usually takes; the tools' own output stays quiet.
+started=$SECONDS
+say() { echo "setup: $*"; }
+took() { echo "setup:   done in $((SECONDS - started)) s"; started=$SECONDS; }
+
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 if [ ! -x .venv/bin/python ]; then
+  say "creating the virtual environment ./.venv with $PYTHON (a few seconds)"
   "$PYTHON" -m venv .venv
+  took
 fi
 . .venv/bin/activate
 
@@ -20,17 +27,24 @@ extras="${GATEWAYZ_EXTRAS:-local,dev}"
 
 # Embedded translation uses Debian's rule-based Apertium (en<->es); optional elsewhere.
 if ! command -v apertium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing Debian's apertium and apertium-eng-spa with apt-get (under a minute)"
   (apt-get install -y -q apertium apertium-eng-spa >/dev/null 2>&1 ||
     { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q apertium apertium-eng-spa >/dev/null 2>&1; }) ||
     echo "note: apertium could not be installed; embedded translation will answer 501"
+  took
 fi
 stamp=".venv/.gatewayz-installed"
 want="$(cat pyproject.toml clients/python/pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "installing gatewayz [$extras] (and, with dev, the Python client) into ./.venv with pip:" \
+    "a minute or two; the first time it also compiles llama.cpp, ~5 more minutes on 2 cores"
   python -m pip install --quiet --upgrade pip
   python -m pip install --quiet -e ".[${extras}]"
   # The Python client (clients/python), tested against the gateway by the test suite.
   case ",$extras," in *,dev,*) python -m pip install --quiet -e "clients/python[dev]";; esac
   rm -f "$stamp"
   echo "$want" > "$stamp"
+  took
+else
+  say "./.venv is up to date (gatewayz [$extras])"
 fi

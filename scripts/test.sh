@@ -14,7 +14,7 @@ echo "== Python client (clients/python): format, lint, types, generated sync cli
 ruff format --check clients/python
 ruff check clients/python
 (cd clients/python && mypy)
-echo "== pytest (the gateway, and the Python client against a live gateway)"
+echo "== pytest (the gateway, and the Python client against a live gateway; ~10-15 minutes on 2 cores)"
 pytest tests clients/python/tests "$@"
-echo "== TypeScript client (clients/js): build, type-check, vitest against a live gateway"
+echo "== TypeScript client (clients/js): npm ci (its build tools, ~10-30 s), build, type-check, vitest against a live gateway (~1 minute)"
 (cd clients/js && npm ci --no-audit --no-fund --loglevel=error && npm test)

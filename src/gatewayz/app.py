@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from gatewayz.config import Settings
 from gatewayz.db.engine import create_engine
+from gatewayz.heap import settle_heap
 from gatewayz.http.errors import EXCEPTION_HANDLERS, CrashBoundary
 from gatewayz.http.metrics_listener import MetricsListener
 from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
@@ -155,6 +156,7 @@ def build_app(settings: Settings) -> ASGIApp:
         sweeper = asyncio.create_task(gateway.credits.run_sweeper(), name="credit-sweeper")
         if listener is not None:
             await listener.start()
+        settle_heap()
         try:
             yield
         finally:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
 
-from gatewayz.config import Pricing
+from gatewayz.config import Pricing, parse_settings
 from gatewayz.money import Usage, cost_nano_usd, nano_to_usd_string
 from tests.billing.conftest import Env
 from tests.servers import PYTHON, ROOT
@@ -38,6 +39,13 @@ def test_the_arithmetic_in_the_text() -> None:
     assert "= **125,000 nano-USD** ($0.000125)" in text
     pricing = Pricing(input_per_million_usd="0.50", output_per_million_usd="1.50")
     assert cost_nano_usd(pricing, Usage(100, 50)) == 50_000 + 75_000 == 125_000
+
+
+def test_configuration_example_prices_as_the_text_says() -> None:
+    settings = parse_settings(yaml.safe_load(examples()["config"]), {})
+    (model,) = settings.models
+    assert model.id == "example-chat" and model.routes[0].provider == "upstream"
+    assert cost_nano_usd(model.pricing, Usage(100, 50)) == 125_000
 
 
 def test_cost_calculator_example(env: Env) -> None:
@@ -83,7 +91,10 @@ def test_credits_examples(env: Env, tmp_path: Path) -> None:
     create, credit = commands("credits-cli")
     key = _gatewayz(env, create, tmp_path).strip().splitlines()[-1]
     balance = env.get("/v1/billing/balance", key).json()
-    balance.pop("api_key_id")
-    assert balance == example_json("balance-response")
+    listed = env.gw.cli("keys", "list").stdout
+    key_id = balance["api_key_id"]
+    row = re.search(rf"^ *{key_id} +(\S+) +alice ", listed, re.M)  # id, prefix, name
+    assert row and key.startswith(f"gz_{row.group(1)}_")
+    assert balance == {**example_json("balance-response"), "api_key_id": key_id}
     _gatewayz(env, credit, tmp_path)  # as written: by the name the first command gave
     assert env.get("/v1/billing/balance", key).json()["balance_nano_usd"] == 3_500_000_000

@@ -3,13 +3,17 @@ the error example is the message it gives."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
 from gatewayz.config import ConfigError, embedded_default, parse_settings
-from tests.servers import ROOT
+from tests.servers import PYTHON, ROOT
 
 DOC = (ROOT / "docs" / "CONFIGURATION.md").read_text()
 
@@ -74,3 +78,24 @@ def test_the_local_example_applies_to_the_embedded_default() -> None:
     settings = parse_settings({**raw, **local, "default_models": defaults}, {})
     served = {m.id: settings.load_policy(m) for m in settings.models}
     assert served == {"smollm2-135m-instruct": "eager", "vader-sentiment": "lazy"}
+
+
+def test_key_limits_commands(tmp_path: Path) -> None:
+    """The rate-limit commands, as written, on a fresh embedded-default database."""
+    (block,) = re.findall(r"```bash\n(gatewayz keys create .*?)```", DOC, re.S)
+    env = {k: v for k, v in os.environ.items() if k != "GATEWAYZ_CONFIG"}
+    outputs = []
+    for line in block.splitlines():
+        argv = shlex.split(line, comments=True)
+        assert argv[0] == "gatewayz"
+        done = subprocess.run(
+            [PYTHON, "-m", "gatewayz", *argv[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[-1].startswith("limits of name:team-a: rpm 120, tpm default, max-concurrency 4 ")

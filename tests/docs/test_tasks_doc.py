@@ -130,3 +130,18 @@ def test_documented_defaults_match_the_embedded_default() -> None:
     assert {t: documented[t] for t in embedded} == embedded
     table = dict(re.findall(r"^\| ([a-z-]+(?:, [a-z-]+)?) \| `([\w.-]+)` \|$", DOC, re.M))
     assert {t: m for tasks, m in table.items() for t in tasks.split(", ")} == embedded
+
+
+def test_examples_outside_the_embedded_default_say_so_first() -> None:
+    """A section whose example names a model the embedded default lacks opens by saying it
+    needs an upstream; the others do not say it."""
+    from gatewayz.config import embedded_default
+
+    embedded = {m.id for m in embedded_default().models}
+    for part in re.split(r"\n### ", DOC)[1:]:
+        request = re.search(r"```http request\nPOST \S+\n(.*?)```", part, re.S)
+        assert request
+        model = json.loads(request.group(1)).get("model")
+        first_paragraph = part.split("\n\n")[1]
+        says_so = first_paragraph.startswith("**Needs an upstream, not in the embedded default**")
+        assert says_so == (model not in embedded), part.split("\n")[0]

@@ -66,3 +66,14 @@ def test_bad_parameters_are_refused(
 ) -> None:
     with pytest.raises(InvalidTaskInput):
         classifier.classify("text", labels, hypothesis_template=template)
+
+
+def test_labels_seen_before_give_the_same_answer(classifier: ZeroShotClassifier) -> None:
+    # the hypotheses' embeddings are kept between calls; the answer must not change
+    text = "The striker scored twice in the cup final."
+    first = classifier.classify(text, ["sports", "politics", "cooking"])
+    again = classifier.classify(text, ["cooking", "sports", "politics"])
+    assert first[0]["label"] == again[0]["label"] == "sports"
+    assert {r["label"]: round(r["score"], 6) for r in first} == {
+        r["label"]: round(r["score"], 6) for r in again
+    }

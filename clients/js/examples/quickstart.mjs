@@ -1,6 +1,6 @@
-// The JavaScript example of the original quick-start note, as written, except that the
-// key comes from the environment instead of the literal "your-api-key" (and the base URL
-// from GATEWAYZ_BASE_URL). Run: GATEWAYZ_API_KEY=... node examples/quickstart.mjs
+// Generates text, counts the text-generation models and prices a request. Needs a gateway
+// with a model "gpt-3.5-turbo" (see the README, "A second example"); the key comes from
+// GATEWAYZ_API_KEY and the address from GATEWAYZ_BASE_URL. Run: node examples/quickstart.mjs
 import { createClient } from "gatewayz-js-hf";
 
 const client = createClient(process.env.GATEWAYZ_API_KEY);

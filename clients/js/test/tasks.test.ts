@@ -204,7 +204,7 @@ describe("images", () => {
 });
 
 describe("runTask", () => {
-  it("runs any task by name, including the original note's aliases", async () => {
+  it("runs any task by name, including HF's older names image-generation and embedding", async () => {
     const res = await gz.runTask<TextClassificationOutput>("text-classification", "Great day");
     expect(res[0]?.[0]?.label).toBe("POSITIVE");
     const vectors = await gz.runTask<number[][]>("embedding", ["x"], { model: "minilm" });

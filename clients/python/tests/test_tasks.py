@@ -168,5 +168,5 @@ def test_run_task(client: Client) -> None:
     classified = client.run_task("text-classification", "I love it", model="sentiment")
     assert classified.media_type == "application/json"
     assert classified.output[0][0]["label"] == "POSITIVE"
-    image = client.run_task("image-generation", "a cat", model="painter")  # the note's alias
+    image = client.run_task("image-generation", "a cat", model="painter")  # an older HF task name
     assert image.media_type == "image/png" and image.output.startswith(b"\x89PNG")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from gatewayz.errors import NotServedLocally
+from gatewayz.heap import settle_heap
 
 T = TypeVar("T")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -39,6 +40,7 @@ class Lazy(Generic[T]):
         with self._lock:
             if self._value is None:
                 self._value = self._factory()
+                settle_heap()  # the model's objects live as long as the process
             return self._value
 
 

@@ -38,7 +38,7 @@ TASK_SPECS: dict[str, TaskSpec] = {
 }
 # Served by the chat/completions machinery rather than a TaskSpec.
 TEXT_TASKS = ("text-generation", "conversational")
-# The original note's names for two tasks.
+# Older names for two tasks, still accepted: HF now says text-to-image and feature-extraction.
 ALIASES = {
     "image-generation": "text-to-image",
     "embedding": "feature-extraction",

@@ -48,7 +48,7 @@ class LocalTasks:
         self._zeroshot = ZeroShotClassifier(minilm)
         self._summarizer = ExtractiveSummarizer(minilm, spacy)
         self._ner = EntityRecognizer(spacy)
-        self._sentiment = VaderSentiment()
+        self._sentiment = VaderSentiment(minilm)
         self._translator = ApertiumTranslator()
         self.handlers: dict[str, Handler] = {
             "feature-extraction": self.feature_extraction,
