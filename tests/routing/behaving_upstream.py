@@ -66,6 +66,7 @@ class BehavingUpstream:
         app.router.add_get("/v1/models", self._models)
         for prefix in ("/v1", "/hf/v1"):
             app.router.add_post(f"{prefix}/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/hf", self._task)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
@@ -127,6 +128,17 @@ class BehavingUpstream:
         await out.write(b"data: " + orjson.dumps(last) + b"\n\ndata: [DONE]\n\n")
         await out.write_eof()
         return out
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        texts = (await request.json())["input"]
+        trouble = await self._trouble()
+        if trouble is not None:
+            return trouble
+        data = [
+            {"object": "embedding", "index": i, "embedding": [0.6, 0.8]} for i in range(len(texts))
+        ]
+        usage = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
+        return web.json_response({"object": "list", "data": data, "model": "m", "usage": usage})
 
     async def _task(self, request: web.Request) -> web.Response:
         await request.read()

@@ -132,6 +132,12 @@ def routing_config(
                 {"provider": "private-vllm-3", "model": "internal/finetune-v2", "priority": 2},
             ),
             {
+                "id": "embed-retry",
+                "hub_model_id": "org/embed-retry",
+                "task": "feature-extraction",
+                "routes": [{"provider": "scripted", "model": "m"}],
+            },
+            {
                 "id": "hf-retry",
                 "hub_model_id": "org/hf-retry",
                 "task": "text-classification",

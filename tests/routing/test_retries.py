@@ -1,6 +1,6 @@
-"""HF task calls and the opening of streams are retried by the same rules as non-streamed
-calls: 408/429/5xx are asked again (``Retry-After`` honoured, a long one passed on), and
-nothing is retried once a byte has reached the caller."""
+"""Task calls (HF and OpenAI-compatible) and the opening of streams are retried by the same
+rules as non-streamed calls: 408/429/5xx are asked again (``Retry-After`` honoured, a long
+one passed on), and nothing is retried once a byte has reached the caller."""
 
 from __future__ import annotations
 
@@ -41,6 +41,34 @@ def test_hf_task_calls_are_retried_on_408_429_and_5xx(
     up.reset()
     up.script = [(400, None)]  # the caller's fault: asked once
     resp = classify(routing_gateway, key)
+    assert resp.status_code == 400 and up.hits == 1
+
+
+def test_openai_task_calls_are_retried_by_the_same_rules(
+    routing_gateway: Gateway, key: str, ups: dict[str, BehavingUpstream]
+) -> None:
+    """Every non-streamed call of an adapter goes through its one ``post``: an
+    OpenAI-compatible provider's task (embeddings) is asked again as a chat would be."""
+    up = ups["scripted"]
+    up.reset()
+    up.script = [(429, "0"), (503, None)]
+    resp = httpx.post(
+        f"{routing_gateway.url}/hf/tasks/feature-extraction",
+        headers=bearer(key),
+        json={"model": "embed-retry", "inputs": ["hello"]},
+        timeout=30,
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == [[0.6, 0.8]] and up.hits == 3
+
+    up.reset()
+    up.script = [(400, None)]  # the caller's mistake: passed on, not asked again
+    resp = httpx.post(
+        f"{routing_gateway.url}/hf/tasks/feature-extraction",
+        headers=bearer(key),
+        json={"model": "embed-retry", "inputs": ["hello"]},
+        timeout=30,
+    )
     assert resp.status_code == 400 and up.hits == 1
 
 
