@@ -141,7 +141,10 @@ def test_malformed_json_and_non_object_bodies_are_400(families: Gateway, key: st
 
 
 def test_missing_and_wrong_keys_are_401_in_anthropic_shape(families: Gateway) -> None:
-    anthropic_error(post(families, "/v1/messages", {}), 401, "authentication_error")
+    missing = post(families, "/v1/messages", {})
+    anthropic_error(missing, 401, "authentication_error")
+    # The message names the header Anthropic's clients send, not only Bearer.
+    assert "x-api-key: <key>" in missing.json()["error"]["message"]
     with pytest.raises(anthropic.AuthenticationError) as err:
         anthropic_client(families, "gz_nope_nope").messages.create(
             model="tooly",
@@ -149,7 +152,8 @@ def test_missing_and_wrong_keys_are_401_in_anthropic_shape(families: Gateway) ->
             messages=HELLO,  # type: ignore[arg-type]
         )
     assert err.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
-    assert err.value.response.headers["inference-id"]
+    rid = err.value.response.headers["inference-id"]
+    assert rid and err.value.request_id == rid  # Anthropic's SDK reads ``request-id``
     count = post(families, "/v1/messages/count_tokens", {"model": "tooly", "messages": HELLO})
     anthropic_error(count, 401, "authentication_error")
 

@@ -38,6 +38,7 @@ def test_message_with_system_and_stop_sequences(
         messages=[{"role": "user", "content": "hello there STOP and more"}],
     )
     message = raw.parse()
+    assert message._request_id == raw.headers["inference-id"]  # the SDK's ``request-id``
     assert [b.type for b in message.content] == ["text"]
     assert message.content[0].text == "you said: hello there"  # type: ignore[union-attr]
     assert (message.role, message.model, message.stop_reason) == ("assistant", model, "end_turn")

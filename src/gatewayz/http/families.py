@@ -17,10 +17,7 @@ from typing import Any
 
 from starlette.routing import Match, Route
 
-from gatewayz.http.requestid import Scope
-
-# The scope key the router sets to the matched route's family name.
-FAMILY_KEY = "gatewayz.family"
+from gatewayz.http.requestid import FAMILY_KEY, Scope
 
 JSONDict = dict[str, Any]
 

@@ -26,6 +26,11 @@ HEADER = b"inference-id"
 ROUTE_KEY = "gatewayz.route"
 CTX_KEY = "gatewayz.ctx"
 ID_KEY = "gatewayz.request_id"
+# Set by the router to the matched route's family (see http/families.py).
+FAMILY_KEY = "gatewayz.family"
+# Families whose clients read the request id from a header of their own as well
+# (Anthropic's SDKs: ``request-id``, their ``_request_id``).
+_FAMILY_ID_HEADER = {"anthropic": b"request-id"}
 
 
 def request_id_of(scope: Scope) -> str:
@@ -82,10 +87,11 @@ class RequestIdMiddleware:
                 status = message["status"]
                 extra = state.get(CTX_KEY)
                 extra = extra.rate_headers if extra is not None else None
-                if extra:
-                    message["headers"] = [*message.get("headers", ()), header, *extra]
-                else:
-                    message["headers"] = [*message.get("headers", ()), header]
+                headers = [*message.get("headers", ()), header, *(extra or ())]
+                alias = _FAMILY_ID_HEADER.get(scope.get(FAMILY_KEY, ""))
+                if alias is not None:
+                    headers.append((alias, header[1]))
+                message["headers"] = headers
             elif kind == "http.response.body" and not message.get("more_body", False):
                 self._observe(scope, state, status, started)
             await send(message)

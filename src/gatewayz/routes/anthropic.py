@@ -22,7 +22,7 @@ COUNT_HEADER = "Gatewayz-Token-Count"
 
 
 async def create_message(request: Request) -> Response:
-    gw, ctx = await begin(request, "messages", request.headers.get("x-api-key"))
+    gw, ctx = await begin(request, "messages", key_header="x-api-key")
     body = await read_json_object(request, gw.settings.max_body_bytes)
     req = validate(MessagesRequest, body, deepest=True)
     model = gw.inference.resolve(ctx, req.model, TASK)
@@ -37,7 +37,7 @@ async def create_message(request: Request) -> Response:
 
 async def count_tokens(request: Request) -> Response:
     """Not an inference: nothing is charged or recorded."""
-    gw, ctx = await begin(request, "messages_count_tokens", request.headers.get("x-api-key"))
+    gw, ctx = await begin(request, "messages_count_tokens", key_header="x-api-key")
     body = await read_json_object(request, gw.settings.max_body_bytes)
     req = validate(CountTokensRequest, body, deepest=True)
     model = gw.inference.resolve(ctx, req.model, TASK)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from gatewayz.errors import GatewayError, InvalidRequest
+from gatewayz.errors import AuthenticationFailed, GatewayError, InvalidRequest
 from gatewayz.http.families import ErrorInfo, family_of
 from gatewayz.http.requestid import CTX_KEY, ROUTE_KEY, request_id_of
 from gatewayz.http.responses import SSE_DONE, sse_event
@@ -31,15 +31,21 @@ def reject_nul(request: Request) -> None:
 
 
 async def begin(
-    request: Request, route: str, api_key: str | None = None
+    request: Request, route: str, key_header: str | None = None
 ) -> tuple[Gateway, RequestContext]:
-    """Label, authenticate (``api_key`` if given, else the ``Authorization: Bearer`` key)
-    and make the request's context."""
+    """Label, authenticate (the key in the header ``key_header`` if the route names one and
+    it is sent, else the ``Authorization: Bearer`` key) and make the request's context."""
     state = request.scope["state"]
     state[ROUTE_KEY] = route
     reject_nul(request)
     gw = gateway(request)
-    key = api_key or bearer(request.headers.get("authorization"))
+    key = (request.headers.get(key_header) if key_header else None) or bearer(
+        request.headers.get("authorization")
+    )
+    if key is None and key_header is not None:
+        raise AuthenticationFailed(
+            f"missing API key: send '{key_header}: <key>' or 'Authorization: Bearer <key>'"
+        )
     principal = await gw.auth.authenticate(key)
     ctx = RequestContext(request_id_of(request.scope), route, principal)
     state[CTX_KEY] = ctx
