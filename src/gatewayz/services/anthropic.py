@@ -27,7 +27,7 @@ from gatewayz.schemas.anthropic import (
     ToolResultBlock,
     ToolUseBlock,
 )
-from gatewayz.services.streams import prepend
+from gatewayz.services.streams import chat_deltas, prepend
 from gatewayz.upstreams.base import JSONDict
 
 _STOP_REASONS = {"length": "max_tokens", "tool_calls": "tool_use", "function_call": "tool_use"}
@@ -286,21 +286,16 @@ async def message_events(
     blocks = _BlockStream()
     usage: JSONDict = _usage(None)
     finish: object = None
-    async for chunk in prepend(first, chunks):
-        if isinstance(chunk.get("usage"), dict):
-            usage = _usage(chunk["usage"])
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                for event in blocks.text_delta(str(delta["content"])):
-                    yield event
-            for call in delta.get("tool_calls") or ():
-                if isinstance(call, dict):
-                    for event in blocks.tool_call_delta(call):
-                        yield event
-            finish = choice.get("finish_reason") or finish
+    async for delta in chat_deltas(prepend(first, chunks)):
+        if isinstance(delta.usage, dict):
+            usage = _usage(delta.usage)
+        if delta.text:
+            for event in blocks.text_delta(delta.text):
+                yield event
+        for call in delta.tool_calls:
+            for event in blocks.tool_call_delta(call):
+                yield event
+        finish = delta.finish_reason or finish
     for event in blocks.close():
         yield event
     yield {

@@ -25,7 +25,7 @@ from gatewayz.schemas.responses import (
     Refusal,
     ResponsesRequest,
 )
-from gatewayz.services.streams import prepend
+from gatewayz.services.streams import chat_deltas, prepend
 from gatewayz.upstreams.base import JSONDict
 
 
@@ -376,20 +376,15 @@ async def response_events(
     finish: object = None
     yield out.event("response.created", response=env.response("in_progress", []))
     yield out.event("response.in_progress", response=env.response("in_progress", []))
-    async for chunk in prepend(first, chunks):
-        usage = _usage(chunk.get("usage")) or usage
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                for event in out.text_delta(str(delta["content"])):
-                    yield event
-            for tool_call in delta.get("tool_calls") or ():
-                if isinstance(tool_call, dict):
-                    for event in out.tool_call_delta(tool_call):
-                        yield event
-            finish = choice.get("finish_reason") or finish
+    async for delta in chat_deltas(prepend(first, chunks)):
+        usage = _usage(delta.usage) or usage
+        if delta.text:
+            for event in out.text_delta(delta.text):
+                yield event
+        for tool_call in delta.tool_calls:
+            for event in out.tool_call_delta(tool_call):
+                yield event
+        finish = delta.finish_reason or finish
     for event in out.close():
         yield event
     status, incomplete = _status(finish)
