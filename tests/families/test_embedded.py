@@ -15,6 +15,13 @@ from tests.servers import Gateway
 
 MODEL = "smollm2-135m-instruct"
 QUESTION = "What is the capital of France?"
+# A 1x1 PNG.
+PNG_B64 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+PNG = "data:image/png;base64," + PNG_B64
+TEXT_PART = {"type": "text", "text": "Say hello."}
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +116,124 @@ def test_tool_round_trip_with_a_forced_tool(embedded: tuple[Gateway, str]) -> No
     )
     (call,) = [item for item in response.output if item.type == "function_call"]
     assert "city" in json.loads(call.arguments)
+
+
+WEATHER: Any = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def _chat(gateway: Gateway, key: str, body: dict[str, Any]) -> Any:
+    import httpx
+
+    return httpx.post(
+        gateway.url + "/v1/chat/completions",
+        json={"model": MODEL, "max_tokens": 48, **body},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=120,
+    )
+
+
+def test_inputs_the_embedded_model_cannot_read_are_clear_400s(
+    embedded: tuple[Gateway, str],
+) -> None:
+    """Images, and a tool choice naming no tool of the request, on every family (each was a
+    500 from inside llama-cpp); text given as parts is read."""
+    gateway, key = embedded
+    parts = _chat(gateway, key, {"messages": [{"role": "user", "content": [TEXT_PART]}]})
+    assert parts.status_code == 200 and parts.json()["choices"][0]["message"]["content"]
+    image = {"type": "image_url", "image_url": {"url": PNG}}
+    answer = _chat(gateway, key, {"messages": [{"role": "user", "content": [TEXT_PART, image]}]})
+    assert answer.status_code == 400 and "reads text only" in answer.text, answer.text
+    wrong = {"type": "function", "function": {"name": "nope"}}
+    hello = [{"role": "user", "content": "hi"}]
+    answer = _chat(gateway, key, {"messages": hello, "tools": [WEATHER], "tool_choice": wrong})
+    assert answer.status_code == 400 and "'nope'" in answer.text, answer.text
+    anthropic = anthropic_client(gateway, key)
+    import anthropic as anthropic_sdk
+
+    with pytest.raises(anthropic_sdk.BadRequestError, match="reads text only"):
+        anthropic.messages.create(
+            model=MODEL,
+            max_tokens=8,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "what is this?"},
+                        {
+                            "type": "image",
+                            "source": {
+                                "type": "base64",
+                                "media_type": "image/png",
+                                "data": PNG_B64,
+                            },
+                        },
+                    ],
+                }
+            ],
+        )
+    with pytest.raises(anthropic_sdk.BadRequestError, match="'g'"):
+        anthropic.messages.create(
+            model=MODEL,
+            max_tokens=8,
+            tools=[
+                {"name": "f", "input_schema": {"type": "object", "properties": {}}},
+            ],
+            tool_choice={"type": "tool", "name": "g"},
+            messages=[{"role": "user", "content": "hi"}],
+        )
+
+
+def test_a_streamed_tool_call_is_billed_like_the_same_call_unstreamed(
+    embedded: tuple[Gateway, str],
+) -> None:
+    """A tool-calling stream has no text, yet each of its tokens was generated (it billed 0
+    output tokens); and ``required`` with one tool is that tool."""
+    gateway, key = embedded
+    body = {
+        "messages": [{"role": "user", "content": "What is the weather in Paris?"}],
+        "tools": [WEATHER],
+        "tool_choice": "required",
+        "temperature": 0,
+        "seed": 7,
+    }
+    plain = _chat(gateway, key, body).json()
+    (call,) = plain["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == "get_weather"
+    assert "city" in json.loads(call["function"]["arguments"])
+    streamed = openai_client(gateway, key).chat.completions.create(
+        model=MODEL,
+        max_tokens=48,
+        stream=True,
+        stream_options={"include_usage": True},
+        **body,
+    )
+    usage = [chunk.usage for chunk in streamed if chunk.usage is not None][-1]
+    assert usage.completion_tokens == plain["usage"]["completion_tokens"] > 0
+
+
+def test_a_json_schema_is_enforced(embedded: tuple[Gateway, str]) -> None:
+    gateway, key = embedded
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+        "required": ["city", "country"],
+    }
+    response = openai_client(gateway, key).responses.create(
+        model=MODEL,
+        input="Name a city and its country.",
+        text={"format": {"type": "json_schema", "name": "city", "schema": schema}},
+        max_output_tokens=64,
+    )
+    answer = json.loads(response.output_text)
+    assert set(answer) == {"city", "country"} and all(isinstance(v, str) for v in answer.values())

@@ -142,16 +142,69 @@ def llama_params(op: str, payload: JSONDict) -> JSONDict:
     if op == "completion" and not isinstance(params.get("prompt"), str):
         raise InvalidRequest("the embedded model takes 'prompt' as one string")
     if op == "chat" and isinstance(params.get("messages"), list):
-        # A tool-calling assistant turn has null content, which chat templates cannot
-        # concatenate (SmolLM2's raised a TypeError: a 500).
-        params["messages"] = [
-            {**m, "content": ""} if isinstance(m, dict) and m.get("content") is None else m
-            for m in params["messages"]
-        ]
+        params["messages"] = [_text_message(m) for m in params["messages"]]
+        _check_tool_choice(params)
+        _schema_grammar(params)
     params.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
     if isinstance(params.get("stop"), str):
         params["stop"] = [params["stop"]]
     return params
+
+
+def _text_message(message: Any) -> Any:
+    """A message whose content chat templates can format: one string. A tool-calling
+    assistant turn's null content becomes empty, text parts are joined; any other part
+    (an image, audio, a file) is refused, as the embedded models read text only."""
+    if not isinstance(message, dict):
+        return message
+    content = message.get("content")
+    if content is None:
+        return {**message, "content": ""}
+    if not isinstance(content, list):
+        return message
+    texts = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind != "text" or not isinstance(part.get("text"), str):
+            raise InvalidRequest(
+                f"the embedded model reads text only: a content part of type {kind!r} "
+                "cannot be served (configure an upstream with a vision model)"
+            )
+        texts.append(part["text"])
+    return {**message, "content": "\n".join(texts)}
+
+
+def _check_tool_choice(params: JSONDict) -> None:
+    """A tool choice must name one of the request's tools; ``required`` with a single tool
+    is that tool (the form the embedded model can be held to with a grammar)."""
+    choice, tools = params.get("tool_choice"), params.get("tools")
+    names = [
+        t["function"].get("name")
+        for t in tools or ()
+        if isinstance(t, dict) and isinstance(t.get("function"), dict)
+    ]
+    if choice == "required" and len(names) == 1:
+        params["tool_choice"] = {"type": "function", "function": {"name": names[0]}}
+    elif isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        if name not in names:
+            raise InvalidRequest(
+                f"tool_choice names the tool {name!r}, which is not among the request's "
+                f"tools ({', '.join(repr(n) for n in names) or 'none'})"
+            )
+
+
+def _schema_grammar(params: JSONDict) -> None:
+    """``response_format`` json_schema in the form llama-cpp turns into a grammar, so the
+    answer is JSON that validates against the schema."""
+    fmt = params.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        params["response_format"] = (
+            {"type": "json_object", "schema": schema}
+            if isinstance(schema, dict)
+            else {"type": "json_object"}
+        )
 
 
 class LlamaRuntime:
@@ -201,7 +254,7 @@ class LlamaRuntime:
                     for chunk in chunks:
                         if stop.is_set():
                             break
-                        if _has_text(chunk):
+                        if _has_output(chunk):
                             produced += 1
                         last = chunk
                         put(chunk)
@@ -232,6 +285,15 @@ class LlamaRuntime:
             await asyncio.shield(worker)
 
 
-def _has_text(chunk: JSONDict) -> bool:
+def _has_output(chunk: JSONDict) -> bool:
+    """Whether a streamed chunk carries a generated token: text, or a piece of a tool
+    call's arguments (a tool-calling stream has no text, yet every token is billed)."""
     choice = chunk["choices"][0] if chunk.get("choices") else {}
-    return bool(choice.get("text") or (choice.get("delta") or {}).get("content"))
+    delta = choice.get("delta") or {}
+    if choice.get("text") or delta.get("content"):
+        return True
+    return any(
+        (call.get("function") or {}).get("arguments")
+        for call in delta.get("tool_calls") or ()
+        if isinstance(call, dict)
+    )
