@@ -71,6 +71,13 @@ def test_a_three_sentence_paragraph_is_not_summed_up_by_its_emptiest_sentence(
     assert summary in PHONE
     assert "It is a phone." not in summary
     assert "6.1-inch screen" in summary or "499 dollars" in summary
+    # With four sentences two are taken: the second must add something too.
+    longer = task(
+        gateway,
+        "summarization",
+        {"model": "minilm-textrank-summarizer", "inputs": PHONE + " Reviewers praised the camera."},
+    )[0]["summary_text"]
+    assert "6.1-inch screen" in longer and "It is a phone." not in longer, longer
 
 
 def test_a_complaint_without_sentiment_words_is_negative(gateway: tuple[Gateway, str]) -> None:

@@ -5,7 +5,7 @@ the whole text. Each sentence scores
 
     cosine(sentence, text) + INFORMATIVE * min(1, words / FULL_WORDS)
 
-(closeness to what the whole text is about, plus a small bonus for carrying content: a
+(closeness to what the whole text is about, plus a bonus for carrying content: a
 four-word aside like "The weather was nice." is rarely the point), and sentences are taken
 greedily by that score minus ``REDUNDANCY`` times their largest cosine with a sentence
 already taken (maximal marginal relevance), so a second sentence adds something new. The
@@ -33,7 +33,7 @@ from gatewayz.local.spacy_en import SpacyEnglish
 
 MAX_CHARS = 100_000
 MAX_SENTENCES = 1_000
-INFORMATIVE = 0.2
+INFORMATIVE = 0.4
 FULL_WORDS = 15
 REDUNDANCY = 0.3
 _NOT_PARSER = ["tagger", "attribute_ruler", "lemmatizer", "ner"]
