@@ -68,7 +68,10 @@ def test_a_pinned_route_never_fails_over(
     second = chat(routing_gateway, key, "pin:dead")  # its breaker is open now
     assert second.status_code == 503
     assert int(second.headers["retry-after"]) >= 1
-    assert "every route of model 'pin'" in second.json()["error"]["message"]
+    assert second.json()["error"]["code"] == "routes_unavailable"
+    message = second.json()["error"]["message"]
+    assert "the route pinned by 'pin:dead' is failing and paused" in message
+    assert "every route" not in message  # the model's other route is healthy
     assert ups["fast"].hits == before
     assert routed(routing_gateway, key, "pin") == "fast"
 

@@ -159,15 +159,20 @@ class RouteHealth:
         """Seconds until ``route`` may be tried again (0: now)."""
         return round(self._route(route_key(model_id, route)).breaker.retry_after(self._clock()), 3)
 
-    def unavailable(self, model_id: str, routes: list[RouteConfig]) -> RoutesUnavailable:
-        """The error when every route in ``routes`` was skipped by its breaker."""
+    def unavailable(
+        self, model: ModelConfig, routes: list[RouteConfig], policy: Policy | None
+    ) -> RoutesUnavailable:
+        """The error when every route in ``routes`` (those ``policy`` allows) was skipped by
+        its breaker; a pin names the provider as the caller wrote it, since the model's
+        other routes may be healthy."""
         now = self._clock()
-        wait = min(self._route(route_key(model_id, r)).breaker.retry_after(now) for r in routes)
-        return RoutesUnavailable(
-            f"every route of model {model_id!r} is failing and paused; retry in "
-            f"{max(1, round(wait))} s",
-            retry_after_s=wait,
-        )
+        wait = min(self._route(route_key(model.id, r)).breaker.retry_after(now) for r in routes)
+        if policy is not None and policy.provider is not None:
+            pin = f"{model.id}:{self.names(model)[policy.provider]}"
+            which = f"the route pinned by {pin!r} is failing and paused"
+        else:
+            which = f"every route of model {model.id!r} is failing and paused"
+        return RoutesUnavailable(f"{which}; retry in {max(1, round(wait))} s", retry_after_s=wait)
 
     def answered(self, model_id: str, route: RouteConfig) -> None:
         """The route answered (a stream: its first chunk): its breaker closes."""

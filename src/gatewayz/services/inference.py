@@ -254,7 +254,7 @@ class InferenceService:
             self._tell_route(ctx, model, route)
             return route, upstream, result, started
         if last_error is None:
-            last_error = self.health.unavailable(model.id, [r for r, _ in routes])
+            last_error = self.health.unavailable(model, [r for r, _ in routes], ctx.policy)
         await self._record_failure(ctx, model, task, "", last_error.status)
         raise last_error
 
