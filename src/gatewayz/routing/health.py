@@ -23,6 +23,8 @@ from gatewayz.routing.policy import Policy, default_policy, ordered, parse_polic
 
 RouteKey = tuple[str, str, str]
 _LABELS = ("model", "provider", "upstream_model")
+# A private provider a usage record names that the configuration no longer places.
+PRIVATE_PROVIDER = "private"
 
 
 def route_key(model_id: str, route: RouteConfig) -> RouteKey:
@@ -130,6 +132,16 @@ class RouteHealth:
     def names(self, model: ModelConfig) -> dict[str, str]:
         """``model``'s providers -> the names callers see (``ProviderConfig.public``)."""
         return shown_names(model, self._public)
+
+    def shown_provider(self, model: ModelConfig | None, provider: str) -> str:
+        """``provider`` (of a usage record for ``model``) as a caller sees it: as in
+        ``names``; a private provider that is no longer one of the model's (or of a model
+        no longer configured) is shown as ``PRIVATE_PROVIDER``; "" (no route answered)
+        stays ""."""
+        if provider == "" or provider in self._public:
+            return provider
+        shown = self.names(model).get(provider) if model is not None else None
+        return shown if shown is not None else PRIVATE_PROVIDER
 
     def policy(self, model: ModelConfig, suffix: str | None) -> Policy | None:
         """The policy a request for ``model:<suffix>`` asks for (no suffix: the model's
