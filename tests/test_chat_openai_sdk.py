@@ -21,6 +21,7 @@ def test_chat_completion_has_answer_usage_and_inference_id(gateway: Gateway, use
     )
     completion = raw.parse()
     assert len(raw.headers["inference-id"]) == 36
+    assert completion._request_id == raw.headers["inference-id"]  # the SDK's ``x-request-id``
     assert completion.model == "smol-upstream"
     assert completion.choices[0].message.content
     assert completion.usage is not None and completion.usage.prompt_tokens > 0
@@ -45,4 +46,14 @@ def test_wrong_key_is_401(gateway: Gateway) -> None:
     with pytest.raises(openai.AuthenticationError) as err:
         client(gateway, "gz_nope_nope").models.list()
     assert err.value.status_code == 401
-    assert err.value.response.headers["inference-id"]
+    assert err.value.request_id == err.value.response.headers["inference-id"]
+    assert err.value.request_id
+
+
+def test_unknown_model_error_carries_the_request_id(gateway: Gateway, user_key: str) -> None:
+    with pytest.raises(openai.NotFoundError) as err:
+        client(gateway, user_key).chat.completions.create(
+            model="no-such-model", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert err.value.request_id == err.value.response.headers["inference-id"]
+    assert err.value.request_id

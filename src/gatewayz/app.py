@@ -17,6 +17,7 @@ from gatewayz.config import Settings
 from gatewayz.db.engine import create_engine
 from gatewayz.heap import settle_heap
 from gatewayz.http.errors import EXCEPTION_HANDLERS, CrashBoundary
+from gatewayz.http.families import family_of_unrouted
 from gatewayz.http.metrics_listener import MetricsListener
 from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
 from gatewayz.redact import RedactingFilter, Redactor
@@ -174,4 +175,6 @@ def build_app(settings: Settings) -> ASGIApp:
 
     app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.gateway = gateway
-    return RequestIdMiddleware(CrashBoundary(app), gateway.metrics, access_log=settings.access_log)
+    return RequestIdMiddleware(
+        CrashBoundary(app), gateway.metrics, family_of_unrouted, access_log=settings.access_log
+    )

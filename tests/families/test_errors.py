@@ -196,7 +196,10 @@ def test_rate_limit_is_429_rate_limit_error(families: Gateway) -> None:
 
 
 def test_unknown_route_under_messages_is_404_in_anthropic_shape(families: Gateway) -> None:
-    anthropic_error(post(families, "/v1/messages/nope", {}), 404, "not_found_error")
+    r = post(families, "/v1/messages/nope", {})
+    anthropic_error(r, 404, "not_found_error")
+    assert r.headers["request-id"] == r.headers["inference-id"]  # the SDK's ``request_id``
+    assert "x-request-id" not in r.headers
 
 
 def test_upstream_cut_mid_stream_ends_with_an_error_event(families: Gateway, key: str) -> None:
@@ -277,5 +280,6 @@ def test_bad_responses_requests_are_400_in_openai_shape(
 def test_responses_errors_through_the_sdk(families: Gateway, key: str) -> None:
     with pytest.raises(openai.AuthenticationError):
         openai_client(families, "gz_nope_nope").responses.create(model="tooly", input="x")
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError) as err:
         openai_client(families, key).responses.create(model="no-such-model", input="x")
+    assert err.value.request_id == err.value.response.headers["inference-id"]

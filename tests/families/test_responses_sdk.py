@@ -39,6 +39,7 @@ def test_text_input_with_instructions_is_answered_billed_and_recorded(
         top_p=0.9,
     )
     response = raw.parse()
+    assert response._request_id == raw.headers["inference-id"]  # the SDK's ``x-request-id``
     assert response.output_text == "you said: hello there"
     assert response.status == "completed" and response.model == model
     assert response.usage is not None

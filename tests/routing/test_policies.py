@@ -68,7 +68,10 @@ def test_a_pinned_route_never_fails_over(
     second = chat(routing_gateway, key, "pin:dead")  # its breaker is open now
     assert second.status_code == 503
     assert int(second.headers["retry-after"]) >= 1
-    assert "every route of model 'pin'" in second.json()["error"]["message"]
+    assert second.json()["error"]["code"] == "routes_unavailable"
+    message = second.json()["error"]["message"]
+    assert "the route pinned by 'pin:dead' is failing and paused" in message
+    assert "every route" not in message  # the model's other route is healthy
     assert ups["fast"].hits == before
     assert routed(routing_gateway, key, "pin") == "fast"
 
@@ -159,3 +162,33 @@ def test_private_providers_are_shown_by_label_only(
         ("fast", "fast"),
         ("private-vllm-3", "provider-2"),
     ]
+
+
+def test_usage_shows_a_private_provider_by_its_label_to_its_caller(
+    routing_gateway: Gateway, key: str, admin: str
+) -> None:
+    ids = {
+        chat(routing_gateway, key, "private").headers["inference-id"]: "provider-1",
+        chat(routing_gateway, key, "private:provider-2").headers["inference-id"]: "provider-2",
+        chat(routing_gateway, key, "private:fast").headers["inference-id"]: "fast",
+    }
+
+    def usage(auth: str) -> dict[str, str]:
+        resp = httpx.get(
+            f"{routing_gateway.url}/hf/tasks/billing/usage",
+            params={"model": "private", "limit": "1000"},
+            headers=bearer(auth),
+        )
+        assert resp.status_code == 200, resp.text
+        return {r["request_id"]: r["provider"] for r in resp.json()["data"]}
+
+    own = usage(key)
+    assert {rid: own[rid] for rid in ids} == ids  # the labels the route header showed
+    assert all(not p.startswith("private-vllm") for p in own.values()), own
+    # Admins see the real names, which are what the records keep.
+    everyone = usage(admin)
+    assert [everyone[rid] for rid in ids] == ["private-vllm-4", "private-vllm-3", "fast"]
+    stored = routing_gateway.rows(
+        "SELECT provider FROM usage_records WHERE request_id = ?", next(iter(ids))
+    )
+    assert [r["provider"] for r in stored] == ["private-vllm-4"]

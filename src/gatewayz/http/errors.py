@@ -27,6 +27,7 @@ from gatewayz.db.outage import is_outage
 from gatewayz.errors import (
     DatabaseUnavailable,
     GatewayError,
+    NotReady,
     RateLimited,
     RoutesUnavailable,
     UpstreamRejected,
@@ -59,7 +60,10 @@ def error_response(
 async def on_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
     if exc.status >= 500:
-        log.warning("request %s failed: %s", request_id_of(request.scope), exc.message)
+        # A balancer probes /ready every second or so; the reason it is not is logged where
+        # it arises (the failed preload, the unreachable database), not once per probe.
+        level = logging.DEBUG if isinstance(exc, NotReady) else logging.WARNING
+        log.log(level, "request %s failed: %s", request_id_of(request.scope), exc.message)
     retry_after = (
         exc.retry_after
         if isinstance(exc, (UpstreamRejected, RateLimited, RoutesUnavailable))

@@ -29,8 +29,12 @@ ID_KEY = "gatewayz.request_id"
 # Set by the router to the matched route's family (see http/families.py).
 FAMILY_KEY = "gatewayz.family"
 # Families whose clients read the request id from a header of their own as well
-# (Anthropic's SDKs: ``request-id``, their ``_request_id``).
-_FAMILY_ID_HEADER = {"anthropic": b"request-id"}
+# (Anthropic's SDKs: ``request-id``; openai's: ``x-request-id``; both their ``_request_id``).
+_FAMILY_ID_HEADER = {
+    "anthropic": b"request-id",
+    "openai": b"x-request-id",
+    "openai-responses": b"x-request-id",
+}
 
 
 def request_id_of(scope: Scope) -> str:
@@ -61,8 +65,17 @@ class UUIDSource:
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        family_of_unrouted: Callable[[str], str],
+        access_log: bool = False,
+    ) -> None:
+        """``family_of_unrouted`` names the family of a path no route serves (the router
+        sets the family of the others), which decides its request-id header too."""
         self.app = app
+        self.family_of_unrouted = family_of_unrouted
         self.metrics = metrics
         self.access_log = access_log
         self.new_id = UUIDSource()
@@ -88,7 +101,8 @@ class RequestIdMiddleware:
                 extra = state.get(CTX_KEY)
                 extra = extra.rate_headers if extra is not None else None
                 headers = [*message.get("headers", ()), header, *(extra or ())]
-                alias = _FAMILY_ID_HEADER.get(scope.get(FAMILY_KEY, ""))
+                family = scope.get(FAMILY_KEY) or self.family_of_unrouted(scope["path"])
+                alias = _FAMILY_ID_HEADER.get(family)
                 if alias is not None:
                     headers.append((alias, header[1]))
                 message["headers"] = headers

@@ -13,7 +13,7 @@ from gatewayz.money import nano_to_usd_string
 from gatewayz.routes.common import begin
 from gatewayz.schemas.billing import CostLookup, CostRequest
 from gatewayz.schemas.validate import validate
-from gatewayz.services.usage import filter_for, page_limit
+from gatewayz.services.usage import filter_for, page_limit, show_providers
 
 # 10,000 request ids of up to ~100 characters each, whatever the general body limit is.
 LOOKUP_BODY_BYTES = 2 * 1024 * 1024
@@ -38,6 +38,8 @@ async def usage(request: Request) -> Response:
     query = request.query_params
     flt = filter_for(ctx.principal, query)
     data, cursor = await gw.usage.page(flt, query.get("cursor"), page_limit(query.get("limit")))
+    if not ctx.principal.is_admin:
+        show_providers(data, gw.inference.shown_provider)
     totals = await gw.usage.totals(flt)
     return JSONResponse({"data": data, "next_cursor": cursor, "totals": totals})
 

@@ -23,6 +23,8 @@ from gatewayz.routing.policy import Policy, default_policy, ordered, parse_polic
 
 RouteKey = tuple[str, str, str]
 _LABELS = ("model", "provider", "upstream_model")
+# A private provider a usage record names that the configuration no longer places.
+PRIVATE_PROVIDER = "private"
 
 
 def route_key(model_id: str, route: RouteConfig) -> RouteKey:
@@ -131,6 +133,16 @@ class RouteHealth:
         """``model``'s providers -> the names callers see (``ProviderConfig.public``)."""
         return shown_names(model, self._public)
 
+    def shown_provider(self, model: ModelConfig | None, provider: str) -> str:
+        """``provider`` (of a usage record for ``model``) as a caller sees it: as in
+        ``names``; a private provider that is no longer one of the model's (or of a model
+        no longer configured) is shown as ``PRIVATE_PROVIDER``; "" (no route answered)
+        stays ""."""
+        if provider == "" or provider in self._public:
+            return provider
+        shown = self.names(model).get(provider) if model is not None else None
+        return shown if shown is not None else PRIVATE_PROVIDER
+
     def policy(self, model: ModelConfig, suffix: str | None) -> Policy | None:
         """The policy a request for ``model:<suffix>`` asks for (no suffix: the model's
         default); 400 naming the choices when ``suffix`` names none."""
@@ -159,15 +171,20 @@ class RouteHealth:
         """Seconds until ``route`` may be tried again (0: now)."""
         return round(self._route(route_key(model_id, route)).breaker.retry_after(self._clock()), 3)
 
-    def unavailable(self, model_id: str, routes: list[RouteConfig]) -> RoutesUnavailable:
-        """The error when every route in ``routes`` was skipped by its breaker."""
+    def unavailable(
+        self, model: ModelConfig, routes: list[RouteConfig], policy: Policy | None
+    ) -> RoutesUnavailable:
+        """The error when every route in ``routes`` (those ``policy`` allows) was skipped by
+        its breaker; a pin names the provider as the caller wrote it, since the model's
+        other routes may be healthy."""
         now = self._clock()
-        wait = min(self._route(route_key(model_id, r)).breaker.retry_after(now) for r in routes)
-        return RoutesUnavailable(
-            f"every route of model {model_id!r} is failing and paused; retry in "
-            f"{max(1, round(wait))} s",
-            retry_after_s=wait,
-        )
+        wait = min(self._route(route_key(model.id, r)).breaker.retry_after(now) for r in routes)
+        if policy is not None and policy.provider is not None:
+            pin = f"{model.id}:{self.names(model)[policy.provider]}"
+            which = f"the route pinned by {pin!r} is failing and paused"
+        else:
+            which = f"every route of model {model.id!r} is failing and paused"
+        return RoutesUnavailable(f"{which}; retry in {max(1, round(wait))} s", retry_after_s=wait)
 
     def answered(self, model_id: str, route: RouteConfig) -> None:
         """The route answered (a stream: its first chunk): its breaker closes."""

@@ -13,7 +13,13 @@ from typing import Any, TypeVar
 import orjson
 
 from gatewayz.config import ModelConfig, RouteConfig
-from gatewayz.errors import GatewayError, TaskNotSupported, UpstreamError, UpstreamUnavailable
+from gatewayz.errors import (
+    GatewayError,
+    ModelNotFound,
+    TaskNotSupported,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from gatewayz.local.llama import PACKAGED_GGUF
 from gatewayz.money import Usage, cost_nano_usd
 from gatewayz.routing.attempts import with_retries
@@ -76,6 +82,14 @@ class InferenceService:
         self._metrics = metrics
         self._credits = credits
         self._tokens = Tokenizers()
+
+    def shown_provider(self, model_id: str, provider: str) -> str:
+        """``provider``, of a usage record for ``model_id``, as callers see it."""
+        try:
+            model: ModelConfig | None = self._catalog.get(model_id)
+        except ModelNotFound:
+            model = None
+        return self.health.shown_provider(model, provider)
 
     def resolve(self, ctx: RequestContext, model_id: object, task: str) -> ModelConfig:
         model, suffix = self._catalog.resolve_routed(model_id, task)
@@ -254,7 +268,7 @@ class InferenceService:
             self._tell_route(ctx, model, route)
             return route, upstream, result, started
         if last_error is None:
-            last_error = self.health.unavailable(model.id, [r for r, _ in routes])
+            last_error = self.health.unavailable(model, [r for r, _ in routes], ctx.policy)
         await self._record_failure(ctx, model, task, "", last_error.status)
         raise last_error
 

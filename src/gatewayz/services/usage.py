@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -138,6 +138,14 @@ def row_dict(row: Any) -> dict[str, Any]:
     out["created_at"] = _utc(row.created_at).isoformat().replace("+00:00", "Z")
     out["cost_usd"] = nano_to_usd_string(row.cost_nano_usd)
     return out
+
+
+def show_providers(rows: list[dict[str, Any]], shown: Callable[[str, str], str]) -> None:
+    """Each row's ``provider`` as the caller sees it (``shown(model id, provider)``): a
+    non-admin caller sees private providers by their public alias, as in the
+    ``x-gatewayz-route`` header; the stored records keep the real name."""
+    for row in rows:
+        row["provider"] = shown(row["model"], row["provider"])
 
 
 def _after(cursor: tuple[datetime, str]) -> ColumnElement[bool]:
