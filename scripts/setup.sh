@@ -33,6 +33,14 @@ if ! command -v apertium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     echo "note: apertium could not be installed; embedded translation will answer 501"
   took
 fi
+# The dashboard's browser tests drive Debian's Chromium (Playwright never downloads one).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing Debian's chromium with apt-get (a minute or two), for the dashboard's browser tests"
+  (apt-get install -y -q chromium >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }) ||
+    echo "note: chromium could not be installed; the dashboard's browser tests will skip"
+  took
+fi
 stamp=".venv/.gatewayz-installed"
 want="$(cat pyproject.toml clients/python/pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from gatewayz.config import Settings
+from gatewayz.dashboard import Dashboard
 from gatewayz.db.engine import create_engine
 from gatewayz.heap import settle_heap
 from gatewayz.http.errors import EXCEPTION_HANDLERS, CrashBoundary
@@ -89,6 +90,7 @@ class Gateway:
     limiter: RateLimiter
     upstreams: dict[str, Upstream]
     preloader: Preloader  # the embedded models marked eager; /ready waits for them
+    dashboard: Dashboard  # its sessions, charts and key administration
 
 
 def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
@@ -111,10 +113,11 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         public=frozenset(p.name for p in settings.providers if p.public),
     )
     metrics.before_render(health.export)
+    auth = Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s)
     return Gateway(
         settings=settings,
         engine=engine,
-        auth=Authenticator(engine, cache_ttl_s=settings.auth_cache_ttl_s),
+        auth=auth,
         registry=registry,
         inference=InferenceService(registry, upstreams, ledger, metrics, credits, limiter, health),
         ledger=ledger,
@@ -125,6 +128,7 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         limiter=limiter,
         upstreams=upstreams,
         preloader=Preloader(eager_jobs(settings, upstreams)),
+        dashboard=Dashboard.build(engine, auth),
     )
 
 

@@ -166,3 +166,17 @@ deployment = Table(
     metadata,
     Column("id", String(32), primary_key=True),
 )
+
+# Dashboard logins (migration 0012). The cookie holds a random token; only its SHA-256 is
+# stored. A session ends when it expires, at logout, or when its key is revoked.
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("api_key_id", Integer, ForeignKey("api_keys.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_dashboard_sessions_key", "api_key_id"),
+)

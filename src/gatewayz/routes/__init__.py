@@ -4,6 +4,8 @@ order), and fixed paths before the ``/hf/tasks/{task}`` and ``/models/{id}`` pat
 from gatewayz.routes import (
     anthropic,
     billing,
+    dashboard,
+    dashboard_api,
     hf_tasks,
     hf_text,
     models,
@@ -24,5 +26,7 @@ ROUTES = [
     *routing.ROUTES,
     *models.ROUTES,
     *ops.ROUTES,
+    *dashboard.ROUTES,
+    *dashboard_api.ROUTES,
     *hf_tasks.ROUTES,
 ]

@@ -12,10 +12,15 @@ from gatewayz.http.families import ErrorInfo, family_of
 from gatewayz.http.requestid import CTX_KEY, ROUTE_KEY, request_id_of
 from gatewayz.http.responses import SSE_DONE, sse_event
 from gatewayz.services.context import RequestContext
-from gatewayz.services.keys import bearer
+from gatewayz.services.keys import Principal, bearer
 
 if TYPE_CHECKING:
     from gatewayz.app import Gateway
+
+
+# Where the dashboard puts the admin its session cookie names, for the API routes it serves
+# to its pages (``routes/dashboard_api.py``): they then need no ``Authorization`` header.
+SESSION_PRINCIPAL_KEY = "gatewayz.session_principal"
 
 
 def gateway(request: Request) -> Gateway:
@@ -33,20 +38,23 @@ def reject_nul(request: Request) -> None:
 async def begin(
     request: Request, route: str, key_header: str | None = None
 ) -> tuple[Gateway, RequestContext]:
-    """Label, authenticate (the key in the header ``key_header`` if the route names one and
-    it is sent, else the ``Authorization: Bearer`` key) and make the request's context."""
+    """Label, authenticate (the dashboard session's admin, else the key in the header
+    ``key_header`` if the route names one and it is sent, else the ``Authorization: Bearer``
+    key) and make the request's context."""
     state = request.scope["state"]
     state[ROUTE_KEY] = route
     reject_nul(request)
     gw = gateway(request)
-    key = (request.headers.get(key_header) if key_header else None) or bearer(
-        request.headers.get("authorization")
-    )
-    if key is None and key_header is not None:
-        raise AuthenticationFailed(
-            f"missing API key: send '{key_header}: <key>' or 'Authorization: Bearer <key>'"
+    principal: Principal | None = state.get(SESSION_PRINCIPAL_KEY)
+    if principal is None:
+        key = (request.headers.get(key_header) if key_header else None) or bearer(
+            request.headers.get("authorization")
         )
-    principal = await gw.auth.authenticate(key)
+        if key is None and key_header is not None:
+            raise AuthenticationFailed(
+                f"missing API key: send '{key_header}: <key>' or 'Authorization: Bearer <key>'"
+            )
+        principal = await gw.auth.authenticate(key)
     ctx = RequestContext(request_id_of(request.scope), route, principal)
     state[CTX_KEY] = ctx
     return gw, ctx

@@ -73,6 +73,7 @@ class KeyInfo:
     created_at: datetime
     revoked_at: datetime | None
     balance_nano_usd: int | None = None
+    limits: KeyLimits | None = None
 
 
 _FIELD_OF = {"rate_rpm": "rpm", "rate_tpm": "tpm", "max_concurrency": "max_concurrency"}
@@ -96,6 +97,7 @@ def _info(row: Any, **changed: Any) -> KeyInfo:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
         balance_nano_usd=row.balance_nano_usd,
+        limits=KeyLimits.of_row(row),
     )
     return replace(info, **changed)
 
@@ -205,6 +207,11 @@ class KeyStore:
         async with self._engine.connect() as conn:
             return (await conn.execute(query.limit(1))).first() is not None
 
+    async def find(self, ident: str) -> KeyInfo:
+        """The one active key ``ident`` names (see ``_candidates``)."""
+        async with self._engine.connect() as conn:
+            return _info(await self._one_active(conn, ident))
+
     async def list(self) -> list[KeyInfo]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(select(api_keys).order_by(api_keys.c.id))
@@ -302,6 +309,12 @@ class Authenticator:
                 self._cache.clear()
             self._cache[digest] = (principal, now + self._ttl)
         return principal
+
+    def forget(self, key_id: int) -> None:
+        """Drop the cached principal of key ``key_id`` (revoked here: refused at once)."""
+        for digest, (principal, _) in list(self._cache.items()):
+            if principal.key_id == key_id:
+                self._cache.pop(digest, None)
 
     async def admin(self, header: str | None) -> Principal:
         """The admin key in an ``Authorization`` header. For a resource that only admin
