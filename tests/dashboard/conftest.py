@@ -1,0 +1,101 @@
+"""Dashboard fixtures: one gateway per module, on the billing tests' tiny deterministic
+upstream, with a model whose name is an HTML injection attempt, some usage to chart, and an
+HTTP client logged in to the dashboard."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.billing.conftest import (  # noqa: F401 (fixtures used by this directory's tests)
+    PRICING,
+    FakeUpstream,
+    auth,
+    billing_config,
+    fake_upstream,
+    fresh_database,
+)
+from tests.servers import Gateway
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def dashboard_config(upstream_url: str, database_url: str) -> dict[str, Any]:
+    config = billing_config(upstream_url, database_url)
+    config["auth_cache_ttl_s"] = 30  # revocation must not wait for the cache: it is dropped
+    config["models"].append(
+        {
+            "id": XSS,
+            "hub_model_id": f"example/{XSS}",
+            "task": "conversational",
+            "context_length": 4096,
+            "routes": [{"provider": "fake", "model": "fast"}],
+            "pricing": PRICING,
+        }
+    )
+    return config
+
+
+@dataclass
+class Dash:
+    gw: Gateway
+    admin: str
+    user: str
+
+    @property
+    def url(self) -> str:
+        return self.gw.url
+
+    def chat(self, key: str, model: str = "example-chat", words: int = 10) -> httpx.Response:
+        body = {
+            "model": model,
+            "messages": [{"role": "user", "content": " ".join(["hello"] * words)}],
+            "max_tokens": 5,
+        }
+        return httpx.post(
+            f"{self.url}/v1/chat/completions", json=body, headers=auth(key), timeout=60
+        )
+
+    def client(self) -> httpx.Client:
+        """A client with this gateway's Origin on every request, as a browser sends it."""
+        return httpx.Client(base_url=self.url, headers={"Origin": self.url}, timeout=30)
+
+    def login(self, key: str | None = None) -> tuple[httpx.Client, str]:
+        """A client logged in with ``key`` (the admin key) and the session's CSRF token."""
+        client = self.client()
+        resp = client.post("/dashboard/login", data={"key": key or self.admin})
+        assert resp.status_code == 303, resp.text
+        session = client.get("/dashboard/api/session")
+        assert session.status_code == 200, session.text
+        return client, str(session.json()["csrf_token"])
+
+
+def start_dash(workdir: Path, upstream: FakeUpstream, database_url: str) -> Dash:
+    gw = Gateway(workdir, dashboard_config(upstream.base_url, database_url))
+    return Dash(gw, gw.create_key("ops-admin", "--admin"), gw.create_key("alice"))
+
+
+@pytest.fixture(scope="module")
+def dash(
+    fake_upstream: FakeUpstream,  # noqa: F811
+    fresh_database: Any,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Dash]:
+    d = start_dash(tmp_path_factory.mktemp("dashboard"), fake_upstream, fresh_database("sqlite"))
+    try:
+        yield d
+    finally:
+        d.gw.stop()
+
+
+def no_inline_script(page: str) -> None:
+    """Every script is a file (the CSP allows no other), and no element has an on* handler."""
+    for tag in re.findall(r"<script\b[^>]*>", page, re.I):
+        assert "src=" in tag, tag
+    assert not re.search(r"<[^>]+\son[a-z]+\s*=", page, re.I)

@@ -1,0 +1,184 @@
+"""The dashboard in a real headless browser (Debian's Chromium driven by Playwright; nothing
+is downloaded): log in, see the API's figures, create, credit and revoke a key, filter usage
+and export it as CSV, and a model or key named like HTML stays text. A screenshot of each
+page is kept in $GATEWAYZ_SCREENSHOTS (else a temporary directory the test prints)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.billing.conftest import auth
+from tests.dashboard.conftest import XSS, Dash
+
+CHROMIUM = "/usr/bin/chromium"
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed (scripts/setup.sh)"
+)
+KEY_XSS = "<script>alert('key')</script>"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = os.environ.get("GATEWAYZ_SCREENSHOTS")
+    path = Path(where) if where else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"dashboard screenshots: {path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def used(dash: Dash) -> Dash:
+    for model, words in [("example-chat", 3), ("example-chat", 12), (XSS, 4), ("example-all-prices", 9)]:
+        assert dash.chat(dash.user, model, words).status_code == 200
+    assert dash.chat(dash.user, "example-down").status_code == 502
+    return dash
+
+
+@pytest.fixture(scope="module")
+def page(used: Dash) -> Iterator[Any]:
+    alerts: list[str] = []
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(15_000)
+
+        def on_dialog(dialog: Any) -> None:
+            if dialog.type == "confirm":
+                dialog.accept()
+            else:
+                alerts.append(dialog.message)
+                dialog.dismiss()
+
+        pg.on("dialog", on_dialog)
+        pg.alerts = alerts
+        yield pg
+        assert alerts == [], f"a script ran from a name: {alerts}"
+        browser.close()
+
+
+def wait_loaded(page: Any, tab: str) -> None:
+    page.wait_for_selector(f"body[data-loaded='{tab}']")
+
+
+def usd(nano: int) -> str:
+    """The dashboard's format: exact, trailing zeros trimmed to cents."""
+    whole, frac = divmod(nano, 10**9)
+    digits = f"{frac:09d}".rstrip("0").ljust(2, "0")
+    return f"${whole:,}.{digits}"
+
+
+def test_login(used: Dash, page: Any, shots: Path) -> None:
+    page.goto(f"{used.url}/dashboard")
+    assert page.url.endswith("/dashboard/login")
+    page.screenshot(path=str(shots / "01-login.png"), full_page=True)
+    page.fill("#key", used.user)
+    page.click("#login")
+    assert "not an active admin API key" in page.text_content(".error")
+    page.screenshot(path=str(shots / "02-login-refused.png"), full_page=True)
+    page.fill("#key", used.admin)
+    page.click("#login")
+    wait_loaded(page, "overview")
+    assert page.text_content("#who").startswith("ops-admin")
+
+
+def test_overview_figures_match_the_api(used: Dash, page: Any, shots: Path) -> None:
+    totals = httpx.get(f"{used.url}/hf/tasks/billing/usage", headers=auth(used.admin)).json()["totals"]
+    assert page.text_content("#card-requests .card-value") == str(totals["requests"])
+    assert page.text_content("#card-errors .card-value") == "1"
+    assert page.text_content("#card-spend .card-value") == usd(totals["cost_nano_usd"])
+    assert page.locator("figure.chart").count() == 4
+    assert page.locator("figure.chart svg path").count() >= 4
+    legend = page.locator("figure.chart").first.locator(".legend li").all_text_contents()
+    assert XSS in legend and "example-chat" in legend
+    page.select_option("#by", "key")
+    page.click("#range-form button[type=submit]")
+    wait_loaded(page, "overview")
+    assert "alice" in page.locator("figure.chart").first.locator(".legend li").all_text_contents()
+    page.screenshot(path=str(shots / "03-overview.png"), full_page=True)
+
+
+def test_models_show_html_names_as_text(used: Dash, page: Any, shots: Path) -> None:
+    page.click("#tabs a[data-tab=models]")
+    wait_loaded(page, "models")
+    cells = page.locator("#m-table tbody td:first-child").all_text_contents()
+    assert XSS in cells
+    assert page.locator("img").count() == 0
+    row = page.locator("#m-table tbody tr", has_text="example-chat").first
+    assert "never checked" in row.text_content()
+    page.screenshot(path=str(shots / "04-models.png"), full_page=True)
+    page.click("#tabs a[data-tab=upstreams]")
+    wait_loaded(page, "upstreams")
+    routes = httpx.get(f"{used.url}/hf/tasks/models/routes", headers=auth(used.admin)).json()
+    shown = page.locator("#r-table tbody tr").count()
+    assert shown == sum(len(m["routes"]) for m in routes["models"])
+    down = page.locator("#r-table tbody tr", has_text="example-down").first.text_content()
+    assert "down" in down
+    page.screenshot(path=str(shots / "05-upstreams.png"), full_page=True)
+
+
+def test_create_credit_and_revoke_a_key(used: Dash, page: Any, shots: Path) -> None:
+    page.click("#tabs a[data-tab=keys]")
+    wait_loaded(page, "keys")
+    page.fill("#k-name", KEY_XSS)
+    page.fill("#k-balance", "1.5")
+    page.fill("#k-rpm", "600")
+    page.click("#key-form button[type=submit]")
+    page.wait_for_selector("#new-key:not([hidden])")
+    key = page.text_content("#new-key-value")
+    assert key.startswith("gz_")
+    models = httpx.get(f"{used.url}/v1/models", headers=auth(key))
+    assert models.status_code == 200
+    row = page.locator("#k-table tbody tr", has_text=KEY_XSS)
+    assert row.locator("td").nth(6).text_content() == "$1.50"
+    assert row.locator("input.limit-rpm").input_value() == "600"
+    row.locator("input.credit-amount").fill("0.25")
+    row.locator("button.credit").click()
+    page.wait_for_selector("#notice.ok >> text=balance $1.75")
+    row = page.locator("#k-table tbody tr", has_text=KEY_XSS)
+    assert row.locator("td").nth(6).text_content() == "$1.75"
+    balance = httpx.get(f"{used.url}/v1/billing/balance", headers=auth(key)).json()
+    assert balance["balance_nano_usd"] == 1_750_000_000
+    page.screenshot(path=str(shots / "06-keys.png"), full_page=True)
+    row.locator("button.revoke").click()
+    page.wait_for_selector("#notice.ok >> text=revoked")
+    row = page.locator("#k-table tbody tr", has_text=KEY_XSS)
+    assert row.locator("td").nth(5).text_content().startswith("revoked")
+    assert httpx.get(f"{used.url}/v1/models", headers=auth(key)).status_code == 401
+
+
+def test_filter_usage_and_export_csv(used: Dash, page: Any, shots: Path) -> None:
+    page.click("#tabs a[data-tab=usage]")
+    wait_loaded(page, "usage")
+    api = httpx.get(f"{used.url}/hf/tasks/billing/usage", headers=auth(used.admin)).json()
+    assert page.locator("#u-table tbody tr").count() == len(api["data"])
+    page.fill("#u-model", "example-chat")
+    page.click("#usage-form button[type=submit]")
+    wait_loaded(page, "usage")
+    chat = [r for r in api["data"] if r["model"] == "example-chat"]
+    assert page.locator("#u-table tbody tr").count() == len(chat) == 2
+    costs = page.locator("#u-table tbody td:last-child").all_text_contents()
+    assert costs == [usd(r["cost_nano_usd"]) for r in chat]
+    page.screenshot(path=str(shots / "07-usage.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("#u-csv")
+    text = Path(info.value.path()).read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["request_id"] for r in rows] == [r["request_id"] for r in chat]
+
+
+def test_logout(used: Dash, page: Any) -> None:
+    page.click("#logout")
+    page.wait_for_url("**/dashboard/login")
+    page.goto(f"{used.url}/dashboard")
+    assert page.url.endswith("/dashboard/login")
