@@ -38,7 +38,12 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def used(dash: Dash) -> Dash:
-    for model, words in [("example-chat", 3), ("example-chat", 12), (XSS, 4), ("example-all-prices", 9)]:
+    for model, words in [
+        ("example-chat", 3),
+        ("example-chat", 12),
+        (XSS, 4),
+        ("example-all-prices", 9),
+    ]:
         assert dash.chat(dash.user, model, words).status_code == 200
     assert dash.chat(dash.user, "example-down").status_code == 502
     return dash
@@ -49,7 +54,9 @@ def page(used: Dash) -> Iterator[Any]:
     alerts: list[str] = []
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900})
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1400, "height": 900}
+        )
         pg = context.new_page()
         pg.set_default_timeout(15_000)
 
@@ -93,7 +100,9 @@ def test_login(used: Dash, page: Any, shots: Path) -> None:
 
 
 def test_overview_figures_match_the_api(used: Dash, page: Any, shots: Path) -> None:
-    totals = httpx.get(f"{used.url}/hf/tasks/billing/usage", headers=auth(used.admin)).json()["totals"]
+    totals = httpx.get(f"{used.url}/hf/tasks/billing/usage", headers=auth(used.admin)).json()[
+        "totals"
+    ]
     assert page.text_content("#card-requests .card-value") == str(totals["requests"])
     assert page.text_content("#card-errors .card-value") == "1"
     assert page.text_content("#card-spend .card-value") == usd(totals["cost_nano_usd"])

@@ -27,7 +27,9 @@ def used(
 ) -> Iterator[Dash]:
     """A gateway with usage by two keys on three models, one request failing upstream."""
     backend = str(request.param)
-    d = start_dash(tmp_path_factory.mktemp(f"figures-{backend}"), fake_upstream, fresh_database(backend))
+    d = start_dash(
+        tmp_path_factory.mktemp(f"figures-{backend}"), fake_upstream, fresh_database(backend)
+    )
     try:
         bob = d.gw.create_key("bob")
         for key, model, words in [

@@ -26,6 +26,7 @@ COOKIE = "gatewayz_session"
 COOKIE_PATH = "/dashboard"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+SESSION_KEY = "gatewayz.dashboard_session"
 
 # No inline script or style anywhere: every script and stylesheet is a file of the package.
 CSP = (
@@ -89,6 +90,12 @@ async def session_of(request: Request) -> Session | None:
     return await sessions(request).find(request.cookies.get(COOKIE))
 
 
+def current_session(request: Request) -> Session:
+    """The session ``with_session`` found for this request."""
+    session: Session = request.scope["state"][SESSION_KEY]
+    return session
+
+
 def check_change(request: Request, session: Session) -> None:
     """A state change needs this origin and the session's CSRF token."""
     if not same_origin(request):
@@ -108,6 +115,7 @@ def with_session(handler: Handler) -> Handler:
         if request.method not in SAFE_METHODS:
             check_change(request, session)
         request.scope["state"][SESSION_PRINCIPAL_KEY] = session.principal
+        request.scope["state"][SESSION_KEY] = session
         return secure(await handler(request))
 
     guarded.__name__ = handler.__name__

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.tables import api_keys, usage_records
@@ -61,7 +61,9 @@ class Series:
     def empty(cls, name: str, key_id: int | None, n: int) -> Series:
         return cls(name, key_id, [0] * n, [0] * n, [0] * n, [0] * n, [0] * n)
 
-    def add(self, i: int, requests: int, errors: int, lat_sum: int, lat_max: int, cost: int) -> None:
+    def add(
+        self, i: int, requests: int, errors: int, lat_sum: int, lat_max: int, cost: int
+    ) -> None:
         self.requests[i] += requests
         self.errors[i] += errors
         self.latency_sum[i] += lat_sum
@@ -76,8 +78,12 @@ class Series:
             "api_key_id": self.api_key_id,
             "requests": self.requests,
             "errors": self.errors,
-            "latency_ms_avg": [s // r if r else None for s, r in zip(self.latency_sum, self.requests, strict=True)],
-            "latency_ms_max": [m if r else None for m, r in zip(self.latency_max, self.requests, strict=True)],
+            "latency_ms_avg": [
+                s // r if r else None for s, r in zip(self.latency_sum, self.requests, strict=True)
+            ],
+            "latency_ms_max": [
+                m if r else None for m, r in zip(self.latency_max, self.requests, strict=True)
+            ],
             "cost_nano_usd": [str(c) for c in self.cost],
             "totals": {
                 "requests": self.total_requests,
@@ -112,7 +118,12 @@ class UsageSeries:
         n = -(-int((end - start).total_seconds()) // step)
         origin = int(start.timestamp())
         flt = UsageFilter(flt.api_key_id, start, end, flt.model, flt.task)
-        index = ((_epoch(self._engine.dialect.name) - origin) // step).label("i")
+        # Inline integers, not bound parameters: PostgreSQL must see the SELECT's bucket and
+        # the GROUP BY's as the same expression (both are ints computed here, never input).
+        index = (
+            (_epoch(self._engine.dialect.name) - literal_column(str(origin)))
+            // literal_column(str(step))
+        ).label("i")
         dim = u.model if by == "model" else u.api_key_id
         query = (
             select(
@@ -152,7 +163,9 @@ class UsageSeries:
         total = Series.empty("total", None, n)
         for s in ranked:
             for i in range(n):
-                total.add(i, s.requests[i], s.errors[i], s.latency_sum[i], s.latency_max[i], s.cost[i])
+                total.add(
+                    i, s.requests[i], s.errors[i], s.latency_sum[i], s.latency_max[i], s.cost[i]
+                )
         return {
             "start": _iso(start),
             "end": _iso(end),

@@ -16,9 +16,6 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from gatewayz.errors import AuthenticationFailed, NotFound, PermissionDenied, RateLimited
-from gatewayz.http.families import HF, FamilyRoute
-from gatewayz.http.requestid import ROUTE_KEY, request_id_of
 from gatewayz.dashboard.guard import (
     COOKIE,
     check_change,
@@ -29,8 +26,11 @@ from gatewayz.dashboard.guard import (
     sessions,
     set_cookie,
 )
+from gatewayz.errors import AuthenticationFailed, NotFound, PermissionDenied, RateLimited
+from gatewayz.http.families import HF, FamilyRoute
+from gatewayz.http.requestid import ROUTE_KEY, request_id_of
 
-ASSETS = {"app.js": "text/javascript", "app.css": "text/css", "login.css": "text/css"}
+ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
 # An admin key is ~60 characters; a login form is never more than this.
 MAX_LOGIN_BYTES = 4_096
 HOME = "/dashboard"

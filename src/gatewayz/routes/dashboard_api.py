@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gatewayz.config import ConfigError
-from gatewayz.dashboard.guard import CSRF_HEADER, session_of, with_session
+from gatewayz.dashboard.guard import CSRF_HEADER, current_session, with_session
 from gatewayz.dashboard.series import DIMENSIONS
 from gatewayz.errors import InvalidRequest
 from gatewayz.http.body import read_json_object
@@ -41,8 +41,7 @@ API = "/dashboard/api"
 async def session_info(request: Request) -> Response:
     """Who is logged in, and the CSRF token the page sends back with each change."""
     gw, ctx = await begin(request, "dashboard_session")
-    session = await session_of(request)
-    assert session is not None  # with_session let the request in
+    session = current_session(request)
     return JSONResponse(
         {
             "api_key_id": ctx.principal.key_id,
@@ -62,7 +61,7 @@ async def series(request: Request) -> Response:
     if by not in DIMENSIONS:
         raise InvalidRequest(f"by must be one of {', '.join(DIMENSIONS)}; got {by[:40]!r}")
     flt = filter_for(ctx.principal, query)
-    return JSONResponse(await gw.dashboard.series.series(flt, by))  # type: ignore[arg-type]
+    return JSONResponse(await gw.dashboard.series.series(flt, by))
 
 
 async def usage_csv(request: Request) -> Response:
