@@ -62,6 +62,18 @@ class Dash:
             f"{self.url}/v1/chat/completions", json=body, headers=auth(key), timeout=60
         )
 
+    def make_key(self, name: str, **fields: Any) -> str:
+        """A new key made through the dashboard's API."""
+        client, csrf = self.login()
+        with client:
+            made = client.post(
+                "/dashboard/api/keys",
+                json={"name": name, **fields},
+                headers={"X-CSRF-Token": csrf},
+            )
+        assert made.status_code == 201, made.text
+        return str(made.json()["key"])
+
     def client(self) -> httpx.Client:
         """A client with this gateway's Origin on every request, as a browser sends it."""
         return httpx.Client(base_url=self.url, headers={"Origin": self.url}, timeout=30)
@@ -77,8 +89,12 @@ class Dash:
 
 
 def start_dash(workdir: Path, upstream: FakeUpstream, database_url: str) -> Dash:
+    """The gateway, its admin key (made by the CLI) and a standard key "alice" (made through
+    the dashboard, which is quicker than a second CLI process)."""
     gw = Gateway(workdir, dashboard_config(upstream.base_url, database_url))
-    return Dash(gw, gw.create_key("ops-admin", "--admin"), gw.create_key("alice"))
+    dash = Dash(gw, gw.create_key("ops-admin", "--admin"), "")
+    dash.user = dash.make_key("alice")
+    return dash
 
 
 @pytest.fixture(scope="module")

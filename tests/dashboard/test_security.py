@@ -194,12 +194,7 @@ def test_expired_sessions_end(dash: Dash) -> None:
 
 
 def test_revoking_the_key_ends_its_sessions(dash: Dash) -> None:
-    client, csrf = dash.login()
-    second = client.post(
-        "/dashboard/api/keys",
-        json={"name": "second-admin", "role": "admin"},
-        headers={"X-CSRF-Token": csrf},
-    ).json()["key"]
+    second = dash.make_key("second-admin", role="admin")
     theirs, _ = dash.login(second)
     mine, csrf = dash.login()
     second_id = theirs.get("/dashboard/api/session").json()["api_key_id"]
