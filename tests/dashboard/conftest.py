@@ -65,12 +65,14 @@ class Dash:
     def make_key(self, name: str, **fields: Any) -> str:
         """A new key made through the dashboard's API."""
         client, csrf = self.login()
-        with client:
+        try:
             made = client.post(
                 "/dashboard/api/keys",
                 json={"name": name, **fields},
                 headers={"X-CSRF-Token": csrf},
             )
+        finally:
+            client.close()
         assert made.status_code == 201, made.text
         return str(made.json()["key"])
 

@@ -143,7 +143,7 @@ def test_create_credit_and_revoke_a_key(used: Dash, page: Any, shots: Path) -> N
     page.fill("#k-balance", "1.5")
     page.fill("#k-rpm", "600")
     page.click("#key-form button[type=submit]")
-    page.wait_for_selector("#new-key:not([hidden])")
+    page.wait_for_selector("#notice.ok >> text=created standard key")
     key = page.text_content("#new-key-value")
     assert key.startswith("gz_")
     models = httpx.get(f"{used.url}/v1/models", headers=auth(key))
@@ -153,7 +153,7 @@ def test_create_credit_and_revoke_a_key(used: Dash, page: Any, shots: Path) -> N
     assert row.locator("input.limit-rpm").input_value() == "600"
     row.locator("input.credit-amount").fill("0.25")
     row.locator("button.credit").click()
-    page.wait_for_selector("#notice.ok >> text=balance $1.75")
+    page.wait_for_selector("#notice.ok >> text=credited $0.25")
     row = page.locator("#k-table tbody tr", has_text=KEY_XSS)
     assert row.locator("td").nth(6).text_content() == "$1.75"
     balance = httpx.get(f"{used.url}/v1/billing/balance", headers=auth(key)).json()

@@ -263,8 +263,8 @@ async function loadKeys() {
     const creditBtn = el("button", { type: "button", class: "credit" }, "Credit");
     creditBtn.addEventListener("click", async () => {
       const done = await api(`/keys/${k.id}/credit`, { method: "POST", body: JSON.stringify({ usd: credit.value.trim() }) });
-      notice(`credited ${usd(done.credited_nano_usd)} to ${done.name}; balance ${usd(done.balance_nano_usd)}`);
       await loadKeys();
+      notice(`credited ${usd(done.credited_nano_usd)} to ${done.name}; balance ${usd(done.balance_nano_usd)}`);
     });
     const inputs = ["rpm", "tpm", "max_concurrency"].map((f) =>
       el("input", { type: "number", min: "0", size: 5, value: limitText(k.limits[f]), placeholder: "default", "aria-label": `${f} of ${k.name}`, class: `limit-${f}` }));
@@ -272,15 +272,15 @@ async function loadKeys() {
     save.addEventListener("click", async () => {
       const [rpm, tpm, max_concurrency] = inputs.map((i) => limitValue(i.value));
       await api(`/keys/${k.id}/limits`, { method: "PUT", body: JSON.stringify({ rpm, tpm, max_concurrency }) });
-      notice(`limits of ${k.name} saved`);
       await loadKeys();
+      notice(`limits of ${k.name} saved`);
     });
     const revoke = el("button", { type: "button", class: "revoke danger" }, "Revoke");
     revoke.addEventListener("click", async () => {
       if (!window.confirm(`Revoke key ${k.name} (id:${k.id})? Requests with it fail at once.`)) return;
       await api(`/keys/${k.id}/revoke`, { method: "POST", body: "{}" });
-      notice(`revoked ${k.name} (id:${k.id})`);
       await loadKeys();
+      notice(`revoked ${k.name} (id:${k.id})`);
     });
     body.append(row([
       num(k.id), k.name, el("code", { text: k.prefix }), k.role, utc(k.created_at),
@@ -304,9 +304,9 @@ async function createKey(event) {
   const made = await api("/keys", { method: "POST", body: JSON.stringify(body) });
   document.getElementById("new-key-value").textContent = made.key;
   document.getElementById("new-key").hidden = false;
-  notice(`created ${made.info.role} key ${made.info.name} (id:${made.info.id})`);
   document.getElementById("key-form").reset();
   await loadKeys();
+  notice(`created ${made.info.role} key ${made.info.name} (id:${made.info.id})`);
 }
 
 // ---- models and upstreams --------------------------------------------------------------
