@@ -110,11 +110,12 @@ def test_overview_figures_match_the_api(used: Dash, page: Any, shots: Path) -> N
     assert page.locator("figure.chart svg path").count() >= 4
     legend = page.locator("figure.chart").first.locator(".legend li").all_text_contents()
     assert XSS in legend and "example-chat" in legend
+    page.screenshot(path=str(shots / "03-overview-per-model.png"), full_page=True)
     page.select_option("#by", "key")
     page.click("#range-form button[type=submit]")
     wait_loaded(page, "overview")
     assert "alice" in page.locator("figure.chart").first.locator(".legend li").all_text_contents()
-    page.screenshot(path=str(shots / "03-overview.png"), full_page=True)
+    page.screenshot(path=str(shots / "03-overview-per-key.png"), full_page=True)
 
 
 def test_models_show_html_names_as_text(used: Dash, page: Any, shots: Path) -> None:
@@ -149,21 +150,29 @@ def test_create_credit_and_revoke_a_key(used: Dash, page: Any, shots: Path) -> N
     models = httpx.get(f"{used.url}/v1/models", headers=auth(key))
     assert models.status_code == 200
     row = page.locator("#k-table tbody tr", has_text=KEY_XSS)
-    assert row.locator("td").nth(6).text_content() == "$1.50"
+    assert row.locator("td").nth(5).text_content() == "$1.50"
     assert row.locator("input.limit-rpm").input_value() == "600"
     row.locator("input.credit-amount").fill("0.25")
     row.locator("button.credit").click()
     page.wait_for_selector("#notice.ok >> text=credited $0.25")
     row = page.locator("#k-table tbody tr", has_text=KEY_XSS)
-    assert row.locator("td").nth(6).text_content() == "$1.75"
+    assert row.locator("td").nth(5).text_content() == "$1.75"
     balance = httpx.get(f"{used.url}/v1/billing/balance", headers=auth(key)).json()
     assert balance["balance_nano_usd"] == 1_750_000_000
-    page.screenshot(path=str(shots / "06-keys.png"), full_page=True)
+    page.screenshot(path=str(shots / "06-keys-credited.png"), full_page=True)
+    row.locator("input.limit-tpm").fill("5000")
+    row.locator("input.limit-rpm").fill("")  # back to the configured default
+    row.locator("button.save-limits").click()
+    page.wait_for_selector("#notice.ok >> text=saved")
+    (stored,) = used.gw.rows("SELECT rate_rpm, rate_tpm FROM api_keys WHERE name = ?", KEY_XSS)
+    assert (stored["rate_rpm"], stored["rate_tpm"]) == (None, 5000)
+    row = page.locator("#k-table tbody tr", has_text=KEY_XSS)
     row.locator("button.revoke").click()
     page.wait_for_selector("#notice.ok >> text=revoked")
     row = page.locator("#k-table tbody tr", has_text=KEY_XSS)
-    assert row.locator("td").nth(5).text_content().startswith("revoked")
+    assert row.locator("td").nth(4).text_content().startswith("revoked")
     assert httpx.get(f"{used.url}/v1/models", headers=auth(key)).status_code == 401
+    page.screenshot(path=str(shots / "06-keys-revoked.png"), full_page=True)
 
 
 def test_filter_usage_and_export_csv(used: Dash, page: Any, shots: Path) -> None:
@@ -178,6 +187,7 @@ def test_filter_usage_and_export_csv(used: Dash, page: Any, shots: Path) -> None
     assert page.locator("#u-table tbody tr").count() == len(chat) == 2
     costs = page.locator("#u-table tbody td:last-child").all_text_contents()
     assert costs == [usd(r["cost_nano_usd"]) for r in chat]
+    assert page.locator("#u-more").is_hidden()  # one page holds them all
     page.screenshot(path=str(shots / "07-usage.png"), full_page=True)
     with page.expect_download() as info:
         page.click("#u-csv")

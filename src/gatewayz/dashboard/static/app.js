@@ -86,7 +86,7 @@ async function api(path, options) {
 function row(cells, attrs) {
   const tr = el("tr", attrs);
   for (const cell of cells) {
-    if (cell instanceof Node) tr.append(cell.tagName === "TD" ? cell : el("td", {}, cell));
+    if (cell instanceof Node) tr.append(cell.tagName === "TD" || cell.tagName === "TH" ? cell : el("td", {}, cell));
     else tr.append(el("td", {}, cell === null || cell === undefined ? "" : cell));
   }
   return tr;
@@ -283,8 +283,9 @@ async function loadKeys() {
       notice(`revoked ${k.name} (id:${k.id})`);
     });
     body.append(row([
-      num(k.id), k.name, el("code", { text: k.prefix }), k.role, utc(k.created_at),
-      el("td", { class: active ? "good" : "bad" }, active ? "active" : `revoked ${utc(k.revoked_at).slice(0, 16)}`),
+      num(k.id), el("td", { class: "key-name" }, el("div", { text: k.name }), el("code", { class: "muted", text: k.prefix })),
+      k.role, utc(k.created_at).slice(0, 16),
+      el("td", { class: active ? "good" : "bad" }, active ? "active" : el("span", {}, "revoked", el("br"), utc(k.revoked_at).slice(0, 16))),
       num(usd(k.balance_nano_usd)),
       active ? el("td", {}, credit, creditBtn) : "",
       active ? el("td", { class: "limits" }, ...inputs, save) : "",
@@ -350,7 +351,7 @@ async function loadUpstreams() {
   body.replaceChildren();
   for (const m of data.models) {
     for (const r of m.routes) {
-      body.append(row([m.id, m.policy || "", r.shown_as === r.provider ? r.provider : `${r.provider} (shown as ${r.shown_as})`, r.model,
+      body.append(row([m.id, m.policy || "default", r.shown_as === r.provider ? r.provider : `${r.provider} (shown as ${r.shown_as})`, r.model,
         el("td", { class: r.breaker === "closed" ? "good" : "bad" }, r.breaker),
         num(count(r.latency_ms)), num(count(r.first_token_latency_ms)), num(r.throughput ?? "–"),
         num(r.error_ratio), num(count(r.samples)), num(r.retry_after_s ?? "")]));
