@@ -107,7 +107,9 @@ def test_overview_figures_match_the_api(used: Dash, page: Any, shots: Path) -> N
     assert page.text_content("#card-errors .card-value") == "1"
     assert page.text_content("#card-spend .card-value") == usd(totals["cost_nano_usd"])
     assert page.locator("figure.chart").count() == 4
-    assert page.locator("figure.chart svg path").count() >= 4
+    # Stacked bars: one rect per model and bucket with requests; the latency chart's lines.
+    assert page.locator("figure.chart").first.locator("rect").count() >= 4
+    assert page.locator("figure.chart").nth(2).locator("circle").count() >= 3
     legend = page.locator("figure.chart").first.locator(".legend li").all_text_contents()
     assert XSS in legend and "example-chat" in legend
     page.screenshot(path=str(shots / "03-overview-per-model.png"), full_page=True)

@@ -143,13 +143,59 @@ function lineChart(title, buckets, series, format) {
     if (d) box.append(svg("path", { d, stroke: color, fill: "none", "stroke-width": 1.6 }));
   });
   figure.append(box);
-  const legend = el("ul", { class: "legend" });
-  series.forEach((s, k) => {
-    const swatch = el("span", { class: `swatch c${k % COLORS.length}` });
-    legend.append(el("li", {}, swatch, s.name));
-  });
-  figure.append(legend);
+  figure.append(legendOf(series));
   return figure;
+}
+
+// Stacked bars: one column per time bucket, one colour per series (requests, errors, spend
+// add up across models or keys). Heights are scaled with BigInt like the lines.
+function barChart(title, buckets, series, format) {
+  const figure = el("figure", { class: "chart" });
+  figure.append(el("figcaption", { text: title }));
+  const box = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
+  const totals = buckets.map((_, i) => series.reduce((sum, s) => sum + (s.values[i] ?? 0n), 0n));
+  const max = totals.reduce((a, b) => (b > a ? b : a), 0n);
+  const plotW = W - PAD_L - PAD_R, plotH = H - PAD_T - PAD_B;
+  const slot = plotW / Math.max(buckets.length, 1);
+  const height = (v) => (max === 0n ? 0 : Number((v * BigInt(plotH * 1000)) / max) / 1000);
+  for (const [value, label] of [[0n, format(0n)], [max, format(max)]]) {
+    const y = PAD_T + plotH - height(value);
+    box.append(svg("line", { x1: PAD_L, x2: W - PAD_R, y1: y, y2: y, class: "grid" }));
+    const text = svg("text", { x: PAD_L - 6, y: y + 4, "text-anchor": "end", class: "axis" });
+    text.textContent = label;
+    box.append(text);
+  }
+  const ticks = buckets.length > 2 ? [0, Math.floor((buckets.length - 1) / 2), buckets.length - 1] : [0];
+  for (const i of ticks) {
+    const anchor = i === 0 ? "start" : i === buckets.length - 1 ? "end" : "middle";
+    const x = i === 0 ? PAD_L : i === buckets.length - 1 ? W - PAD_R : PAD_L + (i + 0.5) * slot;
+    const text = svg("text", { x, y: H - 6, "text-anchor": anchor, class: "axis" });
+    text.textContent = utc(buckets[i]).slice(5, 16);
+    box.append(text);
+  }
+  buckets.forEach((bucket, i) => {
+    let top = PAD_T + plotH;
+    series.forEach((s, k) => {
+      const v = s.values[i];
+      if (v === null || v === 0n) return;
+      const h = Math.max(height(v), 1);
+      top -= h;
+      const bar = svg("rect", { x: (PAD_L + i * slot + slot * 0.1).toFixed(2), y: top.toFixed(2), width: Math.max(slot * 0.8, 1).toFixed(2), height: h.toFixed(2), fill: COLORS[k % COLORS.length] });
+      const tip = svg("title");
+      tip.textContent = `${s.name} · ${utc(bucket)} · ${format(v)}`;
+      bar.append(tip);
+      box.append(bar);
+    });
+  });
+  figure.append(box);
+  figure.append(legendOf(series));
+  return figure;
+}
+
+function legendOf(series) {
+  const legend = el("ul", { class: "legend" });
+  series.forEach((s, k) => legend.append(el("li", {}, el("span", { class: `swatch c${k % COLORS.length}` }), s.name)));
+  return legend;
 }
 
 const big = (v) => (v === null || v === undefined ? null : BigInt(v));
@@ -187,17 +233,18 @@ async function loadOverview() {
     card("Spend", usd(t.cost_nano_usd), "card-spend"),
   );
   document.getElementById("range-label").textContent =
-    `${utc(data.start)} to ${utc(data.end)} UTC, one point per ${data.step_s >= 3600 ? data.step_s / 3600 + " h" : data.step_s / 60 + " min"}, per ${data.by}`;
+    `${utc(data.start)} to ${utc(data.end)} UTC, one bar per ${data.step_s >= 3600 ? data.step_s / 3600 + " h" : data.step_s / 60 + " min"}, per ${data.by}`;
   const pick = (field) => data.series.map((s) => ({ name: s.name, values: s[field].map(big) }));
   const charts = document.getElementById("charts");
   charts.replaceChildren(
-    lineChart("Requests", data.buckets, pick("requests"), (v) => count(v)),
-    lineChart("Errors (status ≥ 400)", data.buckets, pick("errors"), (v) => count(v)),
+    barChart("Requests", data.buckets, pick("requests"), (v) => count(v)),
+    barChart("Errors (status ≥ 400)", data.buckets, pick("errors"), (v) => count(v)),
     lineChart("Average latency (ms)", data.buckets, pick("latency_ms_avg"), (v) => `${count(v)} ms`),
-    lineChart("Spend (USD)", data.buckets, pick("cost_nano_usd"), usd),
+    barChart("Spend (USD)", data.buckets, pick("cost_nano_usd"), usd),
   );
   const table = el("table", { id: "series-table" });
-  table.append(el("thead", {}, row(["Per " + data.by, "Requests", "Errors", "Avg latency ms", "Spend (USD)"].map((h) => el("th", { text: h })))));
+  const heads = ["Per " + data.by, "Requests", "Errors", "Avg latency ms", "Spend (USD)"];
+  table.append(el("thead", {}, row(heads.map((h, i) => el("th", { class: i ? "num" : "", text: h })))));
   const body = el("tbody");
   for (const s of data.series) {
     body.append(row([s.name, num(count(s.totals.requests)), num(count(s.totals.errors)), num(count(s.totals.latency_ms_avg)), num(usd(s.totals.cost_nano_usd))]));
