@@ -108,6 +108,22 @@ SEEDS: dict[str, dict[str, Any]] = {
     "/models/{model_id:path}/v1/completions": {"prompt": "hello", "max_tokens": 3},
     "/models/{model_id:path}/pipeline/{task}": {"inputs": "hello"},
     "/models/{model_id:path}": {"inputs": "hello", "parameters": {"max_new_tokens": 3}},
+    # The dashboard, without its session cookie: pages redirect, changes and data are 401.
+    "/dashboard": {},
+    "/dashboard/login": {"key": "gz_x_y"},
+    "/dashboard/logout": {},
+    "/dashboard/assets/{name}": {},
+    "/dashboard/api/session": {},
+    "/dashboard/api/series": {},
+    "/dashboard/api/usage": {},
+    "/dashboard/api/usage.csv": {},
+    "/dashboard/api/models": {},
+    "/dashboard/api/registry": {},
+    "/dashboard/api/routes": {},
+    "/dashboard/api/keys": {"name": "fuzz", "role": "standard", "balance_usd": "1"},
+    "/dashboard/api/keys/{key_id}/revoke": {},
+    "/dashboard/api/keys/{key_id}/credit": {"usd": "1"},
+    "/dashboard/api/keys/{key_id}/limits": {"rpm": 1, "tpm": None},
 }
 # The query parameters each route reads; every route is also sent the others.
 QUERIES: dict[str, tuple[str, ...]] = {
@@ -332,6 +348,11 @@ def check(resp: httpx.Response, what: str) -> None:
     assert resp.status_code < 500, f"{what} -> {resp.status_code} {resp.text[:500]}"
     rid = resp.headers.get("inference-id")
     assert rid, f"{what} -> no Inference-Id"
+    if resp.status_code >= 400 and resp.headers["content-type"].startswith("text/html"):
+        # The dashboard's login page says why, with the request id, in the page.
+        assert resp.request.url.path == "/dashboard/login", what
+        assert rid in resp.text, f"{what} -> {resp.status_code} without its request id"
+        return
     if resp.status_code >= 400:
         body = resp.json()
         error = body["error"]
