@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.tables import api_keys, dashboard_sessions
@@ -99,6 +99,10 @@ class SessionStore:
         now = datetime.now(UTC)
         session = Session(principal, secrets.token_urlsafe(32), now + SESSION_TTL)
         async with self._engine.begin() as conn:
+            # Sessions past their time are of no use to anyone: each login clears them.
+            await conn.execute(
+                delete(dashboard_sessions).where(dashboard_sessions.c.expires_at < now)
+            )
             await conn.execute(
                 insert(dashboard_sessions).values(
                     token_hash=_hash(token),
