@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
+from typing import Any
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gatewayz.dashboard.sessions import LOGIN_REFUSED, MAX_FAILURES
+from gatewayz.money import MAX_BALANCE_NANO_USD
 from gatewayz.routes.dashboard import MAX_LOGIN_BYTES
 from tests.checks import hf_error
 from tests.dashboard.conftest import Dash, no_inline_script
+from tests.security.test_fuzz import QUERY_VALUES, TEXT
 
 
 def test_no_session_redirects_pages_and_refuses_the_api(dash: Dash) -> None:
@@ -206,6 +211,69 @@ def test_revoking_the_key_ends_its_sessions(dash: Dash) -> None:
     # ...and the key itself stops working at once on this instance (its cache entry dropped).
     models = httpx.get(f"{dash.url}/v1/models", headers={"Authorization": f"Bearer {second}"})
     assert models.status_code == 401
+
+
+# Amounts and limits as a hostile page or script might send them.
+AMOUNTS = st.one_of(
+    st.sampled_from(["1", "0.000000001", "0.0000000001", "1e9", "1e10", "-0", "Infinity", "1_0"]),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.text(max_size=12),
+    st.integers(),
+    st.none(),
+)
+LIMITS = st.one_of(st.none(), st.integers(min_value=-(2**70), max_value=2**70), st.text(max_size=5))
+
+
+def test_session_fuzz_never_500s_and_keeps_balances_whole(dash: Dash) -> None:
+    """Hostile key names, amounts, limits and query values through a real session: every
+    answer is < 500 with its request id, and every balance stays a whole number of nano-USD
+    within the cap. Only keys this test made are credited, limited or revoked."""
+    client, csrf = dash.login()
+    h = {"X-CSRF-Token": csrf}
+    made: list[int] = []
+
+    @settings(max_examples=60, derandomize=True, deadline=None, database=None)
+    @given(
+        name=TEXT,
+        role=st.sampled_from(["standard", "admin", "partner", "", "root"]),
+        amount=AMOUNTS,
+        rpm=LIMITS,
+        action=st.sampled_from(["create", "credit", "limits", "revoke", "series", "usage"]),
+        query=st.dictionaries(
+            st.sampled_from(["start", "end", "by", "model", "api_key_id", "cursor", "limit"]),
+            QUERY_VALUES,
+            max_size=3,
+        ),
+    )
+    def fuzz(
+        name: str, role: str, amount: Any, rpm: Any, action: str, query: dict[str, str]
+    ) -> None:
+        target = made[-1] if made else 424242
+        if action == "create":
+            body = {"name": name, "role": role, "balance_usd": amount, "rpm": rpm}
+            resp = client.post("/dashboard/api/keys", json=body, headers=h)
+            if resp.status_code == 201:
+                made.append(resp.json()["info"]["id"])
+        elif action == "credit":
+            resp = client.post(
+                f"/dashboard/api/keys/{target}/credit", json={"usd": amount}, headers=h
+            )
+        elif action == "limits":
+            resp = client.put(f"/dashboard/api/keys/{target}/limits", json={"tpm": rpm}, headers=h)
+        elif action == "revoke":
+            resp = client.post(f"/dashboard/api/keys/{target}/revoke", headers=h)
+        else:
+            resp = client.get(f"/dashboard/api/{action}", params=query)
+        assert resp.status_code < 500, (action, resp.text[:300])
+        if resp.status_code >= 400:
+            hf_error(resp, resp.status_code)
+
+    fuzz()
+    assert made, "the fuzz never made a key"
+    for key in client.get("/dashboard/api/keys").json()["keys"]:
+        if key["balance_nano_usd"] is not None:
+            assert 0 <= int(key["balance_nano_usd"]) <= MAX_BALANCE_NANO_USD
+    assert dash.gw.proc.poll() is None
 
 
 def test_failed_logins_are_throttled(dash: Dash) -> None:
