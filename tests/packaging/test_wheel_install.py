@@ -146,6 +146,9 @@ def test_the_wheel_carries_the_tokenizer_and_its_notice(venv: tuple[Path, Path])
     data = "gatewayz/local/data/all-minilm-l6-v2/"
     assert {data + "tokenizer.json", data + "NOTICE", data + "sentence_bert_config.json"} <= names
     assert "gatewayz/migrations/versions/0001_initial.py" in names
+    # The dashboard works offline: its pages, script and styles are in the package.
+    page = "gatewayz/dashboard/static/"
+    assert {page + n for n in ("index.html", "login.html", "app.js", "app.css")} <= names
 
 
 def test_with_the_local_extra_every_embedded_task_answers_without_torch(
