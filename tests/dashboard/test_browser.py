@@ -120,6 +120,23 @@ def test_overview_figures_match_the_api(used: Dash, page: Any, shots: Path) -> N
     page.screenshot(path=str(shots / "03-overview-per-key.png"), full_page=True)
 
 
+def test_amounts_are_exact_beyond_float_precision(page: Any) -> None:
+    """The page's formatting of nano-USD strings keeps every digit (floats keep ~16)."""
+    cases = {
+        "9223372036854775807": "$9,223,372,036.854775807",
+        "1": "$0.000000001",
+        "120000000": "$0.12",
+        "-1500000000": "-$1.50",
+        "0": "$0.00",
+    }
+    for nano, shown in cases.items():
+        assert page.evaluate("n => usd(n)", nano) == shown
+    assert (
+        page.evaluate("t => usdString(t)", "9223372036.854775807") == cases["9223372036854775807"]
+    )
+    assert page.evaluate("t => usdString(t)", "0.000125000") == "$0.000125"
+
+
 def test_models_show_html_names_as_text(used: Dash, page: Any, shots: Path) -> None:
     page.click("#tabs a[data-tab=models]")
     wait_loaded(page, "models")
@@ -200,6 +217,8 @@ def test_filter_usage_and_export_csv(used: Dash, page: Any, shots: Path) -> None
     assert page.locator("#u-table tbody tr").count() == len(chat) == 2
     costs = page.locator("#u-table tbody td:last-child").all_text_contents()
     assert costs == [usd(r["cost_nano_usd"]) for r in chat]
+    total = sum(r["cost_nano_usd"] for r in chat)
+    assert page.text_content("#u-totals").endswith(f"{usd(total)} in all")
     assert page.locator("#u-more").is_hidden()  # one page holds them all
     page.screenshot(path=str(shots / "07-usage.png"), full_page=True)
     with page.expect_download() as info:

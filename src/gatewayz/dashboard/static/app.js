@@ -43,6 +43,14 @@ function usd(nano) {
   return `${sign}$${whole}.${frac}`;
 }
 
+// The API's exact USD string ("12.000125000", nine decimals) in the same format. The usage
+// API's nano-USD figures are JSON numbers, which JavaScript reads as floats: never used here.
+function usdString(text) {
+  const [whole, frac = ""] = String(text).replace("-", "").split(".");
+  const nano = BigInt(whole) * NANO + BigInt(frac.padEnd(9, "0").slice(0, 9) || "0");
+  return usd(String(text).startsWith("-") ? -nano : nano);
+}
+
 function count(value) {
   return value === null || value === undefined ? "–" : String(value).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
@@ -280,13 +288,13 @@ async function loadUsage(more) {
     const key = keysById.get(r.api_key_id);
     const status = el("td", { class: r.status >= 400 ? "bad" : "good" }, r.status);
     body.append(row([utc(r.created_at), el("code", { text: r.request_id }), key ? `${key.name} (id:${r.api_key_id})` : `id:${r.api_key_id}`,
-      r.model, r.task, r.provider, status, num(count(r.input_tokens)), num(count(r.output_tokens)), num(count(r.latency_ms)), num(usd(r.cost_nano_usd))]));
+      r.model, r.task, r.provider, status, num(count(r.input_tokens)), num(count(r.output_tokens)), num(count(r.latency_ms)), num(usdString(r.cost_usd))]));
   }
   usageCursor = data.next_cursor;
   document.getElementById("u-more").hidden = !usageCursor;
   const t = data.totals;
   document.getElementById("u-totals").textContent =
-    `${count(t.requests)} records match · ${count(t.input_tokens)} input and ${count(t.output_tokens)} output tokens · ${usd(t.cost_nano_usd)} in all`;
+    `${count(t.requests)} records match · ${count(t.input_tokens)} input and ${count(t.output_tokens)} output tokens · ${usdString(t.cost_usd)} in all`;
 }
 
 // ---- keys ------------------------------------------------------------------------------
