@@ -420,6 +420,8 @@ const LOADERS = { overview: loadOverview, usage: () => loadUsage(false), keys: l
 
 async function show(tab) {
   if (!LOADERS[tab]) tab = "overview";
+  const current = document.querySelector("section.tab:not([hidden])");
+  if (current && current.id !== tab) document.getElementById("notice").hidden = true;
   for (const section of document.querySelectorAll("section.tab")) section.hidden = section.id !== tab;
   for (const link of document.querySelectorAll("#tabs a")) link.classList.toggle("active", link.dataset.tab === tab);
   document.body.dataset.loaded = "";
