@@ -61,7 +61,8 @@ function utc(iso) {
 
 // A datetime-local value, read as UTC, as ISO 8601.
 function fromLocalInput(value) {
-  return value ? `${value}:00Z`.replace(/:00:00Z$/, ":00Z") : "";
+  if (!value) return "";
+  return value.length > 16 ? `${value}Z` : `${value}:00Z`; // with seconds, or without
 }
 
 function notice(message, isError) {
@@ -109,6 +110,7 @@ function num(value) {
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#6b7280"];
 const W = 560, H = 180, PAD_L = 78, PAD_B = 22, PAD_T = 10, PAD_R = 10;
 
+// Lines with a dot per measured bucket (latency: no requests, no point).
 // values: per series, an array of BigInt (or null for "no data"); format: BigInt -> label.
 function lineChart(title, buckets, series, format) {
   const figure = el("figure", { class: "chart" });
@@ -140,13 +142,11 @@ function lineChart(title, buckets, series, format) {
       if (v === null) { pen = false; return; }
       d += `${pen ? "L" : "M"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
       pen = true;
-      if (s.values.length < 40 || v !== 0n) {
-        const dot = svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 2.2, fill: color });
-        const tip = svg("title");
-        tip.textContent = `${s.name} · ${utc(buckets[i])} · ${format(v)}`;
-        dot.append(tip);
-        box.append(dot);
-      }
+      const dot = svg("circle", { cx: x(i).toFixed(1), cy: y(v).toFixed(1), r: 2.2, fill: color });
+      const tip = svg("title");
+      tip.textContent = `${s.name} · ${utc(buckets[i])} · ${format(v)}`;
+      dot.append(tip);
+      box.append(dot);
     });
     if (d) box.append(svg("path", { d, stroke: color, fill: "none", "stroke-width": 1.6 }));
   });
