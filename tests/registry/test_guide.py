@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.registry.hub_standin import HubStandin
+from gatewayz.hub_standin import HubStandin
 from tests.servers import PYTHON, ROOT, Gateway
 
 GUIDE = ROOT / "docs" / "HUGGINGFACE_IMPLEMENTATION_GUIDE.md"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.registry.conftest import PROVIDER, Workdir
-from tests.registry.hub_standin import LIST_KEY
+from gatewayz.hub_standin import LIST_KEY
 
 CHAT = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BASE = "HuggingFaceTB/SmolLM2-135M"

@@ -144,12 +144,16 @@ class Registry(Catalog):
     def source(self, model_id: str) -> Source:
         return self._sources.get(model_id, "api")
 
-    async def map(self, model: ModelConfig, actor: str) -> bool:
-        """Register or replace a mapping; True when it was created."""
+    async def map(
+        self, model: ModelConfig, actor: str, *, keep_status: bool = False
+    ) -> tuple[bool, ModelConfig]:
+        """Register or replace a mapping; True when it was created, and the entry as
+        stored. ``keep_status``: a mapping that exists keeps its current status (the
+        request named none), so a re-run never silently demotes a live model."""
         check_mapping(model, self._providers)
-        created = await self.store.put(model, actor)
+        created, stored = await self.store.put(model, actor, keep_status=keep_status)
         await self.refresh(force=True)
-        return created
+        return created, stored
 
     async def set_status(self, model_id: str, status: str, actor: str) -> ModelConfig:
         if status not in STATUSES:
