@@ -45,6 +45,7 @@ def _with_registry(
 ) -> T:
     from gatewayz.db.engine import create_engine
     from gatewayz.services.registry import Registry
+    from gatewayz.services.route_probe import RouteProbe
     from gatewayz.upstreams.registry import provider_tasks
 
     settings, _ = opened or _open(args)
@@ -52,7 +53,12 @@ def _with_registry(
     async def run() -> T:
         engine = create_engine(settings.database_url)
         try:
-            registry = Registry(engine, settings.models, provider_tasks(settings))
+            registry = Registry(
+                engine,
+                settings.models,
+                provider_tasks(settings),
+                probe=RouteProbe(settings.providers),
+            )
             await registry.load()
             return await work(registry)
         finally:
@@ -153,14 +159,17 @@ def cmd_map(args: argparse.Namespace) -> int:
         body["local_only"] = True
     model = validate(MappingRequest, body).to_model()
     keep = args.status is None
-    created, stored = _with_registry(
+    mapped = _with_registry(
         args, lambda registry: registry.map(model, CLI_ACTOR, keep_status=keep)
     )
-    kept = " (status kept; --status changes it)" if keep and not created else ""
+    stored = mapped.model
+    kept = " (status kept; --status changes it)" if keep and not mapped.created else ""
     print(
-        f"{'created' if created else 'updated'} {stored.id} -> {stored.hub_model_id} "
+        f"{'created' if mapped.created else 'updated'} {stored.id} -> {stored.hub_model_id} "
         f"({stored.task}, {stored.status}){kept}"
     )
+    for note in mapped.notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 

@@ -77,10 +77,13 @@ async def map_model(request: Request) -> Response:
     body = await read_json_object(request, gw.settings.max_body_bytes)
     request_body = validate(MappingRequest, body)
     model = request_body.to_model()
-    created, _ = await gw.registry.map(
+    mapped = await gw.registry.map(
         model, _actor(ctx.principal.key_id), keep_status=request_body.status is None
     )
-    return JSONResponse(_item(gw.registry, model.id), status_code=201 if created else 200)
+    body = _item(gw.registry, model.id)
+    if mapped.notes:
+        body["notes"] = mapped.notes  # what could not be checked with the upstreams
+    return JSONResponse(body, status_code=201 if mapped.created else 200)
 
 
 async def set_status(request: Request) -> Response:
