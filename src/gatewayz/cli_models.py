@@ -159,9 +159,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         body["local_only"] = True
     model = validate(MappingRequest, body).to_model()
     keep = args.status is None
-    mapped = _with_registry(
-        args, lambda registry: registry.map(model, CLI_ACTOR, keep_status=keep)
-    )
+    mapped = _with_registry(args, lambda registry: registry.map(model, CLI_ACTOR, keep_status=keep))
     stored = mapped.model
     kept = " (status kept; --status changes it)" if keep and not mapped.created else ""
     print(

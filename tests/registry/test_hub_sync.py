@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.registry.conftest import PROVIDER, Workdir
 from gatewayz.hub_standin import LIST_KEY
+from tests.registry.conftest import PROVIDER, Workdir
 
 CHAT = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BASE = "HuggingFaceTB/SmolLM2-135M"
@@ -156,7 +156,9 @@ def test_registry_changes_are_planned_on_the_next_sync(workdir: Workdir) -> None
     assert workdir.hub.grouped(PROVIDER)["conversational"][bigger]["status"] == "live"
 
     assert workdir.cli("models", "unmap", "smol-360").returncode == 0
-    out = workdir.sync()
+    held = workdir.sync()  # it is live on the Hub: its deletion waits for the flag
+    assert held.returncode == 3 and "0 to delete, 1 held back" in held.stdout, held.stdout
+    out = workdir.sync("--allow-delete")
     assert "0 to create, 0 to update status, 1 to delete" in out.stdout, out.stdout
     assert workdir.hub.grouped(PROVIDER) == EXPECTED
 

@@ -298,8 +298,15 @@ def test_the_cli_remap_keeps_live_too(gw: Gateway, admin: dict[str, str]) -> Non
     again = gw.cli("models", "map", "--config", *gw.config_args[1:], "--id", "cli-remap", *args)
     assert "(conversational, live) (status kept; --status changes it)" in again.stdout
     changed = gw.cli(
-        "models", "map", "--config", *gw.config_args[1:], "--id", "cli-remap", *args,
-        "--status", "staging",
+        "models",
+        "map",
+        "--config",
+        *gw.config_args[1:],
+        "--id",
+        "cli-remap",
+        *args,
+        "--status",
+        "staging",
     )
     assert "updated cli-remap" in changed.stdout and "(conversational, staging)" in changed.stdout
 

@@ -62,7 +62,7 @@ def test_a_relative_database_opened_from_another_directory_deletes_nothing(
     plan = run(elsewhere, *sync, "--dry-run", env=env)
     assert plan.returncode == 3, plan.stdout + plan.stderr
     db = elsewhere / "gatewayz.db"
-    assert f"created a new, empty database at sqlite:///{db}" in plan.stderr
+    assert f"created a new database at sqlite:///{db}" in plan.stderr
     assert f"relative to the current directory, {elsewhere}" in plan.stderr
     assert f"registry: sqlite:///{db} (1 entries, 1 to push)" in plan.stdout
     assert "warning: this database was created just now" in plan.stdout
@@ -98,9 +98,7 @@ def test_an_empty_registry_warns_and_deletes_no_live_mapping(
     assert "warning: the registry is empty" in again.stdout and again.returncode == 3
 
 
-def test_local_only_entries_are_listed_and_never_pushed(
-    tmp_path: Path, hub: HubStandin
-) -> None:
+def test_local_only_entries_are_listed_and_never_pushed(tmp_path: Path, hub: HubStandin) -> None:
     """The embedded default: VADER and Apertium have no Hub model, MiniLM's pipeline tag
     is neither zero-shot nor summarization; only the others are pushed."""
     hub.reset(PROVIDER, TOKEN)

@@ -24,10 +24,10 @@ import pytest
 import yaml
 
 from gatewayz.config import ConfigError
+from gatewayz.hub_standin import HubStandin
 from gatewayz.services.hub_client import check_hub_url
 from tests.checks import bearer, chat_body, hf_error, inference_id, openai_error
 from tests.registry.conftest import PG_SERVER, PROVIDER, TOKEN, Workdir
-from gatewayz.hub_standin import HubStandin
 from tests.servers import PYTHON, Gateway, LlamaUpstream, free_port
 
 # --- a default model per task ----------------------------------------------------------

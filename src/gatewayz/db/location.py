@@ -40,7 +40,7 @@ def new_database_warning(database_url: str) -> str:
     if sqlite_file(database_url) is not None and not Path(raw).is_absolute():
         relative = f" ({database_url} is relative to the current directory, {Path.cwd()})"
     return (
-        f"warning: created a new, empty database at {shown(database_url)}{relative}; if your "
+        f"warning: created a new database at {shown(database_url)}{relative}; if your "
         "gateway's registry is elsewhere, run from its directory or use an absolute "
         "database_url"
     )

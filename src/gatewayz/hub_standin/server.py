@@ -229,9 +229,10 @@ class HubStandin:
             tags = tuple(sorted(str(t) for t in raw_tags))
             key = "tag-filter=" + ",".join(tags)
         else:
-            key = body.get("hfModel")
-            if not isinstance(key, str):
+            hf_model = body.get("hfModel")
+            if not isinstance(hf_model, str):
                 return _error(400, "hfModel is required")
+            key = hf_model
         injected = self._injected(key)
         if injected is not None:
             return injected

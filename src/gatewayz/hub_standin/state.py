@@ -98,7 +98,10 @@ class HubState:
         doc = json.loads(path.read_text())
         state = cls(next_id=int(doc.get("next_id", 1)))
         state.models.update(
-            {k: HubModel(v["pipeline_tag"], tuple(v.get("tags", ()))) for k, v in doc["models"].items()}
+            {
+                k: HubModel(v["pipeline_tag"], tuple(v.get("tags", ())))
+                for k, v in doc["models"].items()
+            }
         )
         for provider in doc.get("providers", ()):
             state.add_provider(provider)

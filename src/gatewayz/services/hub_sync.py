@@ -118,7 +118,10 @@ async def hub_model_problem(client: HubClient, mapping: HubMapping) -> str | Non
     tags = reply.body.get("tags")
     tags = [str(t) for t in tags] if isinstance(tags, list) else []
     if not pipeline_fits(mapping.task, tag if isinstance(tag, str) else None, tags):
-        return f"{mapping.key} has pipeline_tag {tag!r} on the Hub, which does not fit {mapping.task!r}"
+        return (
+            f"{mapping.key} has pipeline_tag {tag!r} on the Hub, "
+            f"which does not fit {mapping.task!r}"
+        )
     return None
 
 

@@ -17,7 +17,6 @@ check`` calls every mapped model before it goes live, and is where such a mappin
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -93,7 +92,9 @@ class RouteProbe:
         where = f"routes[{index}]: upstream {provider.name!r}"
         status, body = await self._ask(session, "GET", f"{base}/models", headers, None)
         if status == 0:
-            return [f"{where} could not be reached ({body}): what it serves was not checked; {LATER}"]
+            return [
+                f"{where} could not be reached ({body}): what it serves was not checked; {LATER}"
+            ]
         notes: list[str] = []
         listed = _listed(body) if status == 200 else None
         if listed is None:
@@ -102,7 +103,9 @@ class RouteProbe:
                 f"model {upstream_model!r} was not checked; {LATER}"
             )
         elif upstream_model not in listed:
-            shown = ", ".join(listed[:_SHOWN_MODELS]) + (", ..." if len(listed) > _SHOWN_MODELS else "")
+            shown = ", ".join(listed[:_SHOWN_MODELS]) + (
+                ", ..." if len(listed) > _SHOWN_MODELS else ""
+            )
             raise TaskMismatch(
                 f"{where} does not serve model {upstream_model!r}: its /models lists "
                 f"{shown or 'no models'}"
@@ -138,5 +141,5 @@ class RouteProbe:
                     return resp.status, await resp.json(content_type=None)
                 except ValueError:
                     return resp.status, None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return 0, type(exc).__name__
