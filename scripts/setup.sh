@@ -33,6 +33,15 @@ if ! command -v apertium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     echo "note: apertium could not be installed; embedded translation will answer 501"
   took
 fi
+# nginx: the reverse proxy of docs/HUGGINGFACE_IMPLEMENTATION_GUIDE.md (tested over TLS) and
+# bench/run.py's static upstream; optional elsewhere.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing Debian's nginx with apt-get (under a minute)"
+  (apt-get install -y -q nginx >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q nginx >/dev/null 2>&1; }) ||
+    echo "note: nginx could not be installed; the guide's HTTPS test and the benchmark need it"
+  took
+fi
 stamp=".venv/.gatewayz-installed"
 want="$(cat pyproject.toml clients/python/pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -88,7 +89,8 @@ def stream_through_nginx(block: str, gw: Gateway, key: str, workdir: Path) -> No
     try:
         base = f"https://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
-        with httpx.Client(verify=str(cert), timeout=60) as client:
+        trust = ssl.create_default_context(cafile=str(cert))
+        with httpx.Client(verify=trust, timeout=60) as client:
             while True:
                 assert proc.poll() is None, log.read_text()
                 try:
