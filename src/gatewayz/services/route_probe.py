@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
+import orjson
 
 from gatewayz.config import ModelConfig, ProviderConfig
 from gatewayz.errors import TaskMismatch
@@ -37,6 +38,7 @@ ENDPOINTS = {
 CHAT_ENDPOINT = "/chat/completions"
 _NOT_SERVED = frozenset({404, 405, 501})
 _SHOWN_MODELS = 10
+_MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a model list of tens of thousands of ids
 LATER = "`gatewayz hf check` is where it would fail"
 
 
@@ -136,10 +138,14 @@ class RouteProbe:
     ) -> tuple[int, Any]:
         """(status, JSON body or None), or (0, why) when no answer came."""
         try:
-            async with session.request(method, url, headers=headers, json=payload) as resp:
-                try:
-                    return resp.status, await resp.json(content_type=None)
-                except ValueError:
-                    return resp.status, None
+            # No redirects: the gateway's upstream key goes to the configured URL only.
+            async with session.request(
+                method, url, headers=headers, json=payload, allow_redirects=False
+            ) as resp:
+                status, raw = resp.status, await resp.content.read(_MAX_ANSWER_BYTES)
         except (TimeoutError, aiohttp.ClientError) as exc:
             return 0, type(exc).__name__
+        try:
+            return status, orjson.loads(raw)
+        except orjson.JSONDecodeError:  # not JSON, or longer than is read
+            return status, None
