@@ -230,3 +230,22 @@ def test_the_stand_in_command_keeps_its_state_across_a_restart(tmp_path: Path) -
     finally:
         second.send_signal(signal.SIGINT)
         second.wait(10)
+
+
+def test_a_new_database_is_named_once_on_either_backend(
+    tmp_path: Path, hub: HubStandin, database_url: str
+) -> None:
+    hub.reset(PROVIDER, TOKEN)
+    config = registry_config(tmp_path / "unused.db")
+    config["database_url"] = database_url
+    (tmp_path / "gatewayz.yaml").write_text(yaml.safe_dump(config))
+    env = {"GATEWAYZ_CONFIG": str(tmp_path / "gatewayz.yaml")}
+    first = run(tmp_path, "models", "list", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.startswith("warning: ") and database_url.rsplit("/", 1)[1] in first.stderr
+    assert ("created a new database at" in first.stderr) == database_url.startswith("sqlite")
+    sync = ("hf", "sync", "--provider", PROVIDER, "--hub-url", hub.url, "--dry-run")
+    again = run(tmp_path, *sync, env=env)
+    assert "warning" not in again.stderr, again.stderr
+    assert "this database was created just now" not in again.stdout
+    assert "(3 entries, 3 to push)" in again.stdout
