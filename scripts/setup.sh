@@ -25,22 +25,30 @@ export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 
 extras="${GATEWAYZ_EXTRAS:-local,dev}"
 
-# Embedded translation uses Debian's rule-based Apertium (en<->es); optional elsewhere.
-if ! command -v apertium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  say "installing Debian's apertium and apertium-eng-spa with apt-get (under a minute)"
-  (apt-get install -y -q apertium apertium-eng-spa >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q apertium apertium-eng-spa >/dev/null 2>&1; }) ||
-    echo "note: apertium could not be installed; embedded translation will answer 501"
+# Debian packages some features need (root with apt-get only; each optional elsewhere).
+# apt_install COMMAND "PACKAGES" "what for" "what happens without it"
+apt_install() {
+  if command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ "$(id -u)" != 0 ] ||
+    ! command -v apt-get >/dev/null; then
+    return 0
+  fi
+  say "installing Debian's $2 with apt-get (a minute or so), for $3"
+  # shellcheck disable=SC2086
+  (apt-get install -y -q $2 >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $2 >/dev/null 2>&1; }) ||
+    echo "note: $2 could not be installed; $4"
   took
-fi
+}
+# Embedded translation uses Debian's rule-based Apertium (en<->es).
+apt_install apertium "apertium apertium-eng-spa" "embedded translation" \
+  "embedded translation will answer 501"
 # The dashboard's browser tests drive Debian's Chromium (Playwright never downloads one).
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  say "installing Debian's chromium with apt-get (a minute or two), for the dashboard's browser tests"
-  (apt-get install -y -q chromium >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }) ||
-    echo "note: chromium could not be installed; the dashboard's browser tests will skip"
-  took
-fi
+apt_install chromium chromium "the dashboard's browser tests" \
+  "the dashboard's browser tests will skip"
+# nginx: the reverse proxy of docs/HUGGINGFACE_IMPLEMENTATION_GUIDE.md (tested over TLS) and
+# bench/run.py's static upstream.
+apt_install nginx nginx "the guide's HTTPS test and the benchmarks" \
+  "the guide's HTTPS test and the benchmarks need it"
 stamp=".venv/.gatewayz-installed"
 want="$(cat pyproject.toml clients/python/pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

@@ -34,6 +34,7 @@ from gatewayz.services.limits import RateLimiter, build_limiter
 from gatewayz.services.metrics import MULTIPROC_ENV, Metrics
 from gatewayz.services.preload import Preloader, eager_jobs
 from gatewayz.services.registry import Registry
+from gatewayz.services.route_probe import RouteProbe
 from gatewayz.services.usage import UsageQueries
 from gatewayz.upstreams.base import Upstream
 from gatewayz.upstreams.registry import build_upstream, provider_tasks
@@ -103,6 +104,7 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         provider_tasks(settings),
         defaults=settings.default_models,
         refresh_interval_s=settings.registry_refresh_s,
+        probe=RouteProbe(settings.providers),
     )
     ledger = UsageLedger(engine)
     credits = CreditGuard(engine)

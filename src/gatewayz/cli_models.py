@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,19 +24,41 @@ T = TypeVar("T")
 CLI_ACTOR = "cli"
 
 
-def _with_registry(args: argparse.Namespace, work: Callable[[Registry], Awaitable[T]]) -> T:
-    from gatewayz.db.engine import create_engine
+def _open(args: argparse.Namespace) -> tuple[Settings, bool]:
+    """The settings, with the database migrated; True when this command created it (a
+    warning on standard error says where, so a wrong directory is seen at once)."""
+    from gatewayz.db.location import is_new, new_database_warning
     from gatewayz.db.migrate import upgrade
-    from gatewayz.services.registry import Registry
-    from gatewayz.upstreams.registry import provider_tasks
 
     settings: Settings = load_settings(args.config, os.environ)
+    new = is_new(settings.database_url)
     upgrade(settings.database_url)
+    if new:
+        print(new_database_warning(settings.database_url), file=sys.stderr, flush=True)
+    return settings, new
+
+
+def _with_registry(
+    args: argparse.Namespace,
+    work: Callable[[Registry], Awaitable[T]],
+    opened: tuple[Settings, bool] | None = None,
+) -> T:
+    from gatewayz.db.engine import create_engine
+    from gatewayz.services.registry import Registry
+    from gatewayz.services.route_probe import RouteProbe
+    from gatewayz.upstreams.registry import provider_tasks
+
+    settings, _ = opened or _open(args)
 
     async def run() -> T:
         engine = create_engine(settings.database_url)
         try:
-            registry = Registry(engine, settings.models, provider_tasks(settings))
+            registry = Registry(
+                engine,
+                settings.models,
+                provider_tasks(settings),
+                probe=RouteProbe(settings.providers),
+            )
             await registry.load()
             return await work(registry)
         finally:
@@ -102,12 +125,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'model':<32} {'hub model':<44} {'task':<16} {'status':<8} routes")
+    print(f"{'model':<32} {'hub model':<44} {'task':<16} {'status':<8} {'hub':<10} routes")
     for r in rows:
         routes = ", ".join(f"{x['provider']}:{x['model']}" for x in r["routes"])
+        hub = "local-only" if r["local_only"] else "synced"
         print(
             f"{r['provider_model_id']:<32} {r['hub_model_id']:<44} "
-            f"{r['task_type']:<16} {r['status']:<8} {routes}"
+            f"{r['task_type']:<16} {r['status']:<8} {hub:<10} {routes}"
         )
     return 0
 
@@ -131,12 +155,19 @@ def cmd_map(args: argparse.Namespace) -> int:
         body.update(adapter_type="lora", base_model=args.lora_base)
     if args.policy is not None:
         body["policy"] = args.policy
+    if args.local_only:
+        body["local_only"] = True
     model = validate(MappingRequest, body).to_model()
-    created = _with_registry(args, lambda registry: registry.map(model, CLI_ACTOR))
+    keep = args.status is None
+    mapped = _with_registry(args, lambda registry: registry.map(model, CLI_ACTOR, keep_status=keep))
+    stored = mapped.model
+    kept = " (status kept; --status changes it)" if keep and not mapped.created else ""
     print(
-        f"{'created' if created else 'updated'} {model.id} -> {model.hub_model_id} "
-        f"({model.task}, {model.status})"
+        f"{'created' if mapped.created else 'updated'} {stored.id} -> {stored.hub_model_id} "
+        f"({stored.task}, {stored.status}){kept}"
     )
+    for note in mapped.notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 
@@ -155,6 +186,7 @@ def cmd_unmap(args: argparse.Namespace) -> int:
 def cmd_hf_sync(args: argparse.Namespace) -> int:
     import aiohttp
 
+    from gatewayz.db.location import shown
     from gatewayz.redact import Redactor
     from gatewayz.services.hub_client import HubClient, check_hub_url
     from gatewayz.services.hub_sync import sync
@@ -170,18 +202,70 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
     # The Hub's replies are quoted in the report: never with the token (or another) in them.
     redactor = Redactor([token])
 
+    def out(line: str) -> None:
+        print(redactor.redact(line), flush=True)
+
+    opened = _open(args)
+    settings, new = opened
+
     async def work(registry: Registry) -> int:
+        models = registry.all()
+        pushed = sum(not m.local_only for m in models)
+        out(f"registry: {shown(settings.database_url)} ({len(models)} entries, {pushed} to push)")
+        if new:
+            out("warning: this database was created just now: it is not a gateway's registry")
+        elif not models:
+            out("warning: the registry is empty")
         async with aiohttp.ClientSession() as session:
             client = HubClient(session, args.hub_url, args.provider, token)
             return await sync(
                 client,
                 args.provider,
-                registry.all(),
+                models,
                 dry_run=args.dry_run,
-                out=lambda line: print(redactor.redact(line), flush=True),
+                out=out,
+                allow_delete=args.allow_delete,
+                allow_demote=args.allow_demote,
             )
 
-    return _with_registry(args, work)
+    return _with_registry(args, work, opened)
+
+
+def _hub_model(text: str) -> tuple[str, tuple[str, ...]]:
+    hub_id, sep, tags = text.partition("=")
+    parts = [t for t in tags.split(",") if t]
+    if not sep or "/" not in hub_id or not parts:
+        raise argparse.ArgumentTypeError(f"{text!r}: write namespace/name=pipeline_tag[,tag...]")
+    return hub_id, tuple(parts)
+
+
+def cmd_hf_standin(args: argparse.Namespace) -> int:
+    import secrets
+    from pathlib import Path
+
+    from gatewayz.hub_standin import HubModel, HubStandin
+
+    state = Path(args.state).resolve() if args.state else None
+    server = HubStandin(args.port, state)
+    token = os.environ.get(args.token_env) or ""
+    shown_token = f"${args.token_env}"
+    if not token:
+        token = "hf_standin_" + secrets.token_hex(12)
+        shown_token = token
+    for provider in args.provider:
+        server.allow(token, provider)
+    for hub_id, (pipeline_tag, *tags) in args.model:
+        server.add_model(hub_id, HubModel(pipeline_tag, tuple(tags)))
+    saved = f"saved to {state}" if state else "in memory only (--state FILE keeps it)"
+    print(
+        f"Hub stand-in on {server.url}: providers {', '.join(args.provider)}, write token "
+        f"{shown_token}; mappings {saved}.\n"
+        f"Rehearse with: HF_ENDPOINT={server.url} gatewayz hf sync --provider "
+        f"{args.provider[0]} --dry-run",
+        flush=True,
+    )
+    server.run()
+    return 0
 
 
 def add_commands(sub: Any) -> None:
@@ -204,7 +288,11 @@ def add_commands(sub: Any) -> None:
     mapping.add_argument("--hub", required=True, help="the Hub model id, namespace/name")
     mapping.add_argument("--task", required=True, choices=ALL_TASKS)
     mapping.add_argument("--extra-task", action="append", default=[], choices=ALL_TASKS)
-    mapping.add_argument("--status", choices=statuses, default="staging")
+    mapping.add_argument(
+        "--status",
+        choices=statuses,
+        help="default: staging for a new mapping; a re-map keeps the current status",
+    )
     mapping.add_argument(
         "--route",
         action="append",
@@ -232,6 +320,11 @@ def add_commands(sub: Any) -> None:
     )
     mapping.add_argument("--context-length", type=int)
     mapping.add_argument("--lora-base", help="map as a LoRA tag filter on this base model")
+    mapping.add_argument(
+        "--local-only",
+        action="store_true",
+        help="serve it, but never push it to the Hub (hf sync leaves it out)",
+    )
     mapping.set_defaults(func=cmd_map)
 
     status = models.add_parser("set-status", help="set a mapping's status")
@@ -254,7 +347,43 @@ def add_commands(sub: Any) -> None:
     )
     sync.add_argument("--token-env", default="HF_TOKEN", help="variable holding the Hub token")
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    sync.add_argument(
+        "--allow-delete",
+        action="store_true",
+        help="delete (or replace) live Hub mappings the registry lacks (held back otherwise)",
+    )
+    sync.add_argument(
+        "--allow-demote",
+        action="store_true",
+        help="set live Hub mappings to staging when the registry says so (held back otherwise)",
+    )
     sync.set_defaults(func=cmd_hf_sync)
+
+    standin = hf.add_parser(
+        "stand-in",
+        help="serve a local stand-in for the Hub's Model Mapping API, to rehearse hf sync",
+    )
+    standin.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
+    standin.add_argument("--state", help="JSON file keeping the mappings across restarts")
+    standin.add_argument(
+        "--provider",
+        action="append",
+        required=True,
+        help="a provider (Hub organization) the token may write to (repeatable)",
+    )
+    standin.add_argument(
+        "--token-env",
+        default="HF_TOKEN",
+        help="variable holding the write token to accept (unset: one is made and printed)",
+    )
+    standin.add_argument(
+        "--model",
+        action="append",
+        type=_hub_model,
+        default=[],
+        help="a Hub model to know besides the built-in ones: namespace/name=pipeline_tag[,tag...]",
+    )
+    standin.set_defaults(func=cmd_hf_standin)
 
     for p in (listing, mapping, status, unmap, sync):
         p.add_argument("--config", default=argparse.SUPPRESS)

@@ -150,6 +150,9 @@ class ModelConfig(_Strict):
     base_model: str | None = None
     # The routing policy of a request that names none (see gatewayz.routing.policy).
     policy: Literal["fastest", "cheapest"] | None = None
+    # Served by the gateway but never pushed to the Hub by ``hf sync``: its Hub id is not a
+    # Hub model whose pipeline tag fits the task (e.g. VADER, or MiniLM doing zero-shot).
+    local_only: bool = False
 
     @property
     def serves(self) -> frozenset[str]:
@@ -439,6 +442,13 @@ EMBEDDED_TASK_MODELS: tuple[tuple[str, Task, str, str], ...] = (
     ("apertium-en-es", "translation", "gatewayz/apertium-en-es", "en-es"),
 )
 
+# Embedded models ``hf sync`` never pushes: VADER and Apertium are not Hub models, and
+# all-MiniLM-L6-v2's Hub pipeline tag (sentence-similarity) is neither zero-shot
+# classification nor summarization, so the Hub would refuse (or mislabel) those mappings.
+EMBEDDED_LOCAL_ONLY = frozenset(
+    {"minilm-zero-shot", "minilm-textrank-summarizer", "vader-sentiment", "apertium-en-es"}
+)
+
 # Each embedded model serves tasks no other one does: it is their default.
 EMBEDDED_DEFAULTS: dict[Task, str] = {
     "conversational": LOCAL_CHAT_MODEL,
@@ -455,6 +465,7 @@ def _local_model(model_id: str, task: Task, hub_id: str, upstream: str) -> Model
         task=task,
         context_length=8192 if task == "conversational" else 256,
         routes=(RouteConfig(provider=LOCAL_PROVIDER, model=upstream),),
+        local_only=model_id in EMBEDDED_LOCAL_ONLY,
     )
 
 

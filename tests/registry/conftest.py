@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 import yaml
 
-from tests.registry.hub_standin import HubStandin
+from gatewayz.hub_standin import HubStandin
 from tests.servers import PYTHON
 
 PROVIDER = "gatewayz-test"
@@ -114,7 +114,7 @@ class Workdir:
 
 @pytest.fixture(scope="session")
 def hub() -> Iterator[HubStandin]:
-    server = HubStandin()
+    server = HubStandin().start()
     yield server
     server.stop()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from gatewayz.hub_standin import LIST_KEY
 from tests.registry.conftest import PROVIDER, Workdir
-from tests.registry.hub_standin import LIST_KEY
 
 CHAT = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BASE = "HuggingFaceTB/SmolLM2-135M"
@@ -67,27 +67,67 @@ def test_status_difference_is_updated(workdir: Workdir) -> None:
     assert workdir.hub.grouped(PROVIDER) == EXPECTED
 
 
-def test_mapping_the_registry_does_not_have_is_deleted(workdir: Workdir) -> None:
-    workdir.hub.seed(
-        PROVIDER,
-        "sentence-similarity",
-        "sentence-transformers/all-MiniLM-L6-v2",
-        "retired-embedder",
-        "live",
-    )
-    out = workdir.sync()
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+RETIRED = {MINILM: {"providerId": "retired-embedder", "status": "live"}}
+
+
+def test_live_mapping_the_registry_lacks_is_deleted_only_with_allow_delete(
+    workdir: Workdir,
+) -> None:
+    workdir.hub.seed(PROVIDER, "sentence-similarity", MINILM, "retired-embedder", "live")
+    held = workdir.sync()
+    assert held.returncode == 3, held.stdout + held.stderr  # held back, nothing failed
+    assert "3 to create, 0 to update status, 0 to delete, 1 held back" in held.stdout
+    assert (
+        f"held back: delete sentence-similarity {MINILM} (was -> retired-embedder, live) "
+        "(pass --allow-delete)"
+    ) in held.stdout
+    assert workdir.hub.grouped(PROVIDER) == {**EXPECTED, "sentence-similarity": RETIRED}
+    assert not workdir.hub.calls("DELETE")
+
+    out = workdir.sync("--allow-delete")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "3 to create, 0 to update status, 1 to delete" in out.stdout
-    assert "- delete sentence-similarity sentence-transformers/all-MiniLM-L6-v2" in out.stdout
+    assert "0 to create, 0 to update status, 1 to delete" in out.stdout
+    assert f"- delete sentence-similarity {MINILM}" in out.stdout
     assert workdir.hub.grouped(PROVIDER) == EXPECTED
 
 
-def test_changed_provider_model_is_deleted_and_created_again(workdir: Workdir) -> None:
-    workdir.hub.seed(PROVIDER, "conversational", CHAT, "old-chat-id", "live")
+def test_staging_mapping_the_registry_lacks_is_deleted(workdir: Workdir) -> None:
+    workdir.hub.seed(PROVIDER, "sentence-similarity", MINILM, "retired-embedder", "staging")
     out = workdir.sync()
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 to create, 0 to update status, 1 to delete" in out.stdout
+    assert workdir.hub.grouped(PROVIDER) == EXPECTED
+
+
+def test_changed_provider_model_of_a_live_mapping_is_replaced_only_with_allow_delete(
+    workdir: Workdir,
+) -> None:
+    workdir.hub.seed(PROVIDER, "conversational", CHAT, "old-chat-id", "live")
+    held = workdir.sync()
+    assert held.returncode == 3, held.stdout + held.stderr
+    assert f"held back: delete conversational {CHAT} (was -> old-chat-id, live)" in held.stdout
+    assert f"held back: create conversational {CHAT} -> smol-chat (live)" in held.stdout
+    assert workdir.hub.grouped(PROVIDER)["conversational"][CHAT]["providerId"] == "old-chat-id"
+
+    out = workdir.sync("--allow-delete")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "1 to create, 0 to update status, 1 to delete" in out.stdout
     assert f"- delete conversational {CHAT} (was -> old-chat-id, live)" in out.stdout
+    assert workdir.hub.grouped(PROVIDER) == EXPECTED
+
+
+def test_live_mapping_is_demoted_only_with_allow_demote(workdir: Workdir) -> None:
+    workdir.hub.seed(PROVIDER, "text-generation", BASE, "smol-base", "live")  # staging here
+    held = workdir.sync()
+    assert held.returncode == 3, held.stdout
+    assert (
+        f"held back: update status text-generation {BASE}: live -> staging (pass --allow-demote)"
+    ) in held.stdout
+    assert workdir.hub.grouped(PROVIDER)["text-generation"][BASE]["status"] == "live"
+    assert not workdir.hub.calls("PUT")
+    out = workdir.sync("--allow-demote")
+    assert out.returncode == 0, out.stdout
     assert workdir.hub.grouped(PROVIDER) == EXPECTED
 
 
@@ -116,7 +156,9 @@ def test_registry_changes_are_planned_on_the_next_sync(workdir: Workdir) -> None
     assert workdir.hub.grouped(PROVIDER)["conversational"][bigger]["status"] == "live"
 
     assert workdir.cli("models", "unmap", "smol-360").returncode == 0
-    out = workdir.sync()
+    held = workdir.sync()  # it is live on the Hub: its deletion waits for the flag
+    assert held.returncode == 3 and "0 to delete, 1 held back" in held.stdout, held.stdout
+    out = workdir.sync("--allow-delete")
     assert "0 to create, 0 to update status, 1 to delete" in out.stdout, out.stdout
     assert workdir.hub.grouped(PROVIDER) == EXPECTED
 
@@ -179,12 +221,24 @@ def test_422_when_the_hub_model_pipeline_tag_does_not_fit_the_task(workdir: Work
     assert mapped.returncode == 0, mapped.stderr
     out = workdir.sync()
     assert out.returncode == 1
+    # Asked of the Hub's model info before anything is sent: never POSTed.
     assert (
-        f"FAILED create conversational {BASE} -> smol-base-chat (live): HTTP 422: "
-        "the Hub refused the mapping - HuggingFaceTB/SmolLM2-135M has pipeline_tag "
-        "'text-generation', which does not match task 'conversational'"
+        "! skipped smol-base-chat: HuggingFaceTB/SmolLM2-135M has pipeline_tag "
+        "'text-generation' on the Hub, which does not fit 'conversational'; not pushed"
     ) in out.stdout
-    assert "applied 3 of 4 changes; 1 failed" in out.stdout
+    assert "applied 3 of 3 changes; 0 failed" in out.stdout
+    assert len(workdir.hub.calls("POST")) == 3
+
+
+def test_422_from_the_hub_itself_is_reported(workdir: Workdir) -> None:
+    workdir.hub.fail(CHAT, 422)
+    out = workdir.sync()
+    assert out.returncode == 1
+    assert (
+        f"FAILED create conversational {CHAT} -> smol-chat (live): HTTP 422: "
+        "the Hub refused the mapping - injected failure 422"
+    ) in out.stdout
+    assert "applied 2 of 3 changes; 1 failed" in out.stdout
 
 
 def test_429_is_retried_after_retry_after(workdir: Workdir) -> None:

@@ -254,3 +254,73 @@ def test_registry_listing_has_the_hub_shape(
         seen = httpx.get(f"{gw.url}/hf/tasks/models/registry", params=params, headers=user)
         assert key not in seen.json().get("conversational", {})
     assert seen.json() == {}
+
+
+def _map(gw: Gateway, admin: dict[str, str], body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(f"{gw.url}/hf/tasks/models/map", json=body, headers=admin)
+
+
+def test_a_remap_keeps_the_status_unless_one_is_given(
+    gw: Gateway, admin: dict[str, str], user: dict[str, str]
+) -> None:
+    first = mapping("smol-remap")
+    del first["status"]
+    created = _map(gw, admin, first)
+    assert created.status_code == 201 and created.json()["status"] == "staging"  # as on the Hub
+    live = httpx.put(
+        f"{gw.url}/hf/tasks/models/smol-remap/status", json={"status": "live"}, headers=admin
+    )
+    assert live.status_code == 200
+    # Re-running the same block (a new price, no status): still live, still served.
+    again = _map(gw, admin, {**first, "pricing": {"input_per_million_usd": "0.40"}})
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "live"
+    assert again.json()["pricing"]["input_per_million_usd"] == "0.40"
+    assert "smol-remap" in v1_ids(gw, user)
+    # "status": null is the same as leaving it out.
+    assert _map(gw, admin, {**first, "status": None}).json()["status"] == "live"
+    # An explicit status is a change, and audited as one.
+    demoted = _map(gw, admin, {**first, "status": "staging"})
+    assert demoted.status_code == 200 and demoted.json()["status"] == "staging"
+    assert "smol-remap" not in v1_ids(gw, user)
+    audit = gw.rows(
+        "SELECT action, after FROM registry_audit WHERE model_id = ? ORDER BY id", "smol-remap"
+    )
+    statuses = [json.loads(a["after"])["status"] for a in audit]
+    assert statuses == ["staging", "live", "live", "live", "staging"]
+
+
+def test_the_cli_remap_keeps_live_too(gw: Gateway, admin: dict[str, str]) -> None:
+    args = ["--hub", HUB, "--task", "conversational", "--route", "local:smollm2-135m-instruct"]
+    made = gw.cli("models", "map", "--config", *gw.config_args[1:], "--id", "cli-remap", *args)
+    assert "created cli-remap -> " in made.stdout and "(conversational, staging)" in made.stdout
+    gw.cli("models", "set-status", "--config", *gw.config_args[1:], "cli-remap", "live")
+    again = gw.cli("models", "map", "--config", *gw.config_args[1:], "--id", "cli-remap", *args)
+    assert "(conversational, live) (status kept; --status changes it)" in again.stdout
+    changed = gw.cli(
+        "models",
+        "map",
+        "--config",
+        *gw.config_args[1:],
+        "--id",
+        "cli-remap",
+        *args,
+        "--status",
+        "staging",
+    )
+    assert "updated cli-remap" in changed.stdout and "(conversational, staging)" in changed.stdout
+
+
+def test_local_only_is_shown_and_left_out_of_the_hub_listing(
+    gw: Gateway, admin: dict[str, str], user: dict[str, str]
+) -> None:
+    body = mapping("smol-mine", hub_model_id="acme/smol-mine", local_only=True)
+    made = _map(gw, admin, body)
+    assert made.status_code == 201 and made.json()["local_only"] is True
+    public = httpx.get(f"{gw.url}/hf/tasks/models", headers=user).json()["models"]
+    assert next(m for m in public if m["provider_model_id"] == "smol-mine")["local_only"] is True
+    assert "smol-mine" in v1_ids(gw, user)  # served all the same
+    listing = httpx.get(f"{gw.url}/hf/tasks/models/registry", headers=admin).json()
+    assert "acme/smol-mine" not in listing.get("conversational", {})
+    bad = _map(gw, admin, {**body, "local_only": "sometimes"})
+    assert bad.status_code == 400 and bad.headers["inference-id"] in bad.text

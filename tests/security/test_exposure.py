@@ -30,6 +30,7 @@ PUBLIC_FIELDS = {
     "pricing",
     "adapter_type",
     "base_model",
+    "local_only",  # served but never pushed to the Hub: no upstream detail
 }
 
 

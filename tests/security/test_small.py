@@ -24,10 +24,10 @@ import pytest
 import yaml
 
 from gatewayz.config import ConfigError
+from gatewayz.hub_standin import HubStandin
 from gatewayz.services.hub_client import check_hub_url
 from tests.checks import bearer, chat_body, hf_error, inference_id, openai_error
 from tests.registry.conftest import PG_SERVER, PROVIDER, TOKEN, Workdir
-from tests.registry.hub_standin import HubStandin
 from tests.servers import PYTHON, Gateway, LlamaUpstream, free_port
 
 # --- a default model per task ----------------------------------------------------------
@@ -389,7 +389,7 @@ def test_a_symlink_at_the_key_file_is_refused_not_followed(tmp_path: Path) -> No
 
 @pytest.fixture(scope="module")
 def hub() -> Iterator[HubStandin]:
-    server = HubStandin()
+    server = HubStandin().start()
     yield server
     server.stop()
 

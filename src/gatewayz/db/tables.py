@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    false,
 )
 
 metadata = MetaData()
@@ -87,6 +88,8 @@ registry_models = Table(
     Column("tokenizer", String(500), nullable=True),
     # The default routing policy, "fastest" or "cheapest" (migration 0009).
     Column("policy", String(16), nullable=True),
+    # Never pushed to the Hub by ``hf sync`` (migration 0011).
+    Column("local_only", Boolean, nullable=False, server_default=false()),
     # "config" for entries the configuration file names, "api" for the others.
     Column("source", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -67,16 +67,23 @@ async def hub_listing(request: Request) -> Response:
     gw, ctx = await begin(request, "registry_hub_listing")
     status = _filter(request, "status", STATUSES)
     models = _visible(gw.registry, ctx.principal, status)
-    return JSONResponse(grouped(mapping_of(m) for m in models))
+    # Local-only entries are served but never pushed: the Hub would not list them.
+    return JSONResponse(grouped(mapping_of(m) for m in models if not m.local_only))
 
 
 async def map_model(request: Request) -> Response:
     gw, ctx = await begin(request, "registry_map")
     ctx.principal.require_admin()
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    model = validate(MappingRequest, body).to_model()
-    created = await gw.registry.map(model, _actor(ctx.principal.key_id))
-    return JSONResponse(_item(gw.registry, model.id), status_code=201 if created else 200)
+    request_body = validate(MappingRequest, body)
+    model = request_body.to_model()
+    mapped = await gw.registry.map(
+        model, _actor(ctx.principal.key_id), keep_status=request_body.status is None
+    )
+    body = _item(gw.registry, model.id)
+    if mapped.notes:
+        body["notes"] = mapped.notes  # what could not be checked with the upstreams
+    return JSONResponse(body, status_code=201 if mapped.created else 200)
 
 
 async def set_status(request: Request) -> Response:

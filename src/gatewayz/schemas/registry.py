@@ -21,7 +21,9 @@ class MappingRequest(BaseModel):
     hub_model_id: str = Field(min_length=1, max_length=200)
     task_type: Task
     tasks: tuple[Task, ...] = ()
-    status: Status = "staging"  # as on the Hub: a new mapping starts in staging
+    # None: a new mapping starts in staging (as on the Hub) and a re-map keeps its status,
+    # so re-running a mapping never demotes a live model.
+    status: Status | None = None
     routes: tuple[RouteConfig, ...] = Field(min_length=1)
     pricing: Pricing = Pricing()
     context_length: int = Field(default=4096, ge=1, le=MAX_INT32)
@@ -29,6 +31,8 @@ class MappingRequest(BaseModel):
     base_model: str | None = Field(default=None, min_length=1, max_length=200)
     tokenizer: str | None = Field(default=None, min_length=1, max_length=500)
     policy: Literal["fastest", "cheapest"] | None = None
+    # Served, but never pushed to the Hub by ``hf sync``.
+    local_only: bool = False
 
     @model_validator(mode="after")
     def _no_nul(self) -> MappingRequest:
@@ -51,7 +55,7 @@ class MappingRequest(BaseModel):
             hub_model_id=self.hub_model_id,
             task=self.task_type,
             tasks=self.tasks,
-            status=self.status,
+            status=self.status or "staging",
             context_length=self.context_length,
             routes=self.routes,
             pricing=self.pricing,
@@ -59,6 +63,7 @@ class MappingRequest(BaseModel):
             base_model=self.base_model,
             tokenizer=self.tokenizer,
             policy=self.policy,
+            local_only=self.local_only,
         )
 
 

@@ -102,8 +102,9 @@ class HubClient:
         rng: random.Random | None = None,
     ) -> None:
         self._session = session
-        base_url = check_hub_url(base_url)
-        self._root = f"{base_url.rstrip('/')}/api/partners/{quote(provider, safe='')}/models"
+        base_url = check_hub_url(base_url).rstrip("/")
+        self._models = f"{base_url}/api/models"
+        self._root = f"{base_url}/api/partners/{quote(provider, safe='')}/models"
         self._token = token
         self._max_retries = max_retries
         self._sleep = sleep
@@ -111,6 +112,10 @@ class HubClient:
 
     async def list(self) -> HubReply:
         return await self._call("GET", self._root)
+
+    async def model_info(self, hub_model_id: str) -> HubReply:
+        """``GET /api/models/{id}``: the Hub model's ``pipeline_tag`` and ``tags``."""
+        return await self._call("GET", f"{self._models}/{quote(hub_model_id, safe='/')}")
 
     async def create(self, body: dict[str, Any]) -> HubReply:
         return await self._call("POST", self._root, body)

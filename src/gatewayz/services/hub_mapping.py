@@ -19,6 +19,21 @@ MappingKey = tuple[str, str]  # (task, Hub model id or tag-filter key)
 TAG_FILTER_PREFIX = "tag-filter="
 
 
+def pipeline_fits(task: str, pipeline_tag: str | None, tags: Iterable[str] = ()) -> bool:
+    """Whether the Hub accepts a mapping of ``task`` onto a model with this pipeline tag:
+    the same task; ``conversational`` for a ``text-generation`` or ``image-text-to-text``
+    model tagged ``conversational``; ``feature-extraction`` for a ``sentence-similarity``
+    model tagged ``feature-extraction`` (sentence-transformers models are)."""
+    if pipeline_tag == task:
+        return True
+    tags = set(tags)
+    if task == "conversational":
+        return pipeline_tag in ("text-generation", "image-text-to-text") and task in tags
+    if task == "feature-extraction":
+        return pipeline_tag == "sentence-similarity" and task in tags
+    return False
+
+
 def lora_tags(base_model: str) -> tuple[str, ...]:
     """The tags every LoRA of ``base_model`` carries on the Hub."""
     return tuple(sorted((f"base_model:adapter:{base_model}", "lora")))
@@ -85,11 +100,14 @@ def mapping_of(model: ModelConfig) -> HubMapping:
 def desired_mappings(
     models: Iterable[ModelConfig],
 ) -> tuple[dict[MappingKey, HubMapping], list[str]]:
-    """The mappings the registry asks for, and a note for each entry that cannot be one
-    because an earlier entry (by id) already claims the same task and Hub model."""
+    """The mappings the registry asks for (local-only entries are never pushed), and a
+    note for each entry that cannot be one because an earlier entry (by id) already claims
+    the same task and Hub model."""
     wanted: dict[MappingKey, HubMapping] = {}
     conflicts: list[str] = []
     for model in sorted(models, key=lambda m: m.id):
+        if model.local_only:
+            continue
         mapping = mapping_of(model)
         other = wanted.get(mapping.ident)
         if other is not None:

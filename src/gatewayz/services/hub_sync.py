@@ -4,8 +4,13 @@
 2. plan: create what the registry has and the Hub lacks, update the status where they
    differ, delete what the Hub has and the registry does not (a mapping whose
    ``providerModel`` changed is deleted and created again - the Hub cannot edit it);
-3. apply the plan (``POST``, ``PUT .../{id}/status``, ``DELETE .../{id}``), one mapping at a
-   time, reporting each outcome. A run after a successful one plans nothing.
+3. hold back what would take a live model off the Hub: deleting (or replacing) a live
+   mapping needs ``allow_delete``, demoting one to staging ``allow_demote``. A registry
+   opened by mistake (an empty or new database) then breaks nothing;
+4. before creating a mapping, ask the Hub's model info (``GET /api/models/{id}``) that the
+   Hub id exists and its pipeline tag fits the task; local-only entries are never pushed;
+5. apply the rest (``POST``, ``PUT .../{id}/status``, ``DELETE .../{id}``), one mapping at
+   a time, reporting each outcome. A run after a successful one plans nothing.
 
 The sync reads the registry and never writes to it.
 """
@@ -18,11 +23,22 @@ from typing import Literal
 
 from gatewayz.config import ModelConfig
 from gatewayz.services.hub_client import HubClient, HubReply
-from gatewayz.services.hub_mapping import HubMapping, MappingKey, desired_mappings, parse_listing
+from gatewayz.services.hub_mapping import (
+    HubMapping,
+    MappingKey,
+    desired_mappings,
+    parse_listing,
+    pipeline_fits,
+)
 
 ActionKind = Literal["create", "update_status", "delete"]
 _ORDER: dict[ActionKind, int] = {"delete": 0, "create": 1, "update_status": 2}
 _SIGN: dict[ActionKind, str] = {"create": "+", "update_status": "~", "delete": "-"}
+
+# Exit statuses: the Hub matches (or, for a dry run, would); a change or a check failed;
+# changes were held back (nothing failed). A wrong configuration or argument is 2.
+OK, FAILED, HELD_BACK = 0, 1, 3
+ALLOW_DELETE, ALLOW_DEMOTE = "--allow-delete", "--allow-demote"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +46,7 @@ class Action:
     kind: ActionKind
     mapping: HubMapping  # create: the wanted mapping; otherwise the Hub's, with its _id
     new_status: str | None = None
+    held_by: str | None = None  # the flag that would let it through, when held back
 
     def describe(self) -> str:
         m = self.mapping
@@ -48,19 +65,29 @@ class Outcome:
 
 
 def plan_sync(
-    desired: dict[MappingKey, HubMapping], remote: dict[MappingKey, HubMapping]
+    desired: dict[MappingKey, HubMapping],
+    remote: dict[MappingKey, HubMapping],
+    *,
+    allow_delete: bool = False,
+    allow_demote: bool = False,
 ) -> list[Action]:
     """The changes that make ``remote`` equal ``desired``: deletes, creates, then status
-    updates, each group in (task, Hub id) order."""
+    updates, each group in (task, Hub id) order. Those that would take a live mapping off
+    the Hub carry ``held_by`` unless the matching flag allows them."""
+    delete_flag = None if allow_delete else ALLOW_DELETE
+    demote_flag = None if allow_demote else ALLOW_DEMOTE
     actions: list[Action] = []
     for ident, have in remote.items():
+        live = have.status == "live"
         want = desired.get(ident)
         if want is None:
-            actions.append(Action("delete", have))
+            actions.append(Action("delete", have, held_by=delete_flag if live else None))
         elif want.provider_model != have.provider_model or want.tags != have.tags:
-            actions += [Action("delete", have), Action("create", want)]
+            held = delete_flag if live else None  # the mapping is gone between the two
+            actions += [Action("delete", have, held_by=held), Action("create", want, held_by=held)]
         elif want.status != have.status:
-            actions.append(Action("update_status", have, want.status))
+            held = demote_flag if live else None
+            actions.append(Action("update_status", have, want.status, held_by=held))
     actions += [Action("create", want) for ident, want in desired.items() if ident not in remote]
     return sorted(actions, key=lambda a: (_ORDER[a.kind], a.mapping.ident))
 
@@ -77,6 +104,27 @@ async def apply_action(client: HubClient, action: Action) -> HubReply:
     return await client.delete(mapping.mapping_id)
 
 
+async def hub_model_problem(client: HubClient, mapping: HubMapping) -> str | None:
+    """Why the Hub would not take ``mapping`` (its Hub id is not a Hub model, or its
+    pipeline tag does not fit the task), or None. Tag filters are not one model."""
+    if mapping.is_tag_filter:
+        return None
+    reply = await client.model_info(mapping.key)
+    if reply.status in (401, 404):
+        return f"{mapping.key} is not a model on the Hub (HTTP {reply.status})"
+    if not reply.ok or not isinstance(reply.body, dict):
+        return f"cannot read {mapping.key}'s model info: {reply.message()}"
+    tag = reply.body.get("pipeline_tag")
+    tags = reply.body.get("tags")
+    tags = [str(t) for t in tags] if isinstance(tags, list) else []
+    if not pipeline_fits(mapping.task, tag if isinstance(tag, str) else None, tags):
+        return (
+            f"{mapping.key} has pipeline_tag {tag!r} on the Hub, "
+            f"which does not fit {mapping.task!r}"
+        )
+    return None
+
+
 async def sync(
     client: HubClient,
     provider: str,
@@ -84,40 +132,73 @@ async def sync(
     *,
     dry_run: bool,
     out: Callable[[str], None],
+    allow_delete: bool = False,
+    allow_demote: bool = False,
 ) -> int:
     """Plan and (unless ``dry_run``) apply; print as it goes. Returns the exit status:
-    0 when the Hub matches (or would, for a dry run), 1 when something failed."""
-    desired, conflicts = desired_mappings(models)
-    for note in conflicts:
-        out(f"  ! skipped {note}")
+    ``OK`` when the Hub matches (or would, for a dry run), ``FAILED`` when something
+    failed or cannot be pushed, ``HELD_BACK`` when changes were held back."""
+    models = list(models)
+    local_only = sorted(m.id for m in models if m.local_only)
+    if local_only:
+        out(f"  local-only, never pushed: {', '.join(local_only)}")
+    desired, problems = desired_mappings(models)
     listing = await client.list()
     if not listing.ok:
         out(f"cannot read the Hub's mappings for {provider!r}: {listing.message()}")
-        return 1
+        return FAILED
     try:
         remote = parse_listing(listing.body)
     except ValueError as exc:
         out(f"cannot read the Hub's mappings for {provider!r}: {exc}")
-        return 1
-    actions = plan_sync(desired, remote)
+        return FAILED
+    for ident, want in list(desired.items()):
+        if ident in remote:
+            continue  # the Hub took this task and model once: nothing to ask
+        problem = await hub_model_problem(client, want)
+        if problem is not None:
+            problems.append(f"{want.provider_model}: {problem}; not pushed")
+            del desired[ident]
+    for note in problems:
+        out(f"  ! skipped {note}")
+    if not desired and remote:
+        out(
+            f"warning: the registry has no mapping to push, and the Hub holds {len(remote)} for "
+            f"{provider!r}: is this the registry you meant (see the database above)?"
+        )
+    actions = plan_sync(desired, remote, allow_delete=allow_delete, allow_demote=allow_demote)
+    held = [a for a in actions if a.held_by is not None]
+    todo = [a for a in actions if a.held_by is None]
+    failed_before = FAILED if problems else OK
     if not actions:
         out(f"nothing to do: the Hub's {len(remote)} mappings for {provider!r} match the registry")
-        return 1 if conflicts else 0
-    counts = {k: sum(a.kind == k for a in actions) for k in _ORDER}
+        return failed_before
+    counts = {k: sum(a.kind == k for a in todo) for k in _ORDER}
     out(
         f"plan for {provider!r}: {counts['create']} to create, "
         f"{counts['update_status']} to update status, {counts['delete']} to delete"
+        + (f", {len(held)} held back" if held else "")
     )
-    for action in actions:
+    for action in todo:
         out(f"  {_SIGN[action.kind]} {action.describe()}")
+    for action in held:
+        out(f"  held back: {action.describe()} (pass {action.held_by})")
+    if held:
+        flags = " and ".join(sorted({a.held_by for a in held if a.held_by}))
+        out(
+            f"{len(held)} change(s) would take live models off the Hub and were held back; "
+            f"run again with {flags} if that is what you want"
+        )
     if dry_run:
         out("dry run: nothing was changed")
-        return 1 if conflicts else 0
-    outcomes = [Outcome(a, await apply_action(client, a)) for a in actions]
+        return failed_before or (HELD_BACK if held else OK)
+    outcomes = [Outcome(a, await apply_action(client, a)) for a in todo]
     failed = [o for o in outcomes if not o.reply.ok]
     for o in outcomes:
         verdict = "ok    " if o.reply.ok else "FAILED"
         detail = "" if o.reply.ok else f": {o.reply.message()}"
         out(f"  {verdict} {o.action.describe()}{detail}")
     out(f"applied {len(outcomes) - len(failed)} of {len(outcomes)} changes; {len(failed)} failed")
-    return 1 if failed or conflicts else 0
+    if failed or problems:
+        return FAILED
+    return HELD_BACK if held else OK

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +24,7 @@ from gatewayz.config import ModelConfig
 from gatewayz.errors import InvalidRequest, TaskMismatch
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.registry_store import AuditEntry, Entry, RegistryStore, Source
+from gatewayz.services.route_probe import RouteProbe
 from gatewayz.tasks import Task
 
 log = logging.getLogger("gatewayz.registry")
@@ -66,6 +68,15 @@ def check_mapping(model: ModelConfig, providers: Mapping[str, frozenset[str]]) -
                 )
 
 
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """The outcome of ``Registry.map``."""
+
+    created: bool
+    model: ModelConfig  # as stored (with the status it kept)
+    notes: list[str]  # what could not be checked with the upstreams
+
+
 class Registry(Catalog):
     """The catalog, backed by the database and shared by every instance."""
 
@@ -77,6 +88,7 @@ class Registry(Catalog):
         *,
         defaults: Mapping[Task, str] | None = None,
         refresh_interval_s: float = REFRESH_INTERVAL_S,
+        probe: RouteProbe | None = None,
     ) -> None:
         config_models = tuple(config_models)
         # Served until the first load from the database. The defaults name entries of the
@@ -85,6 +97,7 @@ class Registry(Catalog):
         self.store = RegistryStore(engine)
         self._config_models = config_models
         self._providers = dict(providers)
+        self._probe = probe
         self._interval = refresh_interval_s
         self._version = -1
         self._sources: dict[str, Source] = {m.id: "config" for m in config_models}
@@ -144,12 +157,15 @@ class Registry(Catalog):
     def source(self, model_id: str) -> Source:
         return self._sources.get(model_id, "api")
 
-    async def map(self, model: ModelConfig, actor: str) -> bool:
-        """Register or replace a mapping; True when it was created."""
+    async def map(self, model: ModelConfig, actor: str, *, keep_status: bool = False) -> Mapped:
+        """Register or replace a mapping, once its upstreams are asked what they serve
+        (``RouteProbe``). ``keep_status``: a mapping that exists keeps its current status
+        (the request named none), so a re-run never silently demotes a live model."""
         check_mapping(model, self._providers)
-        created = await self.store.put(model, actor)
+        notes = await self._probe.check(model) if self._probe is not None else []
+        created, stored = await self.store.put(model, actor, keep_status=keep_status)
         await self.refresh(force=True)
-        return created
+        return Mapped(created, stored, notes)
 
     async def set_status(self, model_id: str, status: str, actor: str) -> ModelConfig:
         if status not in STATUSES:

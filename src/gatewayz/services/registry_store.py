@@ -59,6 +59,7 @@ def describe_public(model: ModelConfig) -> dict[str, Any]:
         "pricing": {name: str(getattr(model.pricing, name)) for name in PRICE_FIELDS},
         "adapter_type": model.adapter_type,
         "base_model": model.base_model,
+        "local_only": model.local_only,
     }
 
 
@@ -110,6 +111,7 @@ def _values(model: ModelConfig, source: Source, now: datetime) -> dict[str, Any]
         "base_model": model.base_model,
         "tokenizer": model.tokenizer,
         "policy": model.policy,
+        "local_only": model.local_only,
         "source": source,
         "updated_at": now,
     }
@@ -152,6 +154,7 @@ def _entry_of(row: Any, routes: Sequence[Any]) -> Entry:
         base_model=row.base_model,
         tokenizer=row.tokenizer,
         policy=row.policy,
+        local_only=bool(row.local_only),
     )
     return Entry(model, row.source, problem)
 
@@ -234,16 +237,22 @@ class RegistryStore:
             await self._bump(conn)
         return changed
 
-    async def put(self, model: ModelConfig, actor: str) -> bool:
-        """Create or replace one entry; True when it was created."""
+    async def put(
+        self, model: ModelConfig, actor: str, *, keep_status: bool = False
+    ) -> tuple[bool, ModelConfig]:
+        """Create or replace one entry; True when it was created, and the entry written.
+        With ``keep_status``, an entry that exists keeps its status (read in the same
+        transaction, so a concurrent status change is not undone)."""
         async with self._engine.begin() as conn:
             current = _owned(await self._current_entry(conn, model.id))
+            if keep_status and current is not None:
+                model = model.model_copy(update={"status": current.model.status})
             await self._write(conn, model, "api", exists=current is not None)
             before = describe(current.model) if current else None
             action = "update" if current else "create"
             await self._audit(conn, actor, action, model.id, before, describe(model))
             await self._bump(conn)
-        return current is None
+        return current is None, model
 
     async def set_status(self, model_id: str, status: str, actor: str) -> ModelConfig:
         async with self._engine.begin() as conn:

@@ -1,26 +1,26 @@
-"""A stand-in for huggingface.co's partner Model Mapping API, served over real HTTP.
+"""The stand-in's HTTP API, served by uvicorn on 127.0.0.1.
 
-It implements the documented routes (hub-docs ``inference-providers/register-as-a-provider``):
+The documented routes (hub-docs ``inference-providers/register-as-a-provider``):
 
     GET    /api/partners/{provider}/models[?status=]     public, grouped by task then Hub id
     POST   /api/partners/{provider}/models               {task, hfModel, providerModel, status}
                                                          or a LoRA tag filter; returns {_id}
     PUT    /api/partners/{provider}/models/{id}/status   {status}
     DELETE /api/partners/{provider}/models/{id}
+    GET    /api/models/{namespace}/{name}                {id, pipeline_tag, tags}; with
+                                                         ?expand[]=inferenceProviderMapping
 
 with the Hub's checks: a token with write access to the provider's organization (401 for
 no/unknown token, 403 for a token of someone outside the org), the Hub model exists (404),
-and its pipeline tag fits the task (422) - ``conversational`` accepts a ``text-generation``
-or ``image-text-to-text`` model tagged ``conversational``. A second mapping for the same
-task and model is a 409. Tests can queue failures for one mapping (``fail``) and read the
-calls made (``calls``).
+its pipeline tag fits the task (422, ``hub_mapping.pipeline_fits``), one mapping per task
+and model (409).
 """
 
 from __future__ import annotations
 
-import itertools
+import socket
 import threading
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -29,81 +29,32 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.servers import free_port
-
-LIST_KEY = "__list__"
-
-
-@dataclass(frozen=True)
-class HubModel:
-    pipeline_tag: str
-    tags: tuple[str, ...] = ()
-
-
-HUB_MODELS: dict[str, HubModel] = {
-    "HuggingFaceTB/SmolLM2-135M-Instruct": HubModel("text-generation", ("conversational",)),
-    "HuggingFaceTB/SmolLM2-360M-Instruct": HubModel("text-generation", ("conversational",)),
-    "HuggingFaceTB/SmolLM2-135M": HubModel("text-generation"),
-    "meta-llama/Llama-3.1-8B-Instruct": HubModel("text-generation", ("conversational",)),
-    "sentence-transformers/all-MiniLM-L6-v2": HubModel("sentence-similarity"),
-    "distilbert/distilbert-base-uncased-finetuned-sst-2-english": HubModel("text-classification"),
-    "black-forest-labs/FLUX.1-dev": HubModel("text-to-image"),
-}
-
-
-def task_fits(task: str, model: HubModel) -> bool:
-    if model.pipeline_tag == task:
-        return True
-    return (
-        task == "conversational"
-        and model.pipeline_tag in ("text-generation", "image-text-to-text")
-        and "conversational" in model.tags
-    )
+from gatewayz.hub_standin.state import LIST_KEY, HubModel, HubState, Mapping
+from gatewayz.services.hub_mapping import pipeline_fits
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-@dataclass
-class Mapping:
-    id: str
-    task: str
-    key: str
-    provider_model: str
-    status: str
-    tags: tuple[str, ...] = ()
-    adapter_type: str | None = None
-
-    def listing(self) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "_id": self.id,
-            "providerId": self.provider_model,
-            "status": self.status,
-        }
-        if self.tags:
-            item.update(adapterType=self.adapter_type, tags=list(self.tags))
-        return item
-
-
-@dataclass
-class HubState:
-    # token -> organizations it may write to
-    tokens: dict[str, set[str]] = field(default_factory=dict)
-    providers: set[str] = field(default_factory=set)
-    mappings: dict[str, dict[str, Mapping]] = field(default_factory=dict)
-    failures: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
-    calls: list[tuple[str, str, int]] = field(default_factory=list)
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class HubStandin:
-    def __init__(self) -> None:
+    """The stand-in on ``port`` (a free one if None), its state saved to ``state_file``
+    after each change when given (and read from it at start if it exists)."""
+
+    def __init__(self, port: int | None = None, state_file: Path | None = None) -> None:
         self.lock = threading.Lock()
-        self.state = HubState()
-        self._ids = itertools.count(1)
-        self.port = free_port()
+        self.state_file = state_file
+        loaded = state_file is not None and state_file.exists()
+        self.state = HubState.load(state_file) if loaded and state_file else HubState()
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        app = Starlette(
+        self.app = Starlette(
             routes=[
                 Route("/api/partners/{provider}/models", self._list, methods=["GET"]),
                 Route("/api/partners/{provider}/models", self._create, methods=["POST"]),
@@ -111,27 +62,50 @@ class HubStandin:
                     "/api/partners/{provider}/models/{mid}/status", self._status, methods=["PUT"]
                 ),
                 Route("/api/partners/{provider}/models/{mid}", self._delete, methods=["DELETE"]),
+                Route("/api/models/{model_id:path}", self._model_info, methods=["GET"]),
             ]
         )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    # --- running ---------------------------------------------------------------------
+    def start(self) -> HubStandin:
+        """Serve in a background thread (tests); returns once it accepts connections."""
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         while not self._server.started:
             if not self._thread.is_alive():
                 raise RuntimeError("the Hub stand-in did not start")
             threading.Event().wait(0.02)
+        return self
+
+    def run(self) -> None:
+        """Serve in this thread until interrupted (``gatewayz hf stand-in``)."""
+        self._server.run()
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(10)
+        if self._thread is not None:
+            self._thread.join(10)
 
-    # --- test controls ---------------------------------------------------------------
+    # --- set-up and test controls ------------------------------------------------------
+    def allow(self, token: str, provider: str) -> None:
+        """Let ``token`` write to ``provider``'s organization (and know the provider)."""
+        with self.lock:
+            self.state.tokens.setdefault(token, set()).add(provider)
+            self.state.add_provider(provider)
+
+    def add_model(self, hub_id: str, model: HubModel) -> None:
+        with self.lock:
+            self.state.models[hub_id] = model
+            self._save()
+
     def reset(self, provider: str, token: str) -> None:
         """An empty Hub where ``token`` may write to ``provider``'s organization."""
         with self.lock:
-            self.state = HubState(tokens={token: {provider}}, providers={provider})
-            self.state.mappings[provider] = {}
+            self.state = HubState(tokens={token: {provider}})
+            self.state.add_provider(provider)
 
     def add_token(self, token: str, orgs: set[str]) -> None:
         with self.lock:
@@ -146,8 +120,9 @@ class HubStandin:
     def seed(self, provider: str, task: str, hub_id: str, provider_model: str, status: str) -> str:
         """A mapping that already exists on the Hub (made by hand, or by an earlier sync)."""
         with self.lock:
-            mid = self._new_id()
+            mid = self.state.new_id()
             self.state.mappings[provider][mid] = Mapping(mid, task, hub_id, provider_model, status)
+            self._save()
             return mid
 
     def grouped(self, provider: str) -> dict[str, dict[str, dict[str, Any]]]:
@@ -164,8 +139,9 @@ class HubStandin:
             return [c for c in self.state.calls if method is None or c[0] == method]
 
     # --- the API -----------------------------------------------------------------------
-    def _new_id(self) -> str:
-        return f"{next(self._ids):024x}"
+    def _save(self) -> None:
+        if self.state_file is not None:
+            self.state.save(self.state_file)
 
     def _injected(self, key: str) -> Response | None:
         queue = self.state.failures.get(key)
@@ -186,7 +162,29 @@ class HubStandin:
 
     def _record(self, request: Request, response: Response) -> Response:
         self.state.calls.append((request.method, request.url.path, response.status_code))
+        if 200 <= response.status_code < 300 and request.method != "GET":
+            self._save()
         return response
+
+    async def _model_info(self, request: Request) -> Response:
+        model_id = request.path_params["model_id"]
+        with self.lock:
+            model = self.state.models.get(model_id)
+            if model is None:
+                return self._record(request, _error(404, f"Repository {model_id} not found"))
+            doc: dict[str, Any] = {
+                "id": model_id,
+                "pipeline_tag": model.pipeline_tag,
+                "tags": list(model.tags),
+            }
+            if "inferenceProviderMapping" in request.query_params.getlist("expand[]"):
+                doc["inferenceProviderMapping"] = {
+                    provider: {"status": m.status, "providerId": m.provider_model, "task": m.task}
+                    for provider, mappings in sorted(self.state.mappings.items())
+                    for m in mappings.values()
+                    if m.key == model_id
+                }
+            return self._record(request, JSONResponse(doc))
 
     async def _list(self, request: Request) -> Response:
         provider = request.path_params["provider"]
@@ -205,7 +203,10 @@ class HubStandin:
 
     async def _create(self, request: Request) -> Response:
         provider = request.path_params["provider"]
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
         with self.lock:
             return self._record(request, self._create_locked(request, provider, body))
 
@@ -222,38 +223,43 @@ class HubStandin:
             return _error(400, "providerModel is required")
         tags: tuple[str, ...] = ()
         if body.get("type") == "tag-filter":
-            if body.get("adapterType") != "lora" or not body.get("tags"):
+            raw_tags = body.get("tags")
+            if body.get("adapterType") != "lora" or not isinstance(raw_tags, list) or not raw_tags:
                 return _error(400, "a tag-filter needs tags and adapterType 'lora'")
-            tags = tuple(sorted(body["tags"]))
+            tags = tuple(sorted(str(t) for t in raw_tags))
             key = "tag-filter=" + ",".join(tags)
         else:
-            key = body.get("hfModel")
-            if not isinstance(key, str):
+            hf_model = body.get("hfModel")
+            if not isinstance(hf_model, str):
                 return _error(400, "hfModel is required")
+            key = hf_model
         injected = self._injected(key)
         if injected is not None:
             return injected
         if not tags:
-            hub_model = HUB_MODELS.get(key)
+            hub_model = self.state.models.get(key)
             if hub_model is None:
                 return _error(404, f"Repository {key} not found")
-            if not task_fits(task, hub_model):
+            if not pipeline_fits(task, hub_model.pipeline_tag, hub_model.tags):
                 return _error(
                     422,
                     f"{key} has pipeline_tag {hub_model.pipeline_tag!r}, "
                     f"which does not match task {task!r}",
                 )
-        existing = self.state.mappings[provider]
+        existing = self.state.mappings.setdefault(provider, {})
         if any(m.task == task and m.key == key for m in existing.values()):
             return _error(409, f"a mapping for {task} {key} already exists")
-        mid = self._new_id()
+        mid = self.state.new_id()
         adapter = body.get("adapterType") if tags else None
         existing[mid] = Mapping(mid, task, key, body["providerModel"], status, tags, adapter)
         return JSONResponse({"_id": mid})
 
     async def _status(self, request: Request) -> Response:
         provider, mid = request.path_params["provider"], request.path_params["mid"]
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
         with self.lock:
             denied = self._auth(request, provider)
             if denied is not None:

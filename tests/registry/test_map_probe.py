@@ -1,0 +1,164 @@
+"""Mapping asks the upstream what it serves: against llama.cpp's real OpenAI-compatible
+server (chat, no images), the test image server (images, no model list) and a port with
+nothing behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.checks import inference_id
+from tests.servers import Gateway, ImageUpstream, LlamaUpstream
+
+DOWN = "http://127.0.0.1:9/v1"
+
+
+@pytest.fixture(scope="module")
+def gw(
+    tmp_path_factory: pytest.TempPathFactory,
+    llama_upstream: LlamaUpstream,
+    image_upstream: ImageUpstream,
+) -> Iterator[Gateway]:
+    workdir = tmp_path_factory.mktemp("map-probe")
+    config = {
+        "database_url": f"sqlite:///{workdir / 'gw.db'}",
+        "providers": [
+            {"name": "chat", "kind": "openai", "base_url": llama_upstream.base_url},
+            {"name": "images", "kind": "openai", "base_url": image_upstream.base_url},
+            {"name": "down", "kind": "openai", "base_url": DOWN},
+        ],
+        "models": [],
+    }
+    server = Gateway(workdir, config)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def admin(gw: Gateway) -> dict[str, str]:
+    return {"Authorization": f"Bearer {gw.create_key('admin', '--admin')}"}
+
+
+def body(model_id: str, task: str, provider: str, upstream_model: str) -> dict[str, Any]:
+    return {
+        "provider_model_id": model_id,
+        "hub_model_id": "black-forest-labs/FLUX.1-dev"
+        if task == "text-to-image"
+        else "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "task_type": task,
+        "routes": [{"provider": provider, "model": upstream_model}],
+    }
+
+
+def registered(gw: Gateway, admin: dict[str, str]) -> set[str]:
+    models = httpx.get(f"{gw.url}/hf/tasks/models", headers=admin).json()["models"]
+    return {m["provider_model_id"] for m in models}
+
+
+def test_text_to_image_on_a_chat_upstream_is_refused(gw: Gateway, admin: dict[str, str]) -> None:
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json=body("chat-images", "text-to-image", "chat", "smollm2"),
+        headers=admin,
+        timeout=30,
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == (
+        "task 'text-to-image' does not fit model 'chat-images': routes[0]: upstream 'chat' "
+        "answers HTTP 404 to POST /images/generations, so it does not serve text-to-image"
+    )
+    assert inference_id(r) in r.text
+    assert "chat-images" not in registered(gw, admin)  # nothing stored
+
+
+def test_a_model_the_upstream_does_not_list_is_refused(gw: Gateway, admin: dict[str, str]) -> None:
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json=body("llama-typo", "conversational", "chat", "smollm3"),
+        headers=admin,
+        timeout=30,
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == (
+        "routes[0]: upstream 'chat' does not serve model 'smollm3': its /models lists smollm2"
+    )
+    assert "llama-typo" not in registered(gw, admin)
+
+
+def test_what_the_upstream_serves_is_mapped_without_notes(
+    gw: Gateway, admin: dict[str, str]
+) -> None:
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json=body("smol-up", "conversational", "chat", "smollm2"),
+        headers=admin,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    assert "notes" not in r.json()
+    # The image server has no /v1/models: said, and its endpoint is still asked.
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json=body("flux", "text-to-image", "images", "flux-dev"),
+        headers=admin,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["notes"] == [
+        "routes[0]: upstream 'images' does not list its models (GET /models: HTTP 404): "
+        "model 'flux-dev' was not checked; `gatewayz hf check` is where it would fail"
+    ]
+
+
+def test_an_upstream_that_is_down_is_said_plainly(gw: Gateway, admin: dict[str, str]) -> None:
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json=body("on-down", "text-to-image", "down", "anything"),
+        headers=admin,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    (note,) = r.json()["notes"]
+    assert note.startswith("routes[0]: upstream 'down' could not be reached (")
+    assert note.endswith(
+        "): what it serves was not checked; `gatewayz hf check` is where it would fail"
+    )
+
+
+def test_the_cli_is_refused_the_same_way(gw: Gateway, tmp_path: Path) -> None:
+    out = gw.cli(
+        "models",
+        "map",
+        *gw.config_args,
+        "--id",
+        "cli-images",
+        "--hub",
+        "black-forest-labs/FLUX.1-dev",
+        "--task",
+        "text-to-image",
+        "--route",
+        "chat:smollm2",
+        check=False,
+    )
+    assert out.returncode == 1
+    assert "upstream 'chat' answers HTTP 404 to POST /images/generations" in out.stderr
+    down = gw.cli(
+        "models",
+        "map",
+        *gw.config_args,
+        "--id",
+        "cli-down",
+        "--hub",
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "--task",
+        "conversational",
+        "--route",
+        "down:x",
+        check=False,
+    )
+    assert down.returncode == 0, down.stderr
+    assert "note: routes[0]: upstream 'down' could not be reached" in down.stderr
