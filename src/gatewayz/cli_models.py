@@ -184,8 +184,9 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
     return _with_registry(args, work)
 
 
-def add_commands(sub: Any) -> None:
-    """Register ``models`` and ``hf`` on the top-level subparsers."""
+def add_commands(sub: Any) -> Any:
+    """Register ``models`` and ``hf`` on the top-level subparsers; returns ``hf``'s
+    subparsers, for the ``hf`` commands of other modules."""
     from gatewayz.services.hub_client import DEFAULT_HUB_URL
     from gatewayz.tasks import ALL_TASKS
 
@@ -258,3 +259,4 @@ def add_commands(sub: Any) -> None:
 
     for p in (listing, mapping, status, unmap, sync):
         p.add_argument("--config", default=argparse.SUPPRESS)
+    return hf
