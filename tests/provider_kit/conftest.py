@@ -23,7 +23,7 @@ from tests.servers import PYTHON, Gateway
 NAME = "gwz-kit"
 DISPLAY = "Gwz & Co"
 HOSTILE_ID = "evil\"'</script>{{x}}|`${y}`"
-HOSTILE_HUB = "aaa-test/evil-chat"
+HOSTILE_HUB = "0test/evil-chat"  # sorts first: the example for chat
 
 
 @dataclass
@@ -37,9 +37,13 @@ class Kit:
 
     def model(self, task: str) -> dict[str, Any]:
         """The offered model the kit's tests call for ``task``."""
-        hub = self.manifest["examples"][task]
-        candidates = [m for m in self.manifest["models"] if m["hub_model_id"] == hub]
-        return next((m for m in candidates if m["task"] == task), candidates[0])
+        example = self.manifest["examples"][task]
+        return next(
+            m
+            for m in self.manifest["models"]
+            if (m["hub_model_id"], m["provider_model_id"])
+            == (example["hub_model_id"], example["provider_model_id"])
+        )
 
 
 def run_kit(gateway: Gateway, *args: str) -> subprocess.CompletedProcess[str]:

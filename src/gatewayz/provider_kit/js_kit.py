@@ -190,4 +190,4 @@ def tests(who: Identity, offer: Offer) -> str:
 
 def _js(value: object) -> str:
     """A JSON value as a TypeScript expression; strings escaped as ``code_string`` does."""
-    return json.dumps(value, ensure_ascii=True).replace("</", "<\\/")
+    return json.dumps(value, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e")

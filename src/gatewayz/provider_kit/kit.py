@@ -131,7 +131,13 @@ def manifest(
             }
             for m in offer.models
         ],
-        "examples": {task: offer.example(task).hub_id for task in offer.tasks},
+        "examples": {
+            task: {
+                "hub_model_id": offer.example(task).hub_id,
+                "provider_model_id": offer.example(task).provider_id,
+            }
+            for task in offer.tasks
+        },
         "files": [*destinations, {"file": MANIFEST, "repository": None, "destination": None}],
         "edits": {
             f"huggingface/{repo}": [e.as_json() for e in repo_edits]

@@ -16,6 +16,8 @@ from gatewayz.provider_kit.render import code_string, render
 from gatewayz.provider_kit.task_names import CALLS, TASK_NAMES
 
 PROVIDERS_DIR = "src/huggingface_hub/inference/_providers"
+# Tasks whose class does more than name its task (the client leaves decoding to it).
+OWN_TEMPLATES = ("python/feature-extraction.py.tmpl",)
 
 
 def module_path(who: Identity) -> str:
@@ -36,6 +38,10 @@ def helper_module(who: Identity, offer: Offer) -> str:
             "",
             "from huggingface_hub.hf_api import InferenceProviderMapping",
         ]
+    if "feature-extraction" in hf_tasks:
+        imports.append(
+            "from huggingface_hub.inference._common import RequestParameters, _bytes_to_dict"
+        )
     common = [
         *(["BaseConversationalTask"] if "conversational" in tasks else []),
         *(["TaskProviderHelper", "filter_none"] if hf_tasks else []),
@@ -58,6 +64,10 @@ def helper_module(who: Identity, offer: Offer) -> str:
     if hf_tasks:
         parts.append(render("hub_module_task_base.py.tmpl", prefix=who.class_prefix))
     for task in hf_tasks:
+        own = f"python/{task}.py.tmpl"
+        if own in OWN_TEMPLATES:
+            parts.append(render(own, prefix=who.class_prefix))
+            continue
         parts.append(
             render(
                 "hub_module_task.py.tmpl",

@@ -46,9 +46,9 @@ def render(name: str, /, **values: str) -> str:
 
 
 def code_string(value: str) -> str:
-    """A double-quoted string literal valid in Python and TypeScript, ASCII only; ``</``
-    is broken up so that the literal cannot close an HTML script element either."""
-    return json.dumps(value, ensure_ascii=True).replace("</", "<\\/")
+    """A double-quoted string literal valid in Python and TypeScript, ASCII only; ``<`` and
+    ``>`` are escaped too, so that the literal cannot close an HTML script element."""
+    return json.dumps(value, ensure_ascii=True).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def md(value: str) -> str:
