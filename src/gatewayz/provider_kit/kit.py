@@ -144,4 +144,6 @@ def manifest(
             for repo, repo_edits in edits.items()
         },
     }
-    return json.dumps(body, indent=2, ensure_ascii=True) + "\n"
+    # < and > escaped as in the code files: no file of the kit holds a closing tag of a value.
+    text = json.dumps(body, indent=2, ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e") + "\n"
