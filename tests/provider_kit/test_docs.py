@@ -10,6 +10,9 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from gatewayz.cli import parser
 from gatewayz.provider_kit.logos import svg_problem
 from tests.provider_kit.conftest import Kit
 from tests.servers import PYTHON, ROOT
@@ -57,3 +60,12 @@ def test_the_commands_write_the_files_listed(kit: Kit) -> None:
     assert page.read_text().startswith("# Acme AI\n")
     assert "https://api.acme.example/v1/billing/requests" in page.read_text()
     assert all("wrote the provider kit for 'acme-ai'" in o for o in outputs)
+
+
+def test_the_readme_synopsis_names_the_commands_options(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith("gatewayz hf provider-kit "))
+    with pytest.raises(SystemExit):
+        parser().parse_args(["hf", "provider-kit", "--help"])
+    usage = capsys.readouterr().out
+    assert set(re.findall(r"--[a-z-]+", line)) <= set(re.findall(r"--[a-z-]+", usage))

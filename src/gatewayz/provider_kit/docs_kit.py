@@ -4,6 +4,8 @@ the generation script, the table of contents and the partners table."""
 
 from __future__ import annotations
 
+import re
+
 from gatewayz.config import Pricing
 from gatewayz.provider_kit.edits import Edit
 from gatewayz.provider_kit.identity import Identity
@@ -12,6 +14,8 @@ from gatewayz.provider_kit.render import code_string, md, render
 from gatewayz.provider_kit.task_names import TASK_NAMES
 
 TEMPLATES = "scripts/inference-providers/templates/providers"
+# A Hub repository id with nothing Markdown could read as markup (intra-word '_' is not).
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$")
 # The columns of the partners table in docs/inference-providers/index.md.
 _INDEX_COLUMNS = (
     ("conversational",),
@@ -38,11 +42,17 @@ def _other_prices(pricing: Pricing) -> str:
     return ", ".join(parts) or "-"
 
 
+def _model_cell(hub_id: str) -> str:
+    """A link to the model's Hub page when the id is a plain Hub id, else the id as text."""
+    if _HUB_ID.match(hub_id):
+        return f"[{hub_id}](https://huggingface.co/{hub_id})"
+    return md(hub_id)
+
+
 def _row(model: OfferedModel) -> str:
     p = model.pricing
-    hub = md(model.hub_id)
     cells = [
-        f"[{hub}](https://huggingface.co/{hub})",
+        _model_cell(model.hub_id),
         TASK_NAMES[model.task].title,
         f"${usd(p.input_per_million_usd)}",
         f"${usd(p.output_per_million_usd)}",
