@@ -57,6 +57,34 @@ def run_kit(gateway: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+ALL_TASKS_NAME = "gwz-all"
+
+
+def all_tasks_kit(out: Path, base_url: str = "https://api.example.com") -> dict[str, Any]:
+    """A kit written without a gateway, whose offer covers every task the kit knows (the
+    embedded default serves nine), with hostile gateway ids; returns its kit.json."""
+    from gatewayz.config import ModelConfig, Pricing, RouteConfig
+    from gatewayz.provider_kit.identity import identity
+    from gatewayz.provider_kit.kit import build, generated_logos
+    from gatewayz.provider_kit.offer import offer_of
+    from gatewayz.provider_kit.task_names import CALLS
+    from gatewayz.provider_kit.writer import check_out, write
+
+    models = [
+        ModelConfig(
+            id=f"{task}-{HOSTILE_ID}",
+            hub_model_id=f"org/{task}",
+            task=task,  # type: ignore[arg-type]
+            routes=(RouteConfig(provider="local", model="x"),),
+            pricing=Pricing(input_per_million_usd="0.25", per_image_usd="0.002"),
+        )
+        for task in CALLS
+    ]
+    who = identity(ALL_TASKS_NAME, base_url, display="R&D All")
+    write(check_out(str(out)), build(who, offer_of(models), generated_logos(who)))
+    return dict(json.loads((out / "kit.json").read_text()))
+
+
 @pytest.fixture(scope="package")
 def kit_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     server = Gateway(tmp_path_factory.mktemp("kit-gateway"), None)

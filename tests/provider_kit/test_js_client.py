@@ -23,7 +23,7 @@ import pytest
 
 from gatewayz.provider_kit.edits import Edit
 from gatewayz.provider_kit.task_names import CALLS, TASK_NAMES
-from tests.provider_kit.conftest import NAME, Kit
+from tests.provider_kit.conftest import ALL_TASKS_NAME, NAME, Kit, all_tasks_kit
 from tests.servers import ROOT
 
 JS = ROOT / "clients" / "js"
@@ -73,14 +73,18 @@ def built(kit: Kit, tmp_path_factory: pytest.TempPathFactory) -> Built:
     _npm_ci()
     root = tmp_path_factory.mktemp("huggingface-js") / "packages" / "inference"
     shutil.copytree(LIBRARY / "src", root / "src")
-    for edit in kit.manifest["edits"]["huggingface/huggingface.js"]:
-        if edit["anchor"] is None:
-            continue  # README lines
-        target = root / edit["path"].removeprefix("packages/inference/")
-        target.write_text(Edit(**edit).apply(target.read_text()))
-    for rel in (f"src/providers/{NAME}.ts", f"test/{NAME}.spec.ts"):
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(kit.file(f"huggingface.js/packages/inference/{rel}"), root / rel)
+    # Two pull requests in one tree: the gateway's kit, and one covering every task.
+    all_out = tmp_path_factory.mktemp("all-tasks-kit") / "kit"
+    kits = [(kit.manifest, kit.out, NAME), (all_tasks_kit(all_out), all_out, ALL_TASKS_NAME)]
+    for manifest, out, name in kits:
+        for edit in manifest["edits"]["huggingface/huggingface.js"]:
+            if edit["anchor"] is None:
+                continue  # README lines
+            target = root / edit["path"].removeprefix("packages/inference/")
+            target.write_text(Edit(**edit).apply(target.read_text()))
+        for rel in (f"src/providers/{name}.ts", f"test/{name}.spec.ts"):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(out / f"huggingface.js/packages/inference/{rel}", root / rel)
     (root / "test" / "env.d.ts").write_text(ENV_TYPES)
     (root / "tsconfig.json").write_text(json.dumps(TSCONFIG))
     (root / "package.json").write_text('{"type": "module"}')
@@ -104,6 +108,10 @@ def test_the_pull_request_type_checks_against_the_installed_library(built: Built
     assert (built.out / "test" / f"{NAME}.spec.js").is_file()
     types = (built.root / "src" / "types.ts").read_text()
     assert f'\t"{NAME}",\n' in types
+    # Every task's class, those the embedded default does not serve included.
+    every = (built.root / "src" / "providers" / f"{ALL_TASKS_NAME}.ts").read_text()
+    for task in CALLS:
+        assert f"class GwzAll{TASK_NAMES[task].class_name}Task " in every
 
 
 def _runtime_provider(built: Built, tmp: Path) -> Path:

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -24,9 +25,10 @@ from huggingface_hub.inference._providers._common import HARDCODED_MODEL_INFEREN
 
 from gatewayz.provider_kit.task_names import CALLS
 from gatewayz.tasks import served_tasks
-from tests.provider_kit.conftest import HOSTILE_ID, NAME, Kit
+from tests.provider_kit.conftest import ALL_TASKS_NAME, HOSTILE_ID, NAME, Kit, all_tasks_kit
 from tests.servers import PYTHON
 
+MODULE_FILE = NAME.replace("-", "_") + ".py"
 MODULE = "huggingface_hub.inference._providers." + NAME.replace("-", "_")
 
 
@@ -160,20 +162,15 @@ def test_a_wrong_key_is_the_gateways_401(kit: Kit, helper_module: ModuleType) ->
     assert caught.value.response.headers.get("inference-id")
 
 
-def test_the_generated_library_tests_pass(kit: Kit, tmp_path: Any) -> None:
-    """The static tests written for huggingface_hub's test suite, run against the installed
-    library with the helper module in place."""
-    source = kit.file("huggingface_hub/tests/test_inference_providers.py").read_text()
+def _run_generated_tests(tmp_path: Path, tests: Path, helper: Path, module: str) -> str:
+    source = tests.read_text()
     ast.parse(source)
     (tmp_path / "test_generated.py").write_text(source)
-    helper = kit.file(
-        f"huggingface_hub/src/huggingface_hub/inference/_providers/{NAME.replace('-', '_')}.py"
-    )
     (tmp_path / "conftest.py").write_text(
         "import importlib.util, sys\n"
-        f"spec = importlib.util.spec_from_file_location({MODULE!r}, {str(helper)!r})\n"
+        f"spec = importlib.util.spec_from_file_location({module!r}, {str(helper)!r})\n"
         "module = importlib.util.module_from_spec(spec)\n"
-        f"sys.modules[{MODULE!r}] = module\n"
+        f"sys.modules[{module!r}] = module\n"
         "spec.loader.exec_module(module)\n"
     )
     done = subprocess.run(
@@ -184,7 +181,30 @@ def test_the_generated_library_tests_pass(kit: Kit, tmp_path: Any) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"{2 * len(kit.manifest['tasks'])} passed" in done.stdout
+    return done.stdout
+
+
+def test_the_generated_library_tests_pass(kit: Kit, tmp_path: Path) -> None:
+    """The static tests written for huggingface_hub's test suite, run against the installed
+    library with the helper module in place."""
+    helper = kit.file(f"huggingface_hub/src/huggingface_hub/inference/_providers/{MODULE_FILE}")
+    tests = kit.file("huggingface_hub/tests/test_inference_providers.py")
+    out = _run_generated_tests(tmp_path, tests, helper, MODULE)
+    assert f"{2 * len(kit.manifest['tasks'])} passed" in out
+
+
+def test_the_generated_library_tests_pass_for_every_task(tmp_path: Path) -> None:
+    """The same for a kit covering every task, those the embedded default does not serve
+    (question-answering, fill-mask, text-to-image) included."""
+    manifest = all_tasks_kit(tmp_path / "kit")
+    module = ALL_TASKS_NAME.replace("-", "_")
+    helper = tmp_path / f"kit/huggingface_hub/src/huggingface_hub/inference/_providers/{module}.py"
+    tests = tmp_path / "kit/huggingface_hub/tests/test_inference_providers.py"
+    run = tmp_path / "run"
+    run.mkdir()
+    out = _run_generated_tests(run, tests, helper, f"huggingface_hub.inference._providers.{module}")
+    assert manifest["tasks"] == list(CALLS)
+    assert f"{2 * len(CALLS)} passed" in out
 
 
 def test_the_registry_edits_fit_the_installed_library(kit: Kit) -> None:
