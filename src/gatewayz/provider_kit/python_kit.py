@@ -131,18 +131,26 @@ def tests(who: Identity, offer: Offer) -> str:
         "",
         f"class Test{who.class_prefix}Provider:",
     ]
-    base = code_string(who.base_url)
-    router = code_string(f"https://router.huggingface.co/{who.name}")
+
+    def base(route: str) -> str:
+        return code_string(who.base_url + route)
+
+    def router(route: str) -> str:
+        return code_string(f"https://router.huggingface.co/{who.name}{route}")
+
     for task in offer.tasks:
         example = offer.example(task)
         cls = class_name(who, task)
         method = task.replace("-", "_")
         route = "/v1/chat/completions" if task in CHAT_TASKS else f"/hf/tasks/{task}"
         mapping = (
-            f"InferenceProviderMapping(provider={code_string(who.name)}, "
-            f"hf_model_id={code_string(example.hub_id)}, "
-            f"providerId={code_string(example.provider_id)}, task={code_string(task)}, "
-            'status="live")'
+            "InferenceProviderMapping(\n"
+            f"            provider={code_string(who.name)},\n"
+            f"            hf_model_id={code_string(example.hub_id)},\n"
+            f"            providerId={code_string(example.provider_id)},\n"
+            f"            task={code_string(task)},\n"
+            '            status="live",\n'
+            "        )"
         )
         inputs = _python_inputs(task)
         expected = (
@@ -160,15 +168,15 @@ def tests(who: Identity, offer: Offer) -> str:
         lines += [
             f"    def test_{method}_route(self):",
             f"        helper = {cls}()",
-            f'        assert helper._prepare_url("my-key", "any-model") == {base} + '
-            f"{code_string(route)}",
-            f'        assert helper._prepare_url("hf_token", "any-model") == {router} + '
-            f"{code_string(route)}",
+            f'        assert helper._prepare_url("my-key", "any-model") == {base(route)}',
+            f'        assert helper._prepare_url("hf_token", "any-model") == {router(route)}',
             "",
             f"    def test_{method}_payload(self):",
             f"        helper = {cls}()",
             f"        mapping = {mapping}",
-            f"        payload = helper._prepare_payload_as_dict({inputs}, {params}, mapping)",
+            f"        payload = helper._prepare_payload_as_dict(\n"
+            f"            {inputs}, {params}, mapping\n"
+            "        )",
             f"        assert payload == {expected}",
             "",
         ]

@@ -20,17 +20,20 @@ def check_out(out: str) -> Path:
     if "\x00" in out or not out.strip():
         raise ConfigError("--out: give a directory")
     target = Path(out)
-    if target.is_symlink():
-        raise ConfigError(f"--out {out!r} is a symbolic link; give the directory itself")
-    target = target.resolve()
-    if target.exists():
-        if not target.is_dir():
-            raise ConfigError(f"--out {out!r} exists and is not a directory")
-        if any(target.iterdir()) and not (target / MANIFEST).is_file():
-            raise ConfigError(
-                f"--out {out!r} is not empty and holds no kit ({MANIFEST}); "
-                "give a new or empty directory"
-            )
+    try:
+        if target.is_symlink():
+            raise ConfigError(f"--out {out!r} is a symbolic link; give the directory itself")
+        target = target.resolve()
+        if target.exists():
+            if not target.is_dir():
+                raise ConfigError(f"--out {out!r} exists and is not a directory")
+            if any(target.iterdir()) and not (target / MANIFEST).is_file():
+                raise ConfigError(
+                    f"--out {out!r} is not empty and holds no kit ({MANIFEST}); "
+                    "give a new or empty directory"
+                )
+    except OSError as exc:
+        raise ConfigError(f"--out {out!r}: {exc.strerror}") from None
     return target
 
 
