@@ -146,6 +146,12 @@ def test_the_wheel_carries_the_tokenizer_and_its_notice(venv: tuple[Path, Path])
     data = "gatewayz/local/data/all-minilm-l6-v2/"
     assert {data + "tokenizer.json", data + "NOTICE", data + "sentence_bert_config.json"} <= names
     assert "gatewayz/migrations/versions/0001_initial.py" in names
+    # gatewayz hf provider-kit renders these offline: every one must ship.
+    templates = ROOT / "src" / "gatewayz" / "provider_kit" / "templates"
+    shipped = {
+        f"gatewayz/{p.relative_to(ROOT / 'src' / 'gatewayz')}" for p in templates.rglob("*.tmpl")
+    }
+    assert len(shipped) > 15 and shipped <= names, shipped - names
 
 
 def test_with_the_local_extra_every_embedded_task_answers_without_torch(
