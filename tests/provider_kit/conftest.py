@@ -1,7 +1,8 @@
 """One embedded-default gateway for the provider kit's tests, and a kit generated from its
 registry with the kit's base URL pointed at it.
 
-The registry also holds a live chat model whose gateway id is hostile (quotes, a closing
+The registry also holds a staging chat model (the kit is asked to include staging
+entries) whose gateway id is hostile (quotes, a closing
 script tag, template braces, a table bar): it sorts first, so it is the model the
 generated tests and the clients call for chat and text generation, and every generated
 file must carry it escaped.
@@ -105,7 +106,7 @@ def kit(kit_gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Kit:
         "--task",
         "conversational",
         "--status",
-        "live",
+        "staging",
         "--route",
         "local:smollm2-135m-instruct",
         "--price",
@@ -116,7 +117,9 @@ def kit(kit_gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Kit:
     assert "created" in mapped.stdout, mapped.stderr
     out = tmp_path_factory.mktemp("kit") / "out"
     done = run_kit(
-        gw, "--name", NAME, "--base-url", gw.url, "--out", str(out), "--display-name", DISPLAY
+        gw,
+        *("--name", NAME, "--base-url", gw.url, "--out", str(out)),
+        *("--display-name", DISPLAY, "--include-staging"),
     )
     assert done.returncode == 0, done.stderr
     assert f"files in {out}" in done.stdout

@@ -59,6 +59,7 @@ BAD_URLS = [
     "https:///path",
     "https://api.example.com:99999",
     "https://" + "a" * 200 + ".com",
+    "https://api.example.com/v1",  # the helpers add /v1/... themselves
 ]
 
 

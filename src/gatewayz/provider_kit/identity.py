@@ -140,6 +140,11 @@ def identity(
 ) -> Identity:
     name = check_name(name)
     base = check_url("--base-url", base_url)
+    if base.endswith(("/v1", "/hf/tasks")):
+        raise ConfigError(
+            f"--base-url {base_url!r}: give the gateway's root; the helpers add "
+            "/v1/chat/completions and /hf/tasks/{task} to it"
+        )
     return Identity(
         name=name,
         display=check_display(display if display is not None else _display_of(name)),
