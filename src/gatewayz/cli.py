@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gatewayz.cli_hf_kit import add_command as add_provider_kit
 from gatewayz.cli_models import add_commands
 from gatewayz.config import ConfigError, Settings, load_settings
 from gatewayz.errors import GatewayError
@@ -271,7 +272,8 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--output", help="file to write (default: standard output)")
     export.add_argument("--config", default=argparse.SUPPRESS)
     export.set_defaults(func=cmd_usage_export)
-    add_commands(sub)  # models ..., hf sync
+    hf = add_commands(sub)  # models ..., hf sync
+    add_provider_kit(hf)  # hf provider-kit
     return top
 
 

@@ -268,8 +268,9 @@ def cmd_hf_standin(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any) -> None:
-    """Register ``models`` and ``hf`` on the top-level subparsers."""
+def add_commands(sub: Any) -> Any:
+    """Register ``models`` and ``hf`` on the top-level subparsers; returns ``hf``'s
+    subparsers, for the ``hf`` commands of other modules."""
     from gatewayz.services.hub_client import DEFAULT_HUB_URL
     from gatewayz.tasks import ALL_TASKS
 
@@ -387,3 +388,4 @@ def add_commands(sub: Any) -> None:
 
     for p in (listing, mapping, status, unmap, sync):
         p.add_argument("--config", default=argparse.SUPPRESS)
+    return hf

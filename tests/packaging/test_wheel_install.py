@@ -149,6 +149,12 @@ def test_the_wheel_carries_the_tokenizer_and_its_notice(venv: tuple[Path, Path])
     # The dashboard works offline: its pages, script and styles are in the package.
     page = "gatewayz/dashboard/static/"
     assert {page + n for n in ("index.html", "login.html", "app.js", "app.css")} <= names
+    # gatewayz hf provider-kit renders these offline: every one must ship.
+    templates = ROOT / "src" / "gatewayz" / "provider_kit" / "templates"
+    shipped = {
+        f"gatewayz/{p.relative_to(ROOT / 'src' / 'gatewayz')}" for p in templates.rglob("*.tmpl")
+    }
+    assert len(shipped) > 15 and shipped <= names, shipped - names
 
 
 def test_with_the_local_extra_every_embedded_task_answers_without_torch(
