@@ -1,0 +1,165 @@
+"""What the Redis backend leaves in Redis, and what it does when Redis loses it: every key
+expires (expiries are set once per window, not on every decision), a Redis emptied under
+a request in flight counts afresh (the request's late correction is not applied to the
+new window), scripts flushed by hand are loaded again, and the slots of a killed
+instance come back once their leases expire (the leases are read in full only when the
+limit seems reached)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.limits.conftest import CHAT, RedisServer, auth, burst, chat_body, limits_config
+from tests.servers import Gateway
+
+WINDOW_S = 2.0
+LEASE_S = 3.0  # renewed every second while its request runs
+PREFIX = "state-test"
+SLOW = {"model": "example-slow", "stream": True}
+
+
+def config_for(upstream: Any, redis: RedisServer, workdir: Path) -> dict[str, Any]:
+    config = limits_config(
+        upstream.base_url,
+        f"sqlite:///{workdir}/gw.db",
+        window_s=WINDOW_S,
+        lease_s=LEASE_S,
+        models={"example-slow": {"max_concurrency": 2}},
+    )
+    return {**config, "redis_url": redis.url, "redis_prefix": PREFIX}
+
+
+@pytest.fixture(scope="module")
+def gw(
+    fake_upstream: Any, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    workdir = tmp_path_factory.mktemp("redis-state")
+    server = Gateway(workdir, config_for(fake_upstream, redis_server, workdir))
+    yield server
+    server.stop()
+
+
+def redis(server: RedisServer, *command: str) -> str:
+    out = subprocess.run(
+        ["redis-cli", "-p", str(server.port), *command], capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def key_id(gw: Gateway, name: str) -> int:
+    return int(gw.rows("SELECT id FROM api_keys WHERE name = ?", name)[0]["id"])
+
+
+def post(gw: Gateway, key: str, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(gw.url + CHAT, json=body, headers=auth(key), timeout=30)
+
+
+def test_every_key_expires(gw: Gateway, redis_server: RedisServer) -> None:
+    key = gw.create_key("expiring", "--rpm", "100", "--tpm", "100000", "--max-concurrency", "50")
+    responses = asyncio.run(burst([gw.url], key, [chat_body()] * 12))
+    assert [r.status_code for r in responses] == [200] * 12
+    mine = f"{{{PREFIX}}}:k:{key_id(gw, 'expiring')}:*"
+    names = redis(redis_server, "--scan", "--pattern", mine).split()
+    # The log and its token sum (the leases in flight went with the last release).
+    assert sorted(n.rsplit(":", 1)[1] for n in names) == ["h", "l"]
+    span_ms = 1000 * max(WINDOW_S, LEASE_S)
+    for name in names:
+        assert 0 < int(redis(redis_server, "PTTL", name)) <= 2 * span_ms, name
+    deadline = time.monotonic() + 2 * max(WINDOW_S, LEASE_S) + 2
+    while redis(redis_server, "--scan", "--pattern", mine):
+        assert time.monotonic() < deadline, "a key outlived its window"
+        time.sleep(0.2)
+    # Gone, and counted afresh: the full limit is there again.
+    again = post(gw, key, chat_body())
+    assert again.headers["x-ratelimit-remaining-requests"] == "99"
+
+
+def test_a_redis_emptied_under_a_request_counts_afresh(
+    gw: Gateway, redis_server: RedisServer
+) -> None:
+    """The request admitted before the flush ends after it: its correction (it used fewer
+    tokens than its estimate) must not be taken off the new, empty window."""
+    probe = gw.create_key("probe", "--tpm", "300")
+    estimate = 300 - int(post(gw, probe, chat_body()).headers["x-ratelimit-remaining-tokens"])
+    key = gw.create_key("emptied", "--tpm", "300")
+
+    async def run() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=30) as client:
+            body = chat_body(max_tokens=20, **SLOW)
+            async with client.stream("POST", gw.url + CHAT, json=body, headers=auth(key)) as r:
+                assert r.status_code == 200
+                lines = r.aiter_lines()
+                await anext(lines)  # admitted and streaming
+                redis(redis_server, "FLUSHALL")
+                async for _ in lines:
+                    pass
+            return await client.post(gw.url + CHAT, json=chat_body(), headers=auth(key))
+
+    after = asyncio.run(run())
+    assert after.status_code == 200
+    # Only this request is in the new window, at its estimate.
+    assert after.headers["x-ratelimit-remaining-tokens"] == str(300 - estimate)
+    used = after.json()["usage"]["total_tokens"]
+    last = post(gw, key, chat_body())
+    assert last.headers["x-ratelimit-remaining-tokens"] == str(300 - used - estimate)
+
+
+def test_scripts_flushed_by_hand_are_loaded_again(gw: Gateway, redis_server: RedisServer) -> None:
+    key = gw.create_key("script-flush", "--rpm", "5")
+    assert post(gw, key, chat_body()).headers["x-ratelimit-remaining-requests"] == "4"
+    redis(redis_server, "SCRIPT", "FLUSH")
+    r = post(gw, key, chat_body())
+    assert r.status_code == 200  # not 503: the pipe loaded the scripts again
+    assert r.headers["x-ratelimit-remaining-requests"] == "3"
+
+
+def test_slots_of_a_killed_instance_come_back_after_their_lease(
+    gw: Gateway,
+    fake_upstream: Any,
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    workdir = tmp_path_factory.mktemp("redis-state-doomed")
+    doomed = Gateway(workdir, config_for(fake_upstream, redis_server, workdir))
+    try:
+        doomed_key = doomed.create_key("doomed")
+        key = gw.create_key("survivor")
+
+        async def hold_both_slots_then_kill() -> None:
+            body = chat_body(max_tokens=200, **SLOW)  # ~10 s each, if left alone
+            headers = auth(doomed_key)
+            async with httpx.AsyncClient(timeout=30) as client:
+                with contextlib.suppress(httpx.HTTPError):  # the streams are cut by the kill
+                    async with contextlib.AsyncExitStack() as stack:
+                        for _ in range(2):
+                            r = await stack.enter_async_context(
+                                client.stream("POST", doomed.url + CHAT, json=body, headers=headers)
+                            )
+                            assert r.status_code == 200
+                            await anext(r.aiter_lines())  # admitted: a slot is held
+                        doomed.proc.kill()
+                        doomed.proc.wait(10)
+
+        asyncio.run(hold_both_slots_then_kill())
+        killed_at = time.monotonic()
+        refused = post(gw, key, chat_body(max_tokens=2, **SLOW))
+        assert time.monotonic() - killed_at < LEASE_S - 1  # else this proves nothing
+        assert refused.status_code == 429  # both slots are still leased to the dead instance
+        assert "2 requests in flight" in refused.json()["error"]["message"]
+        while True:
+            r = post(gw, key, chat_body(max_tokens=2, **SLOW))
+            if r.status_code == 200:
+                break
+            assert time.monotonic() - killed_at < LEASE_S + 3, "the slots never came back"
+            time.sleep(0.1)
+    finally:
+        doomed.stop()
