@@ -140,12 +140,15 @@ def test_slots_of_a_killed_instance_come_back_after_their_lease(
             async with httpx.AsyncClient(timeout=30) as client:
                 with contextlib.suppress(httpx.HTTPError):  # the streams are cut by the kill
                     async with contextlib.AsyncExitStack() as stack:
+                        # Kept: a line iterator dropped early closes its stream.
+                        readers = []
                         for _ in range(2):
                             r = await stack.enter_async_context(
                                 client.stream("POST", doomed.url + CHAT, json=body, headers=headers)
                             )
                             assert r.status_code == 200
-                            await anext(r.aiter_lines())  # admitted: a slot is held
+                            readers.append(r.aiter_lines())
+                            await anext(readers[-1])  # admitted: a slot is held
                         doomed.proc.kill()
                         doomed.proc.wait(10)
 
