@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.limits.conftest import CHAT, RedisServer, auth, burst, chat_body, limits_config
-from tests.servers import Gateway
+from tests.servers import Gateway, free_port
 
 WINDOW_S = 2.0
 LEASE_S = 3.0  # renewed every second while its request runs
@@ -166,3 +166,51 @@ def test_slots_of_a_killed_instance_come_back_after_their_lease(
             time.sleep(0.1)
     finally:
         doomed.stop()
+
+
+def test_tls_password_and_database_of_the_url(
+    fake_upstream: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A ``rediss://`` URL with a password and a database number: the lean client does
+    the TLS handshake (verifying the server's certificate), logs in and selects the
+    database itself. A wrong password is Redis unavailable (503 with ``deny``)."""
+    workdir = tmp_path_factory.mktemp("redis-tls")
+    cert, private = workdir / "cert.pem", workdir / "key.pem"
+    openssl = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    openssl += ["-keyout", str(private), "-out", str(cert), "-subj", "/CN=localhost"]
+    openssl += ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+    subprocess.run(openssl, check=True, capture_output=True)
+    port = free_port()
+    args = ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1"]
+    args += ["--tls-cert-file", str(cert), "--tls-key-file", str(private)]
+    args += ["--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no"]
+    args += ["--requirepass", "s3cret", "--save", "", "--dir", str(workdir)]
+    server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = ["redis-cli", "--tls", "--cacert", str(cert), "-p", str(port), "-a", "s3cret"]
+    gateways = []
+    try:
+        deadline = time.monotonic() + 10
+        while "PONG" not in subprocess.run([*cli, "PING"], capture_output=True, text=True).stdout:
+            assert time.monotonic() < deadline, "the TLS redis-server did not start"
+            time.sleep(0.1)
+        config = limits_config(fake_upstream.base_url, f"sqlite:///{workdir}/gw.db")
+        config = {**config, "redis_url_env": "TEST_REDIS_URL", "redis_prefix": "tls"}
+        for password in ("s3cret", "wrong"):
+            url = f"rediss://:{password}@127.0.0.1:{port}/3?ssl_ca_certs={cert}"
+            (workdir / password).mkdir()
+            gateways.append(Gateway(workdir / password, config, env={"TEST_REDIS_URL": url}))
+        good, bad = gateways
+        key = good.create_key("tls", "--rpm", "3")
+        codes = [post(good, key, chat_body()).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        stored = subprocess.run([*cli, "-n", "3", "--scan"], capture_output=True, text=True)
+        assert "{tls}:k:1:l" in stored.stdout.split()  # in database 3
+        refused = post(bad, bad.create_key("tls", "--rpm", "3"), chat_body())
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "rate_limits_unavailable"
+        assert "s3cret" not in refused.text and "wrong" not in refused.text
+    finally:
+        for gateway in gateways:
+            gateway.stop()
+        server.terminate()
+        server.wait(10)
