@@ -70,7 +70,7 @@ def test_every_key_expires(gw: Gateway, redis_server: RedisServer) -> None:
     mine = f"{{{PREFIX}}}:k:{key_id(gw, 'expiring')}:*"
     names = redis(redis_server, "--scan", "--pattern", mine).split()
     # The log and its token sum (the leases in flight went with the last release).
-    assert sorted(n.rsplit(":", 1)[1] for n in names) == ["h", "l"]
+    assert sorted(n.rsplit(":", 1)[1] for n in names) == ["log", "meta"]
     span_ms = 1000 * max(WINDOW_S, LEASE_S)
     for name in names:
         assert 0 < int(redis(redis_server, "PTTL", name)) <= 2 * span_ms, name
@@ -204,7 +204,7 @@ def test_tls_password_and_database_of_the_url(
         codes = [post(good, key, chat_body()).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         stored = subprocess.run([*cli, "-n", "3", "--scan"], capture_output=True, text=True)
-        assert "{tls}:k:1:l" in stored.stdout.split()  # in database 3
+        assert "{tls}:k:1:log" in stored.stdout.split()  # in database 3
         refused = post(bad, bad.create_key("tls", "--rpm", "3"), chat_body())
         assert refused.status_code == 503
         assert refused.json()["error"]["code"] == "rate_limits_unavailable"

@@ -4,9 +4,12 @@ decision atomic in a Lua script (``limits_script.py``), on Redis's own clock.
 Keys are ``{<prefix>}:<subject>:<kind>``: the prefix names the deployment (see
 ``deployment.py``), so deployments sharing one Redis never share counters, and as a hash
 tag it puts every key of a deployment in one hash slot, as Redis Cluster requires of a
-script that touches several (the API key's and the model's). Per subject: ``l`` (the log
-of admissions), ``h`` (its token sum) and ``c`` (the leases in flight). Leases of requests
-still running are renewed every ``lease_s / 3``.
+script that touches several (the API key's and the model's). Per subject: ``log`` (the
+admissions), ``meta`` (their token sum) and ``live`` (the leases in flight); names unlike
+those of the layout before 2026-12-07 (``l``, ``s``, ``c``, of other types), so that
+instances of both versions on one Redis during a rolling upgrade count apart instead of
+failing on each other's keys. Leases of requests still running are renewed every
+``lease_s / 3``.
 
 The decisions and releases of one event-loop turn go together, in order, in one script
 call (one round trip, one reply): each operation is one short string, each decision's
@@ -86,7 +89,7 @@ class RedisLimits:
             if len(self._keys_of) > 100_000:
                 self._keys_of.clear()
             base = f"{self._tag}:{subject}"
-            keys = self._keys_of[subject] = (f"{base}:l", f"{base}:h", f"{base}:c")
+            keys = self._keys_of[subject] = (f"{base}:log", f"{base}:meta", f"{base}:live")
         return keys
 
     async def _call(self, script: str, keys: list[str], args: list[Any]) -> Any:

@@ -1,6 +1,7 @@
 """The Lua scripts of the Redis rate-limit backend (``limits_redis.py``).
 
-Per subject (an API key or a model) three keys: ``l``, the sliding log of admissions (a
+Per subject (an API key or a model) three keys (``l``, ``h`` and ``c`` below; named
+``...:log``, ``...:meta`` and ``...:live``): ``l``, the sliding log of admissions (a
 sorted set of ``lease:tokens`` by admission time, in ms of Redis's clock; a rule without
 a token limit logs 0 tokens), ``h``, a hash with ``s``, the sum of the log's tokens, and
 ``x``, until when the subject's keys are sure to live, and ``c``, a hash of the leases in
