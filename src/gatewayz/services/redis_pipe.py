@@ -24,6 +24,7 @@ from typing import Any, cast
 
 from redis.asyncio import RedisCluster
 from redis.asyncio.connection import parse_url
+from redis.exceptions import RedisClusterException, RedisError
 
 from gatewayz.services.resp import Replies, ReplyError, pack
 
@@ -92,7 +93,7 @@ class RedisPipe:
         self._scripts = scripts  # name -> Lua source, loaded on every new connection
         self._sha = {n: hashlib.sha1(s.encode()).hexdigest().encode() for n, s in scripts.items()}
         self._conn: _Protocol | None = None
-        self._connecting: asyncio.Future[_Protocol] | None = None
+        self._connecting: asyncio.Task[_Protocol] | None = None
         # Commands sent and not yet answered, in order, with the time each gives up.
         self._waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
         self._watchdog: asyncio.TimerHandle | None = None
@@ -169,23 +170,33 @@ class RedisPipe:
         self._drop(conn, PipeUnavailable("no answer in time"))
 
     async def _connect(self) -> _Protocol:
-        if self._connecting is not None:
-            return await asyncio.shield(self._connecting)
-        connecting: asyncio.Future[_Protocol] = asyncio.get_running_loop().create_future()
-        self._connecting = connecting
+        """The connection, made by a task of its own: a caller that is cancelled meanwhile
+        (its client went away) leaves it to the others waiting for it."""
+        if self._connecting is None:
+            task = asyncio.get_running_loop().create_task(self._establish())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved
+            self._connecting = task
+        return await asyncio.shield(self._connecting)
+
+    async def _establish(self) -> _Protocol:
         try:
             conn = await asyncio.wait_for(self._open(), self._timeout_s)
             self._conn = conn
             await self._hello(conn)
-            connecting.set_result(conn)
-        except (OSError, TimeoutError, PipeUnavailable, ReplyError) as exc:
+            return conn
+        except (
+            OSError,
+            TimeoutError,
+            PipeUnavailable,
+            ReplyError,
+            RedisError,
+            RedisClusterException,
+        ) as exc:
             if self._conn is not None:
                 self._drop(self._conn, PipeUnavailable(str(exc)))
-            connecting.set_exception(PipeUnavailable(f"connecting: {exc}"))
-            connecting.exception()  # retrieved: waiters get their own copy
+            raise PipeUnavailable(f"connecting: {exc}") from None
         finally:
             self._connecting = None
-        return await connecting
 
     async def _open(self) -> _Protocol:
         """A connected connection: to ``redis_url``, or on a cluster to the node that
