@@ -125,6 +125,26 @@ def measure(
     return results
 
 
+def _commands(redis_url: str) -> tuple[int, int]:
+    """From Redis's ``INFO commandstats``: the commands its scripts ran, and the
+    microseconds it spent in script calls (``EVALSHA``, counting those commands)."""
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    out = subprocess.run(
+        ["redis-cli", "-p", port, "INFO", "commandstats"], capture_output=True, text=True
+    ).stdout
+    commands = script_us = 0
+    for line in out.splitlines():
+        if not line.startswith("cmdstat_"):
+            continue
+        name, _, rest = line[len("cmdstat_") :].partition(":")
+        stats = dict(item.split("=", 1) for item in rest.split(","))
+        if name == "evalsha":
+            script_us += int(stats["usec"])
+        elif name not in ("info", "script|load", "ping"):
+            commands += int(stats["calls"])
+    return commands, script_us
+
+
 def _cpu(pid: int) -> float:
     from run import cpu_seconds
 
@@ -157,6 +177,7 @@ def limiter_alone(
         return "gatewayz:bench"
 
     server: list[float] = []
+    counts: dict[str, tuple[float, float]] = {}
 
     async def run(backend: LimitBackend, tag: str) -> float:
         limiter = RateLimiter(LimitSettings(), backend, Metrics())
@@ -171,15 +192,27 @@ def limiter_alone(
 
         await asyncio.gather(*(client(n) for n in range(clients)))  # warm up
         started, server_started = time.process_time(), _cpu(redis_pid)
+        commands, script_us = _commands(redis_url)
         await asyncio.gather(*(client(n) for n in range(clients)))
         used = time.process_time() - started
         server.append((_cpu(redis_pid) - server_started) / requests * 1e6)
+        commands_after, script_us_after = _commands(redis_url)
+        counts[tag] = (
+            (commands_after - commands) / requests,
+            (script_us_after - script_us) / requests,
+        )
         await limiter.close()
         return used / requests * 1e6
 
     memory = asyncio.run(run(MemoryLimits(), "m"))
     redis = asyncio.run(run(RedisLimits(redis_url, prefix, timeout_s=1, lease_s=30), "r"))
-    return {"memory": memory, "redis": redis, "redis_server": server[-1]}
+    return {
+        "memory": memory,
+        "redis": redis,
+        "redis_server": server[-1],
+        "redis_commands": counts["r"][0],
+        "redis_script_us": counts["r"][1],
+    }
 
 
 def main() -> int:
@@ -215,7 +248,9 @@ def main() -> int:
     print(
         f"\nthe limiter alone (admit + release, 32 clients, no HTTP): "
         f"{alone['memory']:.0f} us of CPU per request in memory, {alone['redis']:.0f} us with "
-        f"Redis, plus {alone['redis_server']:.0f} us in the Redis server (on the same cores)"
+        f"Redis, plus {alone['redis_server']:.0f} us in the Redis server (on the same cores): "
+        f"{alone['redis_commands']:.1f} commands run by its scripts and "
+        f"{alone['redis_script_us']:.0f} us in script calls per request (INFO commandstats)"
     )
     server = sorted(server_us)[len(server_us) // 2]
     print(f"the Redis server's own CPU per request @32 conns: {server:.0f} us")

@@ -77,6 +77,7 @@ class Decision:
     refused_rule: int = -1  # index into the rules
     refused_kind: int = 0
     retry_after_s: float = 0.0
+    stamp: int = 0  # the backend's own mark of the admission, handed back to ``settle``
 
 
 class LimitBackend(Protocol):
@@ -85,7 +86,15 @@ class LimitBackend(Protocol):
     ) -> Decision:
         """Admit against every rule or none, atomically."""
 
-    async def settle(self, rules: Sequence[Rule], lease: str, estimate: int, actual: int) -> None:
+    async def settle(
+        self,
+        rules: Sequence[Rule],
+        lease: str,
+        estimate: int,
+        actual: int,
+        stamp: int,
+        window_s: float,
+    ) -> None:
         """Correct the lease's tokens to ``actual`` and give back its slot in flight."""
 
     async def start(self) -> None: ...
@@ -109,6 +118,7 @@ class Lease:
     estimate: int
     holds_slot: bool = False  # some rule limits requests in flight
     counts_tokens: bool = False  # some rule limits tokens
+    stamp: int = 0  # the decision's, for the backend
     released: bool = False
 
 
@@ -210,7 +220,9 @@ class RateLimiter:
         ctx.rate_headers = _headers(rules, decision.states)
         if not decision.admitted:
             self._refuse(ctx, rules, decision, tokens)
-        return Lease(rules, ctx.request_id, tokens, plan.holds_slot, plan.counts_tokens)
+        return Lease(
+            rules, ctx.request_id, tokens, plan.holds_slot, plan.counts_tokens, decision.stamp
+        )
 
     async def _acquire(self, rules: Sequence[Rule], lease: str, tokens: int) -> Decision:
         assert self._backend is not None
@@ -279,7 +291,9 @@ class RateLimiter:
         if not lease.holds_slot and actual_tokens == lease.estimate:
             return  # nothing to correct, nothing to give back: no round trip
         try:
-            await self._backend.settle(lease.rules, lease.id, lease.estimate, actual_tokens)
+            await self._backend.settle(
+                lease.rules, lease.id, lease.estimate, actual_tokens, lease.stamp, self._window_s
+            )
         except BackendUnavailable as exc:
             # The slot comes back by itself when its lease expires (``lease_s``).
             self._metrics.limiter_unavailable("release_failed")

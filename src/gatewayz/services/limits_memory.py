@@ -107,7 +107,15 @@ class MemoryLimits:
             return Decision(True, states)
         return Decision(False, states, refused[0], refused[1], refused[2])
 
-    async def settle(self, rules: Sequence[Rule], lease: str, estimate: int, actual: int) -> None:
+    async def settle(
+        self,
+        rules: Sequence[Rule],
+        lease: str,
+        estimate: int,
+        actual: int,
+        stamp: int = 0,
+        window_s: float = 0.0,
+    ) -> None:
         for rule in rules:
             entry = self._logs.get(rule.subject)
             if entry is None:
