@@ -1,0 +1,233 @@
+"""Draining the usage spool (``db/spool.py``) into PostgreSQL, exactly once.
+
+Each process spools to a file of its own and drains it as it goes: every batch spooled
+is inserted into PostgreSQL right away (``ON CONFLICT (request_id) DO NOTHING``, one
+transaction), and forgotten by the spool only after that transaction commits. A process
+killed between the two leaves rows that are already in PostgreSQL in its file; draining
+them again inserts nothing, so each record lands exactly once.
+
+Files of dead processes in the spool directory are claimed (see ``SpoolFile.orphans``) at
+start-up and every ``ORPHAN_SCAN_S`` after, drained the same way and removed.
+
+While PostgreSQL does not answer, rows wait in the spool and the drain is retried with
+backoff up to ``RETRY_MAX_S``; a row PostgreSQL refuses for its values (which ``refusal``
+keeps out of the spool, so this is not expected) is moved to the file's ``refused`` table
+and logged, so it never blocks the rows behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gatewayz.db.outage import is_outage
+from gatewayz.db.spool import Row, SpoolFile
+from gatewayz.db.tables import usage_records
+from gatewayz.services.deployment import deployment_id
+
+log = logging.getLogger("gatewayz.drain")
+
+DRAIN_BATCH = 2_000
+RETRY_BASE_S = 0.05
+RETRY_MAX_S = 1.0
+ORPHAN_SCAN_S = 5.0
+# How long a read of usage records (the billing lookup, usage pages) waits for this
+# process's spool to reach PostgreSQL before answering with what is there.
+FLUSH_WAIT_S = 2.0
+# At start-up, how long the files of dead processes may take to drain before the gateway
+# serves (they go on draining in the background after that).
+START_WAIT_S = 10.0
+# At shutdown, how long the last rows may take to reach PostgreSQL; rows still spooled
+# then stay in the file for the next process on the directory.
+CLOSE_WAIT_S = 5.0
+
+
+class _Closing(Exception):
+    """The drain stopped retrying because the process is stopping."""
+
+
+class SpoolDrainer:
+    """This process's spool, and the drain of it (and of dead processes' spools)."""
+
+    def __init__(self, engine: AsyncEngine, directory: Path, columns: Sequence[str]) -> None:
+        self._engine = engine
+        self.directory = directory
+        self.columns = tuple(columns)
+        self._statement = pg_insert(usage_records).on_conflict_do_nothing(
+            index_elements=[usage_records.c.request_id]
+        )
+        self._spool: SpoolFile | None = None
+        self._deployment = ""
+        self._queue: list[tuple[int, Row]] = []  # spooled here, not yet in PostgreSQL
+        self._next_seq = 1
+        self._spooled = 0  # the last sequence number committed to the spool
+        self._drained = 0  # ... and to PostgreSQL
+        self._progress = asyncio.Condition()
+        self._wake = asyncio.Event()
+        self._orphans: set[asyncio.Task[None]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self._give_up_at = 0.0
+
+    async def start(self) -> None:
+        """Create this process's spool file and start draining. Dead processes' files
+        found now are drained before the first request is served (for up to
+        ``START_WAIT_S``; the rest of the drain goes on in the background)."""
+        self._deployment = await deployment_id(self._engine)
+        self._spool = SpoolFile.create(self.directory, self.columns, self._deployment)
+        self._claim_orphans()
+        if self._orphans:  # normally milliseconds: answer lookups for them from the start
+            await asyncio.wait(set(self._orphans), timeout=START_WAIT_S)
+        self._tasks = [
+            asyncio.create_task(self._run(), name="usage-drain"),
+            asyncio.create_task(self._scan(), name="usage-spool-scan"),
+        ]
+
+    async def append(self, rows: list[Row]) -> None:
+        """Commit ``rows`` to the spool (the usage record is then durable) and queue them
+        for PostgreSQL."""
+        assert self._spool is not None, "the drainer is not started"
+        first = self._next_seq
+        self._next_seq += len(rows)
+        await self._spool.append(first, rows)
+        self._queue.extend(zip(range(first, first + len(rows)), rows, strict=True))
+        self._spooled = first + len(rows) - 1
+        self._wake.set()
+
+    async def reachable(self) -> bool:
+        return self._spool is not None and await self._spool.reachable()
+
+    async def flush(self, wait_s: float = FLUSH_WAIT_S) -> bool:
+        """Wait until what was spooled before this call (here, and in the dead processes'
+        files being drained) is in PostgreSQL; False if that took longer than ``wait_s``."""
+        target, orphans = self._spooled, set(self._orphans)
+
+        async def drained() -> None:
+            async with self._progress:
+                await self._progress.wait_for(lambda: self._drained >= target)
+            if orphans:
+                await asyncio.wait(orphans)
+
+        try:
+            await asyncio.wait_for(drained(), wait_s)
+        except TimeoutError:
+            return False
+        return True
+
+    @property
+    def pending(self) -> int:
+        """Rows of this process not yet in PostgreSQL."""
+        return len(self._queue)
+
+    async def _run(self) -> None:
+        assert self._spool is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = self._queue[:DRAIN_BATCH]
+                try:
+                    refused = await self._insert(batch)
+                except _Closing:
+                    return
+                await self._forget(self._spool, batch[-1][0], refused)
+                del self._queue[: len(batch)]
+                async with self._progress:
+                    self._drained = batch[-1][0]
+                    self._progress.notify_all()
+            if self._closing:
+                return
+
+    @staticmethod
+    async def _forget(spool: SpoolFile, through: int, refused: list[int]) -> None:
+        try:
+            await spool.drained(through, refused)
+        except Exception as exc:  # the rows are in PostgreSQL: a later drain skips them
+            log.warning("usage spool %s not updated after a drain: %s", spool.path, exc)
+
+    async def _insert(self, batch: list[tuple[int, Row]]) -> list[int]:
+        """Insert ``batch`` into PostgreSQL (rows already there are skipped); the sequence
+        numbers of rows it refuses. Retries while PostgreSQL does not answer."""
+        attempt = 0
+        while True:
+            try:
+                params = [dict(zip(self.columns, row, strict=True)) for _, row in batch]
+                async with self._engine.begin() as conn:
+                    await conn.execute(self._statement, params)
+                return []
+            except Exception as exc:  # the driver's errors vary; PostgreSQL is asked why
+                if not is_outage(exc) and await self._answers():
+                    if len(batch) == 1:
+                        log.error("usage record refused by PostgreSQL (%s): %s", exc, batch[0])
+                        return [batch[0][0]]
+                    half = len(batch) // 2
+                    return [*await self._insert(batch[:half]), *await self._insert(batch[half:])]
+                if self._closing and asyncio.get_running_loop().time() > self._give_up_at:
+                    raise _Closing from exc
+                if attempt == 0:
+                    log.warning("usage drain waiting for PostgreSQL: %s", exc)
+                await asyncio.sleep(min(RETRY_BASE_S * 2**attempt, RETRY_MAX_S))
+                attempt += 1
+
+    async def _answers(self) -> bool:
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means "no"
+            return False
+        return True
+
+    def _claim_orphans(self) -> None:
+        for orphan in SpoolFile.orphans(self.directory, self.columns, self._deployment):
+            task = asyncio.create_task(self._drain_orphan(orphan), name="usage-orphan-drain")
+            self._orphans.add(task)
+            task.add_done_callback(self._orphans.discard)
+
+    async def _scan(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(ORPHAN_SCAN_S)
+            try:
+                self._claim_orphans()
+            except OSError as exc:  # the directory is unreadable now; the next scan retries
+                log.warning("usage spool directory %s not scanned: %s", self.directory, exc)
+
+    async def _drain_orphan(self, orphan: SpoolFile) -> None:
+        drained = 0
+        try:
+            after = 0
+            while True:
+                rows = await orphan.read(after, DRAIN_BATCH)
+                if not rows:
+                    break
+                refused = await self._insert(rows)
+                await self._forget(orphan, rows[-1][0], refused)
+                after = rows[-1][0]
+                drained += len(rows)
+        except _Closing:
+            pass
+        except Exception as exc:  # unreadable or gone: left for a later scan
+            log.warning("usage spool %s not drained: %s", orphan.path, exc)
+        finally:
+            await orphan.close(remove=True)
+        if drained:
+            log.warning("drained %d usage records left by a stopped process", drained)
+
+    async def close(self) -> None:
+        """Drain what is left (for up to ``CLOSE_WAIT_S``), then close the spool; a file
+        still holding rows stays for the next process on the directory."""
+        self._closing = True
+        self._give_up_at = asyncio.get_running_loop().time() + CLOSE_WAIT_S
+        self._wake.set()
+        if self._tasks:
+            self._tasks[1].cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._orphans:
+            await asyncio.gather(*self._orphans, return_exceptions=True)
+        if self._spool is not None:
+            await self._spool.close(remove=True)
