@@ -34,6 +34,7 @@ from gatewayz.services.deployment import deployment_id
 log = logging.getLogger("gatewayz.drain")
 
 DRAIN_BATCH = 2_000
+QUEUE_MAX = 50_000
 RETRY_BASE_S = 0.05
 RETRY_MAX_S = 1.0
 ORPHAN_SCAN_S = 5.0
@@ -64,7 +65,10 @@ class SpoolDrainer:
         )
         self._spool: SpoolFile | None = None
         self._deployment = ""
-        self._queue: list[tuple[int, Row]] = []  # spooled here, not yet in PostgreSQL
+        # Rows spooled here, not yet in PostgreSQL, kept in memory (up to QUEUE_MAX; past
+        # that, during a long outage, the drain reads them back from the file instead).
+        self._queue: list[tuple[int, Row]] = []
+        self._from_file = False
         self._next_seq = 1
         self._spooled = 0  # the last sequence number committed to the spool
         self._drained = 0  # ... and to PostgreSQL
@@ -96,7 +100,10 @@ class SpoolDrainer:
         first = self._next_seq
         self._next_seq += len(rows)
         await self._spool.append(first, rows)
-        self._queue.extend(zip(range(first, first + len(rows)), rows, strict=True))
+        if self._from_file or len(self._queue) >= QUEUE_MAX:
+            self._from_file = True  # read back from the file once the queue is drained
+        else:
+            self._queue.extend(zip(range(first, first + len(rows)), rows, strict=True))
         self._spooled = first + len(rows) - 1
         self._wake.set()
 
@@ -120,24 +127,32 @@ class SpoolDrainer:
             return False
         return True
 
-    @property
-    def pending(self) -> int:
-        """Rows of this process not yet in PostgreSQL."""
-        return len(self._queue)
+    async def _next_batch(self, spool: SpoolFile) -> list[tuple[int, Row]]:
+        """The oldest rows not yet in PostgreSQL: from memory, then (after an overflow)
+        from the file, in sequence order either way."""
+        if self._queue:
+            return self._queue[:DRAIN_BATCH]
+        while self._from_file:
+            batch = await spool.read(self._drained, DRAIN_BATCH)
+            if batch:
+                return batch
+            if self._drained >= self._spooled:  # nothing was appended during the read
+                self._from_file = False
+        return []
 
     async def _run(self) -> None:
         assert self._spool is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._queue:
-                batch = self._queue[:DRAIN_BATCH]
+            while batch := await self._next_batch(self._spool):
                 try:
                     refused = await self._insert(batch)
                 except _Closing:
                     return
                 await self._forget(self._spool, batch[-1][0], refused)
-                del self._queue[: len(batch)]
+                if self._queue:
+                    del self._queue[: len(batch)]
                 async with self._progress:
                     self._drained = batch[-1][0]
                     self._progress.notify_all()
