@@ -22,8 +22,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.outage import is_outage
@@ -34,6 +34,9 @@ from gatewayz.services.deployment import deployment_id
 log = logging.getLogger("gatewayz.drain")
 
 DRAIN_BATCH = 2_000
+# A drain that PostgreSQL has not answered within this is retried (on a new connection;
+# rows it did commit are skipped the second time).
+PG_TIMEOUT_S = 10.0
 QUEUE_MAX = 50_000
 RETRY_BASE_S = 0.05
 RETRY_MAX_S = 1.0
@@ -60,9 +63,6 @@ class SpoolDrainer:
         self._engine = engine
         self.directory = directory
         self.columns = tuple(columns)
-        self._statement = pg_insert(usage_records).on_conflict_do_nothing(
-            index_elements=[usage_records.c.request_id]
-        )
         self._spool: SpoolFile | None = None
         self._deployment = ""
         # Rows spooled here, not yet in PostgreSQL, kept in memory (up to QUEUE_MAX; past
@@ -72,6 +72,16 @@ class SpoolDrainer:
         self._next_seq = 1
         self._spooled = 0  # the last sequence number committed to the spool
         self._drained = 0  # ... and to PostgreSQL
+        self._forgotten = 0  # ... and deleted from the spool
+        self._pg: asyncpg.Connection | None = None  # the drain's own connection
+        self._pg_lock = asyncio.Lock()
+        cols = ", ".join(self.columns)
+        marks = ", ".join(f"${i}" for i in range(1, len(self.columns) + 1))
+        self._sql = (
+            f"INSERT INTO {usage_records.name} ({cols}) VALUES ({marks}) "
+            "ON CONFLICT (request_id) DO NOTHING"
+        )
+        self._connect_kwargs = engine.dialect.create_connect_args(engine.url)[1]
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
         self._orphans: set[asyncio.Task[None]] = set()
@@ -99,7 +109,9 @@ class SpoolDrainer:
         assert self._spool is not None, "the drainer is not started"
         first = self._next_seq
         self._next_seq += len(rows)
-        await self._spool.append(first, rows)
+        forget = self._drained if self._drained > self._forgotten else 0
+        await self._spool.append(first, rows, forget)
+        self._forgotten = max(self._forgotten, forget)
         if self._from_file or len(self._queue) >= QUEUE_MAX:
             self._from_file = True  # read back from the file once the queue is drained
         else:
@@ -150,7 +162,9 @@ class SpoolDrainer:
                     refused = await self._insert(batch)
                 except _Closing:
                     return
-                await self._forget(self._spool, batch[-1][0], refused)
+                if refused:  # otherwise forgotten with the next append (or scan)
+                    await self._forget(self._spool, batch[-1][0], refused)
+                    self._forgotten = batch[-1][0]
                 if self._queue:
                     del self._queue[: len(batch)]
                 async with self._progress:
@@ -172,11 +186,19 @@ class SpoolDrainer:
         attempt = 0
         while True:
             try:
-                params = [dict(zip(self.columns, row, strict=True)) for _, row in batch]
-                async with self._engine.begin() as conn:
-                    await conn.execute(self._statement, params)
+                async with self._pg_lock:  # one connection: one drain at a time
+                    if self._pg is None or self._pg.is_closed():
+                        self._pg = await asyncpg.connect(
+                            **self._connect_kwargs, timeout=PG_TIMEOUT_S
+                        )
+                    # One round trip, atomic (asyncpg runs executemany as one transaction).
+                    await self._pg.executemany(
+                        self._sql, [row for _, row in batch], timeout=PG_TIMEOUT_S
+                    )
                 return []
             except Exception as exc:  # the driver's errors vary; PostgreSQL is asked why
+                if not isinstance(exc, asyncpg.PostgresError) or is_outage(exc):
+                    await self._disconnect()
                 if not is_outage(exc) and await self._answers():
                     if len(batch) == 1:
                         log.error("usage record refused by PostgreSQL (%s): %s", exc, batch[0])
@@ -189,6 +211,11 @@ class SpoolDrainer:
                     log.warning("usage drain waiting for PostgreSQL: %s", exc)
                 await asyncio.sleep(min(RETRY_BASE_S * 2**attempt, RETRY_MAX_S))
                 attempt += 1
+
+    async def _disconnect(self) -> None:
+        if self._pg is not None:
+            self._pg.terminate()
+            self._pg = None
 
     async def _answers(self) -> bool:
         try:
@@ -207,6 +234,10 @@ class SpoolDrainer:
     async def _scan(self) -> None:
         while not self._closing:
             await asyncio.sleep(ORPHAN_SCAN_S)
+            if self._spool is not None and self._drained > self._forgotten:
+                through = self._drained
+                await self._forget(self._spool, through, [])
+                self._forgotten = through
             try:
                 self._claim_orphans()
             except OSError as exc:  # the directory is unreadable now; the next scan retries
@@ -244,5 +275,8 @@ class SpoolDrainer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._orphans:
             await asyncio.gather(*self._orphans, return_exceptions=True)
+        await self._disconnect()
         if self._spool is not None:
+            if self._drained > self._forgotten:
+                await self._forget(self._spool, self._drained, [])
             await self._spool.close(remove=True)
