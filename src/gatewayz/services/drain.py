@@ -34,6 +34,9 @@ from gatewayz.services.deployment import deployment_id
 log = logging.getLogger("gatewayz.drain")
 
 DRAIN_BATCH = 2_000
+# The drain commits at most this often: a PostgreSQL commit (and its disk flush) per
+# group of requests rather than per request, at the cost of that much visibility delay.
+DRAIN_EVERY_S = 0.02
 # A drain that PostgreSQL has not answered within this is retried (on a new connection;
 # rows it did commit are skipped the second time).
 PG_TIMEOUT_S = 10.0
@@ -156,6 +159,8 @@ class SpoolDrainer:
         assert self._spool is not None
         while True:
             await self._wake.wait()
+            if not self._closing:  # let a few more rows join this transaction
+                await asyncio.sleep(DRAIN_EVERY_S)
             self._wake.clear()
             while batch := await self._next_batch(self._spool):
                 try:
