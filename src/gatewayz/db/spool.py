@@ -56,24 +56,38 @@ class RowRefused(ValueError):
     """A record PostgreSQL would refuse (too long, out of range, a NUL character)."""
 
 
-def refusal(columns: Sequence[str], row: Row) -> str | None:
-    """Why PostgreSQL would refuse ``row`` (values in ``columns`` order), or None.
+class Refusals:
+    """Why PostgreSQL would refuse a row (values in ``columns`` order), or None.
 
     The spool accepts anything SQLite stores; checking here keeps a row PostgreSQL would
     refuse out of the spool, so that it fails its request now, as a direct write would,
-    instead of being answered and then refused by the drain."""
-    for name, value in zip(columns, row, strict=True):
-        kind = usage_records.c[name].type
-        if isinstance(kind, String) and isinstance(value, str):
-            if "\x00" in value:
-                return f"{name} contains a NUL character"
-            if kind.length is not None and len(value) > kind.length:
-                return f"{name} is longer than {kind.length} characters"
-        elif isinstance(value, int) and not isinstance(value, bool):
+    instead of being answered and then refused by the drain. The limits of each column
+    are read from the table once."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self._text: list[tuple[int, str, int]] = []  # (index, name, most characters)
+        self._ints: list[tuple[int, str, int]] = []  # (index, name, largest magnitude)
+        for index, name in enumerate(columns):
+            kind = usage_records.c[name].type
+            if isinstance(kind, String):
+                self._text.append((index, name, kind.length or 2**30))
             limit = next((v for t, v in _INT_RANGE.items() if isinstance(kind, t)), None)
-            if limit is not None and not -limit - 1 <= value <= limit:
+            if limit is not None:
+                self._ints.append((index, name, limit))
+
+    def __call__(self, row: Row) -> str | None:
+        for index, name, length in self._text:
+            value = row[index]
+            if isinstance(value, str):
+                if "\x00" in value:
+                    return f"{name} contains a NUL character"
+                if len(value) > length:
+                    return f"{name} is longer than {length} characters"
+        for index, name, limit in self._ints:
+            value = row[index]
+            if isinstance(value, int) and not -limit - 1 <= value <= limit:
                 return f"{name} is out of range"
-    return None
+        return None
 
 
 def check_directory(directory: Path) -> str | None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatewayz.db.spool import Row, RowRefused, refusal
+from gatewayz.db.spool import Refusals, Row, RowRefused
 from gatewayz.db.usage_writer import EngineUsageWriter, UsageWriter, usage_writer
 from gatewayz.errors import LedgerUnavailable
 from gatewayz.services.drain import SpoolDrainer
@@ -69,11 +69,12 @@ class SpoolWriter(UsageWriter):
         self._drainer = drainer
         self._direct = direct
         self._refused = False
+        self._refusal = Refusals(self.columns)
 
     async def write(self, rows: list[Row]) -> None:
         self._refused = False
         for row in rows:
-            why = refusal(self.columns, row)
+            why = self._refusal(row)
             if why is not None:
                 self._refused = True
                 raise RowRefused(why)
