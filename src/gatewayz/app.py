@@ -106,7 +106,7 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         refresh_interval_s=settings.registry_refresh_s,
         probe=RouteProbe(settings.providers),
     )
-    ledger = UsageLedger(engine)
+    ledger = UsageLedger(engine, settings.spool_directory)
     credits = CreditGuard(engine)
     limiter = build_limiter(settings, metrics, lambda: deployment_id(engine))
     health = RouteHealth(
@@ -124,8 +124,8 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         inference=InferenceService(registry, upstreams, ledger, metrics, credits, limiter, health),
         ledger=ledger,
         credits=credits,
-        billing=BillingService(engine, registry),
-        usage=UsageQueries(engine),
+        billing=BillingService(engine, registry, ledger.flush),
+        usage=UsageQueries(engine, ledger.flush),
         metrics=metrics,
         limiter=limiter,
         upstreams=upstreams,
@@ -156,7 +156,7 @@ def build_app(settings: Settings) -> ASGIApp:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         for upstream in gateway.upstreams.values():
             await upstream.start()
-        gateway.ledger.start()
+        await gateway.ledger.start()
         await gateway.limiter.start()
         await gateway.registry.start()
         gateway.preloader.start()

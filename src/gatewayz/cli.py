@@ -60,6 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gatewayz.services.limits import check_shared
 
     settings = _settings(args)
+    _check_spool(settings)
     upgrade(settings.database_url)
     keys_have_limits = _with_store(settings, lambda store: store.any_limits())
     check_shared(settings, args.workers, keys_have_limits)
@@ -68,6 +69,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(welcome(key, args.host, args.port, settings.models[0].id), flush=True)
     run_server(args.server, settings, args.config, args.host, args.port, args.workers)
     return 0
+
+
+def _check_spool(settings: Settings) -> None:
+    from gatewayz.db.spool import check_directory
+
+    directory = settings.spool_directory
+    problem = None if directory is None else check_directory(directory)
+    if problem is not None:
+        raise ConfigError(
+            f"usage_spool: {problem}; name a writable directory, or set usage_spool: off "
+            "to commit every usage record to PostgreSQL before its response"
+        )
 
 
 def cmd_keys_create(args: argparse.Namespace) -> int:

@@ -291,6 +291,12 @@ class Settings(_Strict):
     models: tuple[ModelConfig, ...] = ()
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     auth_cache_ttl_s: float = Field(default=2.0, ge=0)
+    # On PostgreSQL: the directory of the local usage spool (docs/SCALING.md), relative
+    # to the working directory; "off" commits every usage record to PostgreSQL before
+    # its response instead. Ignored on SQLite.
+    usage_spool: Annotated[str, BeforeValidator(_yaml_off)] = Field(
+        default="./gatewayz-spool", min_length=1
+    )
     # How often each instance checks the shared registry for changes made elsewhere.
     registry_refresh_s: float = Field(default=1.0, gt=0, le=60)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -391,6 +397,13 @@ class Settings(_Strict):
                     f"not {task!r}"
                 )
         return self
+
+    @property
+    def spool_directory(self) -> Path | None:
+        """Where usage records are spooled, or None (off, or not on PostgreSQL)."""
+        if self.usage_spool == "off" or not self.database_url.startswith("postgres"):
+            return None
+        return Path(self.usage_spool)
 
     def provider(self, name: str) -> ProviderConfig:
         return next(p for p in self.providers if p.name == name)

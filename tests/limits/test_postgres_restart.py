@@ -80,12 +80,15 @@ def test_postgres_restarted_under_load(
         assert r.json()["error"]["request_id"] == r.headers["inference-id"]
         assert r.headers["retry-after"] == "1"
     # Every answered request has its usage record, on whichever instance it was served.
+    # (An instance's lookup waits for its own spool to reach PostgreSQL: asking each
+    # instance once makes sure both spools are drained before the count.)
     served = [r.headers["inference-id"] for r in answers if r.status_code == 200]
     admin = gateways[0].create_key("admin", "--admin")
-    found = httpx.post(
-        gateways[1].url + "/v1/billing/requests",
-        json={"requestIds": served},
-        headers=auth(admin),
-        timeout=30,
-    ).json()["requests"]
+    for gw in [*gateways, gateways[1]]:
+        found = httpx.post(
+            gw.url + "/v1/billing/requests",
+            json={"requestIds": served},
+            headers=auth(admin),
+            timeout=30,
+        ).json()["requests"]
     assert len(found) == len(served)

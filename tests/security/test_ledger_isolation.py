@@ -1,10 +1,12 @@
 """One record the database refuses never fails the records committed with it: the usage
-ledger splits a refused batch until the bad row is alone (SQLite and PostgreSQL)."""
+ledger splits a refused batch until the bad row is alone (SQLite and PostgreSQL, and
+PostgreSQL behind the local usage spool, which refuses what PostgreSQL would)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +16,17 @@ from gatewayz.db.engine import create_engine
 from gatewayz.db.migrate import upgrade
 from gatewayz.db.tables import api_keys, usage_records
 from gatewayz.errors import GatewayError
+from gatewayz.services import drain
 from gatewayz.services.ledger import UsageLedger, UsageRecord
 
-BACKENDS = [pytest.param("sqlite"), pytest.param("postgresql", marks=pytest.mark.postgres)]
+BACKENDS = [
+    pytest.param("sqlite"),
+    pytest.param("postgresql", marks=pytest.mark.postgres),
+    pytest.param("postgresql+spool", marks=pytest.mark.postgres),
+    # The drain reading every row back from the spool file (as after an overflow of its
+    # in-memory queue during a long outage).
+    pytest.param("postgresql+spool-file", marks=pytest.mark.postgres),
+]
 
 
 def _record(i: int, **change: Any) -> UsageRecord:
@@ -41,8 +51,12 @@ def _record(i: int, **change: Any) -> UsageRecord:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_refused_row_fails_alone(backend: str, fresh_database: Any) -> None:
-    url = fresh_database(backend)
+def test_a_refused_row_fails_alone(
+    backend: str, fresh_database: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = fresh_database(backend.split("+")[0])
+    if backend.endswith("-file"):
+        monkeypatch.setattr(drain, "QUEUE_MAX", 0)
     upgrade(url)
 
     async def run() -> tuple[list[BaseException | None], int]:
@@ -53,8 +67,8 @@ def test_a_refused_row_fails_alone(backend: str, fresh_database: Any) -> None:
                     id=1, name="k", prefix="p", key_hash="h", created_at=datetime.now(UTC)
                 )
             )
-        ledger = UsageLedger(engine)
-        ledger.start()
+        ledger = UsageLedger(engine, tmp_path / "spool" if "spool" in backend else None)
+        await ledger.start()
         records = [_record(i) for i in range(40)]
         records[7] = _record(7, input_tokens=2**64)  # no 64-bit column holds it
         records[23] = _record(22)  # a duplicate request id

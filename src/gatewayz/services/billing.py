@@ -10,6 +10,7 @@ minutes (HF only asks about 2xx/3xx responses anyway).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -34,9 +35,15 @@ def billable(status: int, cost: int) -> int:
 
 
 class BillingService:
-    def __init__(self, engine: AsyncEngine, catalog: Catalog) -> None:
+    """``flush`` is awaited before a lookup: it waits (a bounded time) for this process's
+    spooled usage records to reach the database (``UsageLedger.flush``)."""
+
+    def __init__(
+        self, engine: AsyncEngine, catalog: Catalog, flush: Callable[[], Awaitable[None]]
+    ) -> None:
         self._engine = engine
         self._catalog = catalog
+        self._flush = flush
 
     def quote(self, body: CostRequest) -> dict[str, Any]:
         """Price each item with its model's pricing; a bad item is a 422 naming its index."""
@@ -88,6 +95,7 @@ class BillingService:
             partners = select(api_keys.c.id).where(api_keys.c.is_partner.is_(True))
             query = query.where(u.api_key_id.in_(partners.scalar_subquery()))
         found: list[dict[str, Any]] = []
+        await self._flush()
         async with self._engine.connect() as conn:
             for start in range(0, len(wanted), LOOKUP_CHUNK):
                 chunk = wanted[start : start + LOOKUP_CHUNK]

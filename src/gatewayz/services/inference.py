@@ -393,7 +393,8 @@ class InferenceService:
                         partial,
                         status if status != 200 else 499,
                         bound,
-                    )
+                    ),
+                    held=ctx.hold_nano_usd is not None,
                 )
             self._credits.settle(hold, ctx.cost_nano_usd)  # a no-op once settled above
             if lease is not None:  # likewise
@@ -488,14 +489,15 @@ class InferenceService:
         self._metrics.meter(
             model.id, record.input_tokens, record.output_tokens, record.cost_nano_usd
         )
-        await self._ledger.record(record)
+        await self._ledger.record(record, held=ctx.hold_nano_usd is not None)
         return record
 
     async def _record_failure(
         self, ctx: RequestContext, model: ModelConfig, task: str, provider: str, status: int
     ) -> None:
         await self._ledger.record(
-            self._usage_record(ctx, model, task, provider, Usage(requests=0), status, None)
+            self._usage_record(ctx, model, task, provider, Usage(requests=0), status, None),
+            held=ctx.hold_nano_usd is not None,
         )
 
 

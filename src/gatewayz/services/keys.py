@@ -10,6 +10,7 @@ that names several is refused with the candidates listed, never resolved by a gu
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -294,6 +295,9 @@ class Authenticator:
         self._engine = engine
         self._ttl = cache_ttl_s
         self._cache: dict[str, tuple[Principal, float]] = {}
+        # Lookups under way: requests with the same key that miss the cache together (as
+        # all of them do when its entry expires under load) share one database query.
+        self._inflight: dict[str, asyncio.Future[Principal]] = {}
 
     async def authenticate(self, key: str | None) -> Principal:
         if not key:
@@ -303,7 +307,12 @@ class Authenticator:
         now = time.monotonic()
         if hit is not None and hit[1] > now:
             return hit[0]
-        principal = await self._lookup(key, digest)
+        pending = self._inflight.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._lookup(key, digest))
+            self._inflight[digest] = pending
+            pending.add_done_callback(lambda done: self._finished(digest, done))
+        principal = await asyncio.shield(pending)
         if self._ttl > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -315,6 +324,11 @@ class Authenticator:
         for digest, (principal, _) in list(self._cache.items()):
             if principal.key_id == key_id:
                 self._cache.pop(digest, None)
+
+    def _finished(self, digest: str, done: asyncio.Future[Principal]) -> None:
+        self._inflight.pop(digest, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every waiter was cancelled
 
     async def admin(self, header: str | None) -> Principal:
         """The admin key in an ``Authorization`` header. For a resource that only admin

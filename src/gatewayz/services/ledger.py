@@ -4,6 +4,12 @@ Callers ``await ledger.record(rec)``; records that arrive while a transaction is
 written wait for the next one, so N concurrent requests share one commit instead of each
 paying for their own. ``record`` returns only once the row is committed, so a caller that
 awaits it before finishing its response never answers for a request it has not recorded.
+
+On PostgreSQL with a spool directory (``usage_spool``), "committed" means committed to
+this process's local spool file, which the drainer copies into PostgreSQL right after
+(``services/drain.py``): the answer does not wait for a network round trip. Records of
+requests holding credits (``held=True``) are still committed to PostgreSQL itself, since
+the credit sweep settles a dead process's holds from the usage records it finds there.
 """
 
 from __future__ import annotations
@@ -11,13 +17,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import operator
+import sqlite3
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatewayz.db.usage_writer import usage_writer
+from gatewayz.db.spool import Refusals, Row, RowRefused
+from gatewayz.db.usage_writer import EngineUsageWriter, UsageWriter, usage_writer
 from gatewayz.errors import LedgerUnavailable
+from gatewayz.services.drain import SpoolDrainer
 
 log = logging.getLogger("gatewayz.ledger")
 
@@ -50,9 +60,43 @@ _COLUMNS = tuple(f.name for f in fields(UsageRecord))
 _as_row = operator.attrgetter(*_COLUMNS)
 
 
-class UsageLedger:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._writer = usage_writer(engine, _COLUMNS)
+class SpoolWriter(UsageWriter):
+    """Commits batches to the local spool (``db/spool.py``); if the spool itself fails
+    (a full or broken disk), to PostgreSQL directly, as without a spool."""
+
+    def __init__(self, drainer: SpoolDrainer, direct: UsageWriter) -> None:
+        super().__init__(drainer.columns)
+        self._drainer = drainer
+        self._direct = direct
+        self._refused = False
+        self._refusal = Refusals(self.columns)
+
+    async def write(self, rows: list[Row]) -> None:
+        self._refused = False
+        for row in rows:
+            why = self._refusal(row)
+            if why is not None:
+                self._refused = True
+                raise RowRefused(why)
+        try:
+            await self._drainer.append(rows)
+        except sqlite3.IntegrityError as exc:  # a request id already spooled
+            self._refused = True
+            raise RowRefused(str(exc)) from None
+        except (sqlite3.Error, OSError) as exc:
+            log.error("usage spool failed (%s): writing to the database directly", exc)
+            await self._direct.write(rows)
+
+    async def reachable(self) -> bool:
+        return self._refused or await self._direct.reachable()
+
+
+class GroupCommit:
+    """One writer's queue: every record submitted while a batch is being written goes
+    into the next batch."""
+
+    def __init__(self, writer: UsageWriter) -> None:
+        self._writer = writer
         self._pending: list[tuple[UsageRecord, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -68,9 +112,6 @@ class UsageLedger:
         self._pending.append((record, future))
         self._wake.set()
         return future
-
-    async def record(self, record: UsageRecord) -> None:
-        await asyncio.shield(self.submit(record))
 
     async def close(self) -> None:
         """Write everything still queued, then stop."""
@@ -123,3 +164,47 @@ class UsageLedger:
         for _, future in batch:
             if not future.done():
                 future.set_exception(LedgerUnavailable("the usage ledger cannot be written"))
+
+
+class UsageLedger:
+    """Where the routes' usage records go: one group commit to the database, and on
+    PostgreSQL with a spool directory, one to the spool for records without a credit hold."""
+
+    def __init__(self, engine: AsyncEngine, spool_directory: Path | None = None) -> None:
+        writer = usage_writer(engine, _COLUMNS)
+        self._direct = GroupCommit(writer)
+        self.drainer: SpoolDrainer | None = None
+        self._spooled = self._direct
+        if spool_directory is not None and engine.url.get_backend_name() == "postgresql":
+            self.drainer = SpoolDrainer(engine, spool_directory, _COLUMNS)
+            direct = EngineUsageWriter(engine, _COLUMNS)
+            self._spooled = GroupCommit(SpoolWriter(self.drainer, direct))
+
+    async def start(self) -> None:
+        if self.drainer is not None:
+            await self.drainer.start()
+            self._spooled.start()
+        self._direct.start()
+
+    def submit(self, record: UsageRecord, *, held: bool = False) -> asyncio.Future[None]:
+        """Queue a record; the future resolves when it is committed (``held``: in the
+        database itself). Never blocks, so it is safe to call from a ``finally`` of a
+        cancelled stream."""
+        return (self._direct if held else self._spooled).submit(record)
+
+    async def record(self, record: UsageRecord, *, held: bool = False) -> None:
+        await asyncio.shield(self.submit(record, held=held))
+
+    async def flush(self) -> None:
+        """Wait (a bounded time) for the records committed so far to be in the database,
+        so that a read of usage records sees them; immediate without a spool."""
+        if self.drainer is not None:
+            await self.drainer.flush()
+
+    async def close(self) -> None:
+        """Write everything still queued, then stop."""
+        if self._spooled is not self._direct:
+            await self._spooled.close()
+        await self._direct.close()
+        if self.drainer is not None:
+            await self.drainer.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -153,9 +153,19 @@ def _after(cursor: tuple[datetime, str]) -> ColumnElement[bool]:
     return or_(u.created_at > when, and_(u.created_at == when, u.request_id > request_id))
 
 
+async def _nothing_to_flush() -> None:
+    return None
+
+
 class UsageQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """``flush`` is awaited before each read: it waits for this process's spooled records
+    to reach the database (``UsageLedger.flush``), so a caller sees its own requests."""
+
+    def __init__(
+        self, engine: AsyncEngine, flush: Callable[[], Awaitable[None]] = _nothing_to_flush
+    ) -> None:
         self._engine = engine
+        self._flush = flush
 
     def _select(self, flt: UsageFilter, after: tuple[datetime, str] | None) -> Select[Any]:
         clauses = flt.where()
@@ -169,6 +179,7 @@ class UsageQueries:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of records and the cursor of the next (None on the last page)."""
         after = decode_cursor(cursor) if cursor else None
+        await self._flush()
         async with self._engine.connect() as conn:
             rows = (await conn.execute(self._select(flt, after).limit(limit + 1))).all()
         more = len(rows) > limit
@@ -186,6 +197,7 @@ class UsageQueries:
             func.coalesce(func.sum(u.input_chars), 0),
             func.coalesce(func.sum(u.cost_nano_usd), 0),
         ).where(*flt.where())
+        await self._flush()
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).one()
         count, inp, out, images, chars, cost = (int(v) for v in row)
@@ -202,6 +214,7 @@ class UsageQueries:
     async def rows(self, flt: UsageFilter) -> AsyncIterator[dict[str, Any]]:
         """Every matching record, in order, fetched in bounded batches (for exports)."""
         after: tuple[datetime, str] | None = None
+        await self._flush()
         while True:
             async with self._engine.connect() as conn:
                 batch = (await conn.execute(self._select(flt, after).limit(EXPORT_BATCH))).all()
