@@ -10,6 +10,7 @@ from gatewayz.routes import (
     openai,
     openai_tasks,
     ops,
+    reference,
     responses,
     routing,
 )
@@ -24,5 +25,6 @@ ROUTES = [
     *routing.ROUTES,
     *models.ROUTES,
     *ops.ROUTES,
+    *reference.ROUTES,
     *hf_tasks.ROUTES,
 ]
