@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, TypeAdapter
 from starlette.routing import BaseRoute, Route
 
@@ -121,6 +122,22 @@ def document(routes: Iterable[BaseRoute], version: str) -> JSONDict:
         "paths": paths,
         "components": {"schemas": schemas.components, "securitySchemes": SECURITY_SCHEMES},
     }
+
+
+class ApiDocument:
+    """The document of an app's routes, as JSON, built on first use (about a second of
+    schema generation that start-up need not wait for) and then kept: the routes of an
+    app never change after it is built. One per app, on ``app.state.api_document``."""
+
+    def __init__(self, routes: Iterable[BaseRoute], version: str) -> None:
+        self._routes = list(routes)
+        self._version = version
+        self._json: bytes | None = None
+
+    def json(self) -> bytes:
+        if self._json is None:
+            self._json = orjson.dumps(document(self._routes, self._version))
+        return self._json
 
 
 def _operations(route: FamilyRoute) -> Iterator[tuple[str, Api[Any]]]:

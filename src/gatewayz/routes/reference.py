@@ -10,17 +10,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
 
-from gatewayz import __version__
 from gatewayz.errors import NotFound
 from gatewayz.http.api import Api
 from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.requestid import ROUTE_KEY
-from gatewayz.openapi.document import document
+from gatewayz.openapi.document import ApiDocument
 from gatewayz.routes.common import reject_nul
 
 STATIC = resources.files("gatewayz.openapi") / "static"
@@ -39,12 +36,6 @@ PAGE_HEADERS = {
 OPENAPI: Api[Any] = Api(
     "This API document (OpenAPI 3.1)", "Operations", answer=dict[str, Any], auth="none"
 )
-
-
-@functools.cache
-def _document(routes: tuple[BaseRoute, ...]) -> bytes:
-    # The app's routes never change after it is built: the document is built once.
-    return orjson.dumps(document(routes, __version__))
 
 
 def _swagger_ui() -> Path:
@@ -72,7 +63,8 @@ def _page() -> bytes:
 
 async def openapi_json(request: Request) -> Response:
     request.scope["state"][ROUTE_KEY] = "openapi"
-    return Response(_document(tuple(request.app.routes)), media_type="application/json")
+    api_document: ApiDocument = request.app.state.api_document
+    return Response(api_document.json(), media_type="application/json")
 
 
 async def docs(request: Request) -> Response:
