@@ -142,10 +142,13 @@ ANTHROPIC_PREFIX = "/v1/messages"
 
 def family_of_unrouted(path: str) -> str:
     """The family of a path no route serves (a 404): Anthropic's under ``/v1/messages``,
-    the OpenAI clients' elsewhere under ``/v1``, or else the Hugging Face routes."""
+    the OpenAI clients' elsewhere under ``/v1`` and under a model's ``/models/{id}/v1/``
+    (an id no route takes, e.g. one with a line break), or else the Hugging Face routes."""
     if path == ANTHROPIC_PREFIX or path.startswith(ANTHROPIC_PREFIX + "/"):
         return ANTHROPIC.name
-    return OPENAI.name if path.startswith("/v1/") else HF.name
+    if path.startswith("/v1/") or (path.startswith("/models/") and "/v1/" in path):
+        return OPENAI.name
+    return HF.name
 
 
 def family_of(scope: Scope) -> ErrorShape:

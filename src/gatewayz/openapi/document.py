@@ -67,6 +67,17 @@ PATH_PARAMETERS: dict[str, JSONDict] = {
         "`:fastest`, `:cheapest` or `:<provider>` may follow",
     },
 }
+# One server-sent event (OpenAPI 3.1 describes a stream's events one by one): with
+# ``"stream": true``, each ``data`` is one JSON chunk of the API's stream format, and
+# OpenAI's streams end with ``data: [DONE]``.
+SSE_EVENT: JSONDict = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string", "description": "a JSON chunk, or [DONE]"},
+    },
+}
 _PARAM = re.compile(r"{(\w+)(:\w+)?}")
 
 
@@ -213,9 +224,7 @@ def _responses(route: FamilyRoute, api: Api[Any], schemas: Schemas) -> JSONDict:
     if api.media is not None:
         content[api.media] = {"schema": {"type": "string", "contentMediaType": api.media}}
     if api.stream:
-        content[SSE] = {
-            "schema": {"type": "string", "description": 'server-sent events, with "stream": true'}
-        }
+        content[SSE] = {"schema": SSE_EVENT}
     success: JSONDict = {"description": "success", "headers": REQUEST_ID_HEADER}
     if content:
         success["content"] = content
