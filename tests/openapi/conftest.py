@@ -19,6 +19,13 @@ from tests.servers import Gateway
 __all__ = ["fake_upstream"]
 
 CHAT_MODEL = "example-chat"
+# The model serving each task by default (the embedded default's, but chat on the fake).
+DEFAULT_MODELS = {
+    **{task: model_id for model_id, task, _, _ in EMBEDDED_TASK_MODELS},
+    "sentence-similarity": "all-minilm-l6-v2",
+    "conversational": CHAT_MODEL,
+    "text-generation": CHAT_MODEL,
+}
 
 
 def openapi_config(upstream_url: str, workdir: Path) -> dict[str, Any]:
@@ -41,7 +48,6 @@ def openapi_config(upstream_url: str, workdir: Path) -> dict[str, Any]:
         "routes": [{"provider": "fake", "model": "fast"}],
         "pricing": {"input_per_million_usd": "0.5", "output_per_million_usd": "1.5"},
     }
-    defaults = {task: model_id for model_id, task, _, _ in EMBEDDED_TASK_MODELS}
     return {
         "database_url": f"sqlite:///{workdir / 'gatewayz.db'}",
         "providers": [
@@ -49,12 +55,7 @@ def openapi_config(upstream_url: str, workdir: Path) -> dict[str, Any]:
             {"name": "fake", "kind": "openai", "base_url": upstream_url},
         ],
         "models": [chat, *tasks],
-        "default_models": {
-            **defaults,
-            "sentence-similarity": "all-minilm-l6-v2",
-            "conversational": CHAT_MODEL,
-            "text-generation": CHAT_MODEL,
-        },
+        "default_models": DEFAULT_MODELS,
     }
 
 
