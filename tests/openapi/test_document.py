@@ -3,6 +3,7 @@ the pydantic model its route validates with, and it is a valid OpenAPI 3.1 docum
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -134,3 +135,21 @@ def test_auth_schemes_and_error_shapes_per_family(doc: dict[str, Any]) -> None:
     # Every answer carries the request id header.
     ok = paths["/v1/embeddings"]["post"]["responses"]["200"]
     assert ok["headers"]["Inference-Id"]["required"] is True
+
+
+def test_the_document_tells_nothing_of_the_configuration(
+    api_env: ApiEnv, fake_upstream: Any
+) -> None:
+    """It is open to anyone: it holds the API, not the deployment (no upstream address,
+    provider name, database path or key)."""
+    text = json.dumps(api_env.document())
+    for secret in (
+        api_env.admin,
+        api_env.admin[:12],
+        fake_upstream.base_url,
+        str(api_env.gw.workdir),
+        "gatewayz.db",
+        '"fake"',
+        "example-chat",
+    ):
+        assert secret not in text, secret

@@ -13,6 +13,7 @@ A route declaring one ``Api`` per task (``ByTask``) becomes one path per task. R
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -136,18 +137,26 @@ def document(routes: Iterable[BaseRoute], version: str) -> JSONDict:
 
 
 class ApiDocument:
-    """The document of an app's routes, as JSON, built on first use (about a second of
-    schema generation that start-up need not wait for) and then kept: the routes of an
-    app never change after it is built. One per app, on ``app.state.api_document``."""
+    """The document of an app's routes, as JSON, built on first use and then kept: the
+    routes of an app never change after it is built. Building it is about a second of
+    schema generation: start-up does not wait for it, and it runs on a thread, once, so
+    that no request waits behind it on the event loop. One per app, on
+    ``app.state.api_document``."""
 
     def __init__(self, routes: Iterable[BaseRoute], version: str) -> None:
         self._routes = list(routes)
         self._version = version
         self._json: bytes | None = None
+        self._building = asyncio.Lock()
 
-    def json(self) -> bytes:
+    def _build(self) -> bytes:
+        return orjson.dumps(document(self._routes, self._version))
+
+    async def json(self) -> bytes:
         if self._json is None:
-            self._json = orjson.dumps(document(self._routes, self._version))
+            async with self._building:
+                if self._json is None:
+                    self._json = await asyncio.to_thread(self._build)
         return self._json
 
 

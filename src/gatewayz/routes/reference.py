@@ -64,7 +64,7 @@ def _page() -> bytes:
 async def openapi_json(request: Request) -> Response:
     request.scope["state"][ROUTE_KEY] = "openapi"
     api_document: ApiDocument = request.app.state.api_document
-    return Response(api_document.json(), media_type="application/json")
+    return Response(await api_document.json(), media_type="application/json")
 
 
 async def docs(request: Request) -> Response:
