@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
+from gatewayz import __version__
 from gatewayz.config import Settings
 from gatewayz.dashboard import Dashboard
 from gatewayz.db.engine import create_engine
@@ -21,6 +22,7 @@ from gatewayz.http.errors import EXCEPTION_HANDLERS, CrashBoundary
 from gatewayz.http.families import family_of_unrouted
 from gatewayz.http.metrics_listener import MetricsListener
 from gatewayz.http.requestid import ASGIApp, RequestIdMiddleware
+from gatewayz.openapi.document import ApiDocument
 from gatewayz.redact import RedactingFilter, Redactor
 from gatewayz.routes import ROUTES
 from gatewayz.routing.health import RouteHealth
@@ -181,6 +183,7 @@ def build_app(settings: Settings) -> ASGIApp:
 
     app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.gateway = gateway
+    app.state.api_document = ApiDocument(app.routes, __version__)
     return RequestIdMiddleware(
         CrashBoundary(app), gateway.metrics, family_of_unrouted, access_log=settings.access_log
     )

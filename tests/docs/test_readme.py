@@ -4,6 +4,7 @@ the environment running the tests, as ``scripts/setup.sh`` makes it for a checko
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.servers import ROOT, Gateway
@@ -41,7 +43,7 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 
 
 def test_curl_example(embedded: Gateway) -> None:
-    script = block("bash", "curl").replace(DEFAULT_URL, embedded.url)
+    script = block("bash", "/v1/chat/completions").replace(DEFAULT_URL, embedded.url)
     out = run(["bash", "-c", script], embedded.workdir)
     assert '"object":"chat.completion"' in out and '"usage"' in out
 
@@ -67,3 +69,14 @@ def test_programs_run_by_path_without_activating(embedded: Gateway) -> None:
     (embedded.workdir / "example.py").write_text(script)
     assert run([".venv/bin/python", "example.py"], embedded.workdir).endswith("(1, 384)\n")
     assert "first-run" in run([".venv/bin/gatewayz", "keys", "list"], embedded.workdir)
+
+
+def test_openapi_document_and_reference_page(embedded: Gateway) -> None:
+    table = " ".join(README.split())
+    assert "| `GET /openapi.json`, `GET /docs` |" in table
+    script = block("bash", "openapi.json").replace(DEFAULT_URL, embedded.url)
+    run(["bash", "-euc", script], embedded.workdir)
+    doc = json.loads((embedded.workdir / "openapi.json").read_text())
+    assert doc["openapi"] == "3.1.0" and "/v1/chat/completions" in doc["paths"]
+    page = httpx.get(embedded.url + "/docs", timeout=30)
+    assert page.status_code == 200 and "swagger-ui" in page.text

@@ -15,9 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from starlette.routing import Match, Route
 
+from gatewayz.http.api import Declaration
 from gatewayz.http.requestid import FAMILY_KEY, Scope
+from gatewayz.schemas.errors import AnthropicError, HFError, OpenAIError
 
 JSONDict = dict[str, Any]
 
@@ -40,6 +43,7 @@ class ErrorShape:
     name: str
     body: Callable[[ErrorInfo], JSONDict]
     event: Callable[[ErrorInfo], JSONDict]
+    schema: type[BaseModel]  # the body's, for the API document
 
 
 def _openai_error(e: ErrorInfo) -> JSONDict:
@@ -94,10 +98,10 @@ def _anthropic_error(e: ErrorInfo) -> JSONDict:
     }
 
 
-OPENAI = ErrorShape("openai", body=_openai_error, event=_openai_error)
-RESPONSES = ErrorShape("openai-responses", body=_openai_error, event=_responses_error_event)
-ANTHROPIC = ErrorShape("anthropic", body=_anthropic_error, event=_anthropic_error)
-HF = ErrorShape("hf", body=_hf_error, event=_tgi_error_event)
+OPENAI = ErrorShape("openai", _openai_error, _openai_error, OpenAIError)
+RESPONSES = ErrorShape("openai-responses", _openai_error, _responses_error_event, OpenAIError)
+ANTHROPIC = ErrorShape("anthropic", _anthropic_error, _anthropic_error, AnthropicError)
+HF = ErrorShape("hf", _hf_error, _tgi_error_event, HFError)
 
 FAMILIES: dict[str, ErrorShape] = {
     shape.name: shape for shape in (OPENAI, RESPONSES, ANTHROPIC, HF)
@@ -105,7 +109,8 @@ FAMILIES: dict[str, ErrorShape] = {
 
 
 class FamilyRoute(Route):
-    """A route that says which family it belongs to."""
+    """A route that says which family it belongs to and, unless it is left out of the API
+    document (``include_in_schema=False``: an HTML page), what it takes and answers."""
 
     def __init__(
         self,
@@ -114,11 +119,16 @@ class FamilyRoute(Route):
         *,
         family: ErrorShape,
         methods: Sequence[str],
+        api: Declaration | None = None,
+        include_in_schema: bool = True,
     ) -> None:
         if FAMILIES.get(family.name) is not family:
             raise ValueError(f"route {path!r}: family {family.name!r} is not in FAMILIES")
-        super().__init__(path, endpoint, methods=list(methods))
+        if include_in_schema and api is None:
+            raise ValueError(f"route {path!r}: an API route declares its api (http.api.Api)")
+        super().__init__(path, endpoint, methods=list(methods), include_in_schema=include_in_schema)
         self.family = family.name
+        self.api = api
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         match, child_scope = super().matches(scope)
@@ -132,10 +142,13 @@ ANTHROPIC_PREFIX = "/v1/messages"
 
 def family_of_unrouted(path: str) -> str:
     """The family of a path no route serves (a 404): Anthropic's under ``/v1/messages``,
-    the OpenAI clients' elsewhere under ``/v1``, or else the Hugging Face routes."""
+    the OpenAI clients' elsewhere under ``/v1`` and under a model's ``/models/{id}/v1/``
+    (an id no route takes, e.g. one with a line break), or else the Hugging Face routes."""
     if path == ANTHROPIC_PREFIX or path.startswith(ANTHROPIC_PREFIX + "/"):
         return ANTHROPIC.name
-    return OPENAI.name if path.startswith("/v1/") else HF.name
+    if path.startswith("/v1/") or (path.startswith("/models/") and "/v1/" in path):
+        return OPENAI.name
+    return HF.name
 
 
 def family_of(scope: Scope) -> ErrorShape:

@@ -12,6 +12,7 @@ from gatewayz.routes import (
     openai,
     openai_tasks,
     ops,
+    reference,
     responses,
     routing,
 )
@@ -28,5 +29,6 @@ ROUTES = [
     *ops.ROUTES,
     *dashboard.ROUTES,
     *dashboard_api.ROUTES,
+    *reference.ROUTES,
     *hf_tasks.ROUTES,
 ]

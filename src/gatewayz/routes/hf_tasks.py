@@ -3,18 +3,21 @@ hf-inference shape the official clients speak (``/models/{org/name}[...]``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gatewayz.errors import InvalidTaskInput
+from gatewayz.http.api import ByTask
 from gatewayz.http.body import read_json_object
 from gatewayz.http.families import HF, OPENAI, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes import hf_text
 from gatewayz.routes.common import begin
-from gatewayz.routes.openai import serve_openai
+from gatewayz.routes.openai import CHAT, COMPLETION, serve_openai
+from gatewayz.routes.task_apis import MODEL_DEFAULT, RUN, SPEC_APIS, TASK_APIS
 from gatewayz.services.context import RequestContext
 from gatewayz.tasks.base import TaskResult
 from gatewayz.tasks.registry import spec_for
@@ -110,20 +113,35 @@ async def model_completions(request: Request) -> Response:
 
 
 ROUTES = [
-    FamilyRoute("/hf/tasks/run", generic, family=HF, methods=["POST"]),
-    FamilyRoute("/hf/tasks/{task}", by_task, family=HF, methods=["POST"]),
+    FamilyRoute("/hf/tasks/run", generic, family=HF, methods=["POST"], api=RUN),
+    FamilyRoute("/hf/tasks/{task}", by_task, family=HF, methods=["POST"], api=ByTask(SPEC_APIS)),
     # OpenAI-compatible routes under a model's URL: the OpenAI family, errors included.
     FamilyRoute(
-        "/models/{model_id:path}/v1/chat/completions", model_chat, family=OPENAI, methods=["POST"]
+        "/models/{model_id:path}/v1/chat/completions",
+        model_chat,
+        family=OPENAI,
+        methods=["POST"],
+        api=replace(CHAT, summary="Create a chat completion with the model in the URL"),
     ),
     FamilyRoute(
         "/models/{model_id:path}/v1/completions",
         model_completions,
         family=OPENAI,
         methods=["POST"],
+        api=replace(COMPLETION, summary="Create a text completion with the model in the URL"),
     ),
     FamilyRoute(
-        "/models/{model_id:path}/pipeline/{task}", model_pipeline, family=HF, methods=["POST"]
+        "/models/{model_id:path}/pipeline/{task}",
+        model_pipeline,
+        family=HF,
+        methods=["POST"],
+        api=ByTask(TASK_APIS),
     ),
-    FamilyRoute("/models/{model_id:path}", model_default_task, family=HF, methods=["POST"]),
+    FamilyRoute(
+        "/models/{model_id:path}",
+        model_default_task,
+        family=HF,
+        methods=["POST"],
+        api=MODEL_DEFAULT,
+    ),
 ]

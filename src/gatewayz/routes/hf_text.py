@@ -9,12 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatewayz.errors import InvalidTaskInput
+from gatewayz.http.api import Api
 from gatewayz.http.body import read_json_object
 from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.responses import JSONResponse, sse_response
 from gatewayz.routes.common import begin, primed_sse
+from gatewayz.schemas.answers import GeneratedText
 from gatewayz.schemas.hf import ConversationalRequest, TextGenerationRequest
-from gatewayz.schemas.validate import validate
 from gatewayz.services.context import RequestContext
 from gatewayz.services.textgen import (
     conversation_messages,
@@ -28,12 +29,29 @@ from gatewayz.upstreams.base import JSONDict
 if TYPE_CHECKING:
     from gatewayz.app import Gateway
 
+TAG = "Hugging Face tasks"
+TEXT_GENERATION = Api(
+    "text-generation",
+    TAG,
+    body=TextGenerationRequest,
+    answer=list[GeneratedText],
+    stream=True,
+    description="Hugging Face's (TGI's) text generation; streamed as TGI token events.",
+)
+CONVERSATIONAL = Api(
+    "conversational",
+    TAG,
+    body=ConversationalRequest,
+    answer=list[GeneratedText],
+    description="OpenAI-style messages in (`inputs` or `messages`), the answer's text out.",
+)
+
 
 async def generate(
     request: Request, gw: Gateway, ctx: RequestContext, body: JSONDict, model_id: str | None
 ) -> Response:
     """text-generation in the HF/TGI format (streamed as TGI token events if asked)."""
-    req = validate(TextGenerationRequest, body, InvalidTaskInput)
+    req = TEXT_GENERATION.validate(body, InvalidTaskInput)
     params = req.parameters
     model = gw.inference.resolve(ctx, model_id or req.model or params.model, "text-generation")
     payload: JSONDict = {"prompt": req.inputs, **sampling_payload(params)}
@@ -54,7 +72,7 @@ async def converse(
     gw: Gateway, ctx: RequestContext, body: JSONDict, model_id: str | None
 ) -> Response:
     """conversational: OpenAI-style messages in, ``[{"generated_text": ...}]`` out."""
-    req = validate(ConversationalRequest, body, InvalidTaskInput)
+    req = CONVERSATIONAL.validate(body, InvalidTaskInput)
     model = gw.inference.resolve(
         ctx, model_id or req.model or req.parameters.model, "conversational"
     )
@@ -79,6 +97,14 @@ async def conversational(request: Request) -> Response:
 
 
 ROUTES = [
-    FamilyRoute("/hf/tasks/text-generation", text_generation, family=HF, methods=["POST"]),
-    FamilyRoute("/hf/tasks/conversational", conversational, family=HF, methods=["POST"]),
+    FamilyRoute(
+        "/hf/tasks/text-generation",
+        text_generation,
+        family=HF,
+        methods=["POST"],
+        api=TEXT_GENERATION,
+    ),
+    FamilyRoute(
+        "/hf/tasks/conversational", conversational, family=HF, methods=["POST"], api=CONVERSATIONAL
+    ),
 ]

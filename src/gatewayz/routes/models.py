@@ -12,18 +12,46 @@ from starlette.responses import Response
 
 from gatewayz.config import ModelConfig
 from gatewayz.errors import InvalidRequest
+from gatewayz.http.api import Api
 from gatewayz.http.body import read_json_object
 from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
+from gatewayz.schemas.admin_answers import (
+    AuditQuery,
+    AuditTrail,
+    HubListing,
+    MappingList,
+    ModelsQuery,
+    RegistryEntry,
+    StatusQuery,
+    Unmapped,
+)
 from gatewayz.schemas.query import parse_count
 from gatewayz.schemas.registry import MappingRequest, StatusRequest
-from gatewayz.schemas.validate import validate
 from gatewayz.services.hub_mapping import grouped, mapping_of
 from gatewayz.services.keys import Principal
 from gatewayz.services.registry import STATUSES, Registry
 from gatewayz.services.registry_store import describe, describe_public
 from gatewayz.tasks import ALL_TASKS
+
+TAG = "Registry"
+LIST: Api[Any] = Api("List the registry's models", TAG, answer=MappingList, query=ModelsQuery)
+AUDIT: Api[Any] = Api(
+    "Read the registry's audit trail (admin)", TAG, answer=AuditTrail, query=AuditQuery
+)
+HUB_LISTING: Api[Any] = Api(
+    "The mappings in the Hub's listing shape", TAG, answer=HubListing, query=StatusQuery
+)
+MAP = Api(
+    "Map a model, or replace its mapping (admin)",
+    TAG,
+    body=MappingRequest,
+    answer=RegistryEntry,
+    created=True,
+)
+STATUS = Api("Set a model's status (admin)", TAG, body=StatusRequest, answer=RegistryEntry)
+UNMAP: Api[Any] = Api("Unmap a model (admin)", TAG, answer=Unmapped)
 
 
 def _actor(key_id: int) -> str:
@@ -75,7 +103,7 @@ async def map_model(request: Request) -> Response:
     gw, ctx = await begin(request, "registry_map")
     ctx.principal.require_admin()
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    request_body = validate(MappingRequest, body)
+    request_body = MAP.validate(body)
     model = request_body.to_model()
     mapped = await gw.registry.map(
         model, _actor(ctx.principal.key_id), keep_status=request_body.status is None
@@ -90,7 +118,7 @@ async def set_status(request: Request) -> Response:
     gw, ctx = await begin(request, "registry_status")
     ctx.principal.require_admin()
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    status = validate(StatusRequest, body).status
+    status = STATUS.validate(body).status
     model_id = request.path_params["model_id"]
     await gw.registry.set_status(model_id, status, _actor(ctx.principal.key_id))
     return JSONResponse(_item(gw.registry, model_id))
@@ -129,10 +157,20 @@ async def audit_trail(request: Request) -> Response:
 MAX_AUDIT_ROWS = 1_000
 
 ROUTES = [
-    FamilyRoute("/hf/tasks/models", list_models, family=HF, methods=["GET"]),
-    FamilyRoute("/hf/tasks/models/audit", audit_trail, family=HF, methods=["GET"]),
-    FamilyRoute("/hf/tasks/models/registry", hub_listing, family=HF, methods=["GET"]),
-    FamilyRoute("/hf/tasks/models/map", map_model, family=HF, methods=["POST"]),
-    FamilyRoute("/hf/tasks/models/{model_id:path}/status", set_status, family=HF, methods=["PUT"]),
-    FamilyRoute("/hf/tasks/models/{model_id:path}", unmap_model, family=HF, methods=["DELETE"]),
+    FamilyRoute("/hf/tasks/models", list_models, family=HF, methods=["GET"], api=LIST),
+    FamilyRoute("/hf/tasks/models/audit", audit_trail, family=HF, methods=["GET"], api=AUDIT),
+    FamilyRoute(
+        "/hf/tasks/models/registry", hub_listing, family=HF, methods=["GET"], api=HUB_LISTING
+    ),
+    FamilyRoute("/hf/tasks/models/map", map_model, family=HF, methods=["POST"], api=MAP),
+    FamilyRoute(
+        "/hf/tasks/models/{model_id:path}/status",
+        set_status,
+        family=HF,
+        methods=["PUT"],
+        api=STATUS,
+    ),
+    FamilyRoute(
+        "/hf/tasks/models/{model_id:path}", unmap_model, family=HF, methods=["DELETE"], api=UNMAP
+    ),
 ]

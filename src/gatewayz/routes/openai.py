@@ -9,15 +9,29 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatewayz.config import Pricing
+from gatewayz.http.api import Api
 from gatewayz.http.body import read_json_object
 from gatewayz.http.families import OPENAI, FamilyRoute
 from gatewayz.http.responses import JSONResponse, sse_response
 from gatewayz.routes.common import begin, primed_sse
+from gatewayz.schemas.answers import ChatCompletion, Completion, ModelList
 from gatewayz.schemas.openai import ChatCompletionRequest, CompletionRequest
-from gatewayz.schemas.validate import validate
 from gatewayz.upstreams.base import Operation
 
-_SCHEMAS: dict[str, Any] = {"chat": ChatCompletionRequest, "completion": CompletionRequest}
+TAG = "OpenAI"
+CHAT = Api(
+    "Create a chat completion",
+    TAG,
+    body=ChatCompletionRequest,
+    answer=ChatCompletion,
+    stream=True,
+    description="OpenAI's chat completions; fields not listed are passed to the upstream.",
+)
+COMPLETION = Api(
+    "Create a text completion", TAG, body=CompletionRequest, answer=Completion, stream=True
+)
+MODELS: Api[Any] = Api("List the live models", TAG, answer=ModelList)
+_APIS: dict[str, Api[Any]] = {"chat": CHAT, "completion": COMPLETION}
 
 
 async def serve_openai(
@@ -27,7 +41,7 @@ async def serve_openai(
     body's model."""
     gw, ctx = await begin(request, route)
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    req = validate(_SCHEMAS[op], body)
+    req = _APIS[op].validate(body)
     task = "conversational" if op == "chat" else "text-generation"
     model = gw.inference.resolve(ctx, model_id or req.model, task)
     if req.stream:
@@ -77,7 +91,9 @@ async def list_models(request: Request) -> Response:
 
 
 ROUTES = [
-    FamilyRoute("/v1/chat/completions", chat_completions, family=OPENAI, methods=["POST"]),
-    FamilyRoute("/v1/completions", completions, family=OPENAI, methods=["POST"]),
-    FamilyRoute("/v1/models", list_models, family=OPENAI, methods=["GET"]),
+    FamilyRoute(
+        "/v1/chat/completions", chat_completions, family=OPENAI, methods=["POST"], api=CHAT
+    ),
+    FamilyRoute("/v1/completions", completions, family=OPENAI, methods=["POST"], api=COMPLETION),
+    FamilyRoute("/v1/models", list_models, family=OPENAI, methods=["GET"], api=MODELS),
 ]

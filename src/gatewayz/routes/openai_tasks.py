@@ -12,14 +12,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gatewayz.errors import InvalidRequest
+from gatewayz.http.api import Api
 from gatewayz.http.body import read_json_object
 from gatewayz.http.families import OPENAI, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
+from gatewayz.schemas.answers import EmbeddingList, ImagesAnswer
 from gatewayz.schemas.openai_tasks import EmbeddingsRequest, ImageGenerationRequest
 from gatewayz.schemas.usage import usage_object
-from gatewayz.schemas.validate import validate
 from gatewayz.tasks.base import TaskRequest, TaskResult
+
+EMBEDDINGS = Api("Create embeddings", "OpenAI", body=EmbeddingsRequest, answer=EmbeddingList)
+IMAGES = Api("Generate an image", "OpenAI", body=ImageGenerationRequest, answer=ImagesAnswer)
 
 
 def _encode(vector: list[float], encoding: str) -> Any:
@@ -30,7 +34,7 @@ def _encode(vector: list[float], encoding: str) -> Any:
 
 async def embeddings(request: Request) -> Response:
     gw, ctx = await begin(request, "embeddings")
-    req = validate(EmbeddingsRequest, await read_json_object(request, gw.settings.max_body_bytes))
+    req = EMBEDDINGS.validate(await read_json_object(request, gw.settings.max_body_bytes))
     model = gw.inference.resolve(ctx, req.model, "feature-extraction")
     texts = [req.input] if isinstance(req.input, str) else req.input
     task = TaskRequest("feature-extraction", texts, {"normalize": True})
@@ -54,9 +58,7 @@ async def embeddings(request: Request) -> Response:
 
 async def image_generations(request: Request) -> Response:
     gw, ctx = await begin(request, "image_generations")
-    req = validate(
-        ImageGenerationRequest, await read_json_object(request, gw.settings.max_body_bytes)
-    )
+    req = IMAGES.validate(await read_json_object(request, gw.settings.max_body_bytes))
     model = gw.inference.resolve(ctx, req.model, "text-to-image")
     params: dict[str, Any] = {"seed": req.seed, "negative_prompt": req.negative_prompt}
     if req.size:
@@ -71,6 +73,8 @@ async def image_generations(request: Request) -> Response:
 
 
 ROUTES = [
-    FamilyRoute("/v1/embeddings", embeddings, family=OPENAI, methods=["POST"]),
-    FamilyRoute("/v1/images/generations", image_generations, family=OPENAI, methods=["POST"]),
+    FamilyRoute("/v1/embeddings", embeddings, family=OPENAI, methods=["POST"], api=EMBEDDINGS),
+    FamilyRoute(
+        "/v1/images/generations", image_generations, family=OPENAI, methods=["POST"], api=IMAGES
+    ),
 ]

@@ -6,6 +6,7 @@ all but admin keys, and ``metrics.listen`` moves them to their own listener."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -13,13 +14,31 @@ from starlette.responses import Response
 
 from gatewayz.db.engine import ping
 from gatewayz.errors import NotReady
+from gatewayz.http.api import Api
 from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.metrics_listener import METRICS_MEDIA_TYPE
 from gatewayz.http.requestid import ROUTE_KEY
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import gateway
+from gatewayz.schemas.admin_answers import Status
 
 log = logging.getLogger("gatewayz.ready")
+
+TAG = "Operations"
+HEALTH: Api[Any] = Api("Liveness", TAG, answer=Status, auth="none")
+READY: Api[Any] = Api(
+    "Readiness: the database answers and the eager models are loaded",
+    TAG,
+    answer=Status,
+    auth="none",
+)
+METRICS: Api[Any] = Api(
+    "Prometheus metrics",
+    TAG,
+    media="text/plain",
+    auth="optional-bearer",
+    description="An admin key is needed only with `metrics.require_admin_key`.",
+)
 
 
 async def health(request: Request) -> Response:
@@ -52,7 +71,7 @@ async def metrics(request: Request) -> Response:
 
 
 ROUTES = [
-    FamilyRoute("/health", health, family=HF, methods=["GET"]),
-    FamilyRoute("/ready", ready, family=HF, methods=["GET"]),
-    FamilyRoute("/metrics", metrics, family=HF, methods=["GET"]),
+    FamilyRoute("/health", health, family=HF, methods=["GET"], api=HEALTH),
+    FamilyRoute("/ready", ready, family=HF, methods=["GET"], api=READY),
+    FamilyRoute("/metrics", metrics, family=HF, methods=["GET"], api=METRICS),
 ]

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gatewayz.http.api import Api
 from gatewayz.http.body import read_json_object
 from gatewayz.http.families import RESPONSES, FamilyRoute
 from gatewayz.http.responses import JSONResponse, sse_response, sse_typed_event
 from gatewayz.routes.common import begin, primed_sse
+from gatewayz.schemas.answers import ResponseObject
 from gatewayz.schemas.responses import ResponsesRequest, ResponsesTarget
 from gatewayz.schemas.validate import validate
 from gatewayz.services import responses
@@ -23,6 +25,14 @@ if TYPE_CHECKING:
     from gatewayz.config import ModelConfig
 
 TASK = "conversational"
+RESPONSES_API = Api(
+    "Create a response",
+    "OpenAI",
+    body=ResponsesRequest,
+    answer=ResponseObject,
+    stream=True,
+    description="OpenAI's Responses API, stateless; served on every upstream.",
+)
 
 
 async def create_response(request: Request) -> Response:
@@ -32,7 +42,7 @@ async def create_response(request: Request) -> Response:
     model = gw.inference.resolve(ctx, target.model, TASK)
     if gw.inference.speaks_responses(model):
         return await _pass_through(request, gw, ctx, model, body, target.stream)
-    req = validate(ResponsesRequest, body, deepest=True)
+    req = RESPONSES_API.validate(body, deepest=True)
     chat = responses.to_chat(req, model)
     if req.stream:
         chunks = gw.inference.stream(ctx, model, TASK, "chat", chat)
@@ -58,4 +68,8 @@ async def _pass_through(
     return JSONResponse(await gw.inference.create(ctx, model, TASK, "responses", body))
 
 
-ROUTES = [FamilyRoute("/v1/responses", create_response, family=RESPONSES, methods=["POST"])]
+ROUTES = [
+    FamilyRoute(
+        "/v1/responses", create_response, family=RESPONSES, methods=["POST"], api=RESPONSES_API
+    )
+]

@@ -3,12 +3,20 @@ breaker and measurements, as the gateway process that answers sees them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gatewayz.http.api import Api
 from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
+from gatewayz.schemas.admin_answers import RouteTable
+
+ROUTE_TABLE: Api[Any] = Api(
+    "Every model's routes, breakers and measurements (admin)", "Registry", answer=RouteTable
+)
 
 
 async def list_routes(request: Request) -> Response:
@@ -35,4 +43,6 @@ async def list_routes(request: Request) -> Response:
     return JSONResponse({"models": models})
 
 
-ROUTES = [FamilyRoute("/hf/tasks/models/routes", list_routes, family=HF, methods=["GET"])]
+ROUTES = [
+    FamilyRoute("/hf/tasks/models/routes", list_routes, family=HF, methods=["GET"], api=ROUTE_TABLE)
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError, create_model
 
 from gatewayz.errors import InvalidTaskInput, UpstreamBadResponse
 from gatewayz.money import Usage
@@ -58,6 +58,27 @@ class TaskSpec:
     parameters_schema: ClassVar[type[Parameters]] = Parameters
     # Where feature-extraction style clients put options: at the body's top level.
     root_parameters: ClassVar[tuple[str, ...]] = ()
+    # The type of the JSON answer (``tasks.outputs``); None: the answer is an image.
+    output_schema: ClassVar[Any] = None
+
+    def request_model(self) -> type[BaseModel]:
+        """The whole body as one model, made of the schemas ``parse`` validates with (the
+        API document's request schema for this task)."""
+        model = _REQUEST_MODELS.get(self.name)
+        if model is None:
+            root = {
+                name: (self.parameters_schema.model_fields[name].annotation, None)
+                for name in self.root_parameters
+            }
+            model = _REQUEST_MODELS[self.name] = create_model(
+                "".join(part.title() for part in self.name.split("-")) + "Request",
+                __config__=ConfigDict(extra="allow"),
+                inputs=(self.inputs_schema, ...),
+                parameters=(self.parameters_schema | None, None),
+                model=(StrictStr | None, None),
+                **root,  # type: ignore[call-overload]
+            )
+        return model
 
     def parse(self, body: dict[str, Any], model: str | None = None) -> TaskRequest:
         if "inputs" not in body:
@@ -107,6 +128,7 @@ def _plain(value: Any) -> Any:
 
 
 _INPUT_MODELS: dict[Any, type[BaseModel]] = {}
+_REQUEST_MODELS: dict[str, type[BaseModel]] = {}
 
 
 def _inputs_model(schema: Any) -> type[BaseModel]:

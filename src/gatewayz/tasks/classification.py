@@ -8,6 +8,7 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from gatewayz.errors import InvalidTaskInput
 from gatewayz.tasks.base import JSON, Parameters, TaskSpec, is_label_scores, is_score
+from gatewayz.tasks.outputs import Entity, LabelScore
 from gatewayz.tasks.text import NonEmptyText
 
 
@@ -20,6 +21,7 @@ class TextClassification(TaskSpec):
     name = "text-classification"
     inputs_schema = NonEmptyText
     parameters_schema = TextClassificationParameters
+    output_schema = list[list[LabelScore]]
 
     def check_output(self, output: JSON) -> JSON:
         if isinstance(output, list) and output and isinstance(output[0], list):
@@ -50,6 +52,7 @@ class TokenClassification(TaskSpec):
     name = "token-classification"
     inputs_schema = NonEmptyText
     parameters_schema = TokenClassificationParameters
+    output_schema = list[Entity]
 
     def check_output(self, output: JSON) -> JSON:
         if not isinstance(output, list) or not all(is_entity(x) for x in output):
@@ -67,6 +70,7 @@ class ZeroShotClassification(TaskSpec):
     name = "zero-shot-classification"
     inputs_schema = NonEmptyText
     parameters_schema = ZeroShotParameters
+    output_schema = list[LabelScore]
 
     def validate(self, inputs: Any, params: Any) -> None:
         template = params.hypothesis_template

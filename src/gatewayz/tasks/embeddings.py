@@ -30,6 +30,7 @@ class FeatureExtraction(TaskSpec):
     inputs_schema = NonEmptyText | list[NonEmptyText]
     parameters_schema = FeatureExtractionParameters
     root_parameters = ("normalize", "prompt_name", "truncate", "truncation_direction")
+    output_schema = list[list[float]]
 
     def check_output(self, output: JSON) -> JSON:
         if _is_vector(output):
@@ -47,6 +48,7 @@ class SimilarityInputs(BaseModel):
 class SentenceSimilarity(TaskSpec):
     name = "sentence-similarity"
     inputs_schema = SimilarityInputs
+    output_schema = list[float]
 
     def check_output(self, output: JSON) -> JSON:
         if not _is_vector(output):

@@ -8,6 +8,7 @@ from pydantic import Field, StrictInt
 
 from gatewayz.errors import InvalidTaskInput
 from gatewayz.tasks.base import JSON, Parameters, TaskSpec, is_score
+from gatewayz.tasks.outputs import FilledMask
 from gatewayz.tasks.text import NonEmptyText
 
 MASK_TOKENS = ("[MASK]", "<mask>")
@@ -22,6 +23,7 @@ class FillMask(TaskSpec):
     name = "fill-mask"
     inputs_schema = NonEmptyText
     parameters_schema = FillMaskParameters
+    output_schema = list[FilledMask]
 
     def validate(self, inputs: Any, params: Any) -> None:
         if sum(inputs.count(m) for m in MASK_TOKENS) != 1:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from gatewayz.tasks.base import JSON, Parameters, TaskSpec, is_score
+from gatewayz.tasks.outputs import Answer
 from gatewayz.tasks.text import NonEmptyText
 
 
@@ -39,6 +40,7 @@ class QuestionAnswering(TaskSpec):
     name = "question-answering"
     inputs_schema = QuestionAnsweringInputs
     parameters_schema = QuestionAnsweringParameters
+    output_schema = Answer | list[Answer]
 
     def check_output(self, output: JSON) -> JSON:
         answers = output if isinstance(output, list) else [output]

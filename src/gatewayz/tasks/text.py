@@ -8,6 +8,7 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from gatewayz.errors import InvalidTaskInput
 from gatewayz.tasks.base import JSON, Parameters, TaskSpec
+from gatewayz.tasks.outputs import SummaryText, TranslationText
 
 NonEmptyText = Annotated[StrictStr, Field(min_length=1)]
 
@@ -37,6 +38,7 @@ class Summarization(TaskSpec):
     name = "summarization"
     inputs_schema = NonEmptyText
     parameters_schema = SummarizationParameters
+    output_schema = list[SummaryText]
 
     def check_output(self, output: JSON) -> JSON:
         return _single_text(self, output, "summary_text")
@@ -54,6 +56,7 @@ class Translation(TaskSpec):
     name = "translation"
     inputs_schema = NonEmptyText
     parameters_schema = TranslationParameters
+    output_schema = list[TranslationText]
 
     def validate(self, inputs: Any, params: Any) -> None:
         if (params.src_lang is None) != (params.tgt_lang is None):
