@@ -252,9 +252,8 @@ def test_the_guide_works_end_to_end(tmp_path: Path) -> None:
         assert len(saved["mappings"][PROVIDER]) == 3 and TOKEN not in json.dumps(saved)
 
         # 6. The provider kit.
-        if has_hf_command("provider-kit", env):  # LEAD: remove at merge
-            shell("provider-kit")
-            assert (tmp_path / "acme-ai-kit").is_dir()
+        shell("provider-kit")
+        assert (tmp_path / "acme-ai-kit" / "CHECKLIST.md").is_file()
 
         # 8. The nginx block, in front of this gateway over TLS.
         stream_through_nginx(blocks["nginx"], gw, admin, tmp_path)

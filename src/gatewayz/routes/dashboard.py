@@ -124,10 +124,13 @@ async def asset(request: Request) -> Response:
     return response
 
 
+# HTML pages, a form post and assets: not part of the API document.
 ROUTES = [
-    FamilyRoute(HOME, home, family=HF, methods=["GET"]),
-    FamilyRoute(LOGIN, login_form, family=HF, methods=["GET"]),
-    FamilyRoute(LOGIN, login, family=HF, methods=["POST"]),
-    FamilyRoute("/dashboard/logout", logout, family=HF, methods=["POST"]),
-    FamilyRoute("/dashboard/assets/{name}", asset, family=HF, methods=["GET"]),
+    FamilyRoute(HOME, home, family=HF, methods=["GET"], include_in_schema=False),
+    FamilyRoute(LOGIN, login_form, family=HF, methods=["GET"], include_in_schema=False),
+    FamilyRoute(LOGIN, login, family=HF, methods=["POST"], include_in_schema=False),
+    FamilyRoute("/dashboard/logout", logout, family=HF, methods=["POST"], include_in_schema=False),
+    FamilyRoute(
+        "/dashboard/assets/{name}", asset, family=HF, methods=["GET"], include_in_schema=False
+    ),
 ]

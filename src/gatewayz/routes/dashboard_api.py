@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -174,23 +174,23 @@ async def set_limits(request: Request) -> Response:
     return JSONResponse({"api_key_id": key_id, "limits": _limits_json(done)})
 
 
+def _page_api(path: str, endpoint: Callable[..., Any], method: str) -> FamilyRoute:
+    """A route of the dashboard page's own JSON API: it takes the session cookie, not a key,
+    and stays out of the OpenAPI document (the document describes the API for key holders)."""
+    return FamilyRoute(path, endpoint, family=HF, methods=[method], include_in_schema=False)
+
+
 ROUTES = [
-    FamilyRoute(f"{API}/session", with_session(session_info), family=HF, methods=["GET"]),
-    FamilyRoute(f"{API}/series", with_session(series), family=HF, methods=["GET"]),
-    FamilyRoute(f"{API}/usage", with_session(billing.usage), family=HF, methods=["GET"]),
-    FamilyRoute(f"{API}/usage.csv", with_session(usage_csv), family=HF, methods=["GET"]),
-    FamilyRoute(f"{API}/models", with_session(models.list_models), family=HF, methods=["GET"]),
-    FamilyRoute(f"{API}/registry", with_session(models.hub_listing), family=HF, methods=["GET"]),
-    FamilyRoute(f"{API}/routes", with_session(routing.list_routes), family=HF, methods=["GET"]),
-    FamilyRoute(f"{API}/keys", with_session(list_keys), family=HF, methods=["GET"]),
-    FamilyRoute(f"{API}/keys", with_session(create_key), family=HF, methods=["POST"]),
-    FamilyRoute(
-        f"{API}/keys/{{key_id}}/revoke", with_session(revoke_key), family=HF, methods=["POST"]
-    ),
-    FamilyRoute(
-        f"{API}/keys/{{key_id}}/credit", with_session(credit_key), family=HF, methods=["POST"]
-    ),
-    FamilyRoute(
-        f"{API}/keys/{{key_id}}/limits", with_session(set_limits), family=HF, methods=["PUT"]
-    ),
+    _page_api(f"{API}/session", with_session(session_info), "GET"),
+    _page_api(f"{API}/series", with_session(series), "GET"),
+    _page_api(f"{API}/usage", with_session(billing.usage), "GET"),
+    _page_api(f"{API}/usage.csv", with_session(usage_csv), "GET"),
+    _page_api(f"{API}/models", with_session(models.list_models), "GET"),
+    _page_api(f"{API}/registry", with_session(models.hub_listing), "GET"),
+    _page_api(f"{API}/routes", with_session(routing.list_routes), "GET"),
+    _page_api(f"{API}/keys", with_session(list_keys), "GET"),
+    _page_api(f"{API}/keys", with_session(create_key), "POST"),
+    _page_api(f"{API}/keys/{{key_id}}/revoke", with_session(revoke_key), "POST"),
+    _page_api(f"{API}/keys/{{key_id}}/credit", with_session(credit_key), "POST"),
+    _page_api(f"{API}/keys/{{key_id}}/limits", with_session(set_limits), "PUT"),
 ]
