@@ -155,6 +155,8 @@ def test_the_wheel_carries_the_tokenizer_and_its_notice(venv: tuple[Path, Path])
         f"gatewayz/{p.relative_to(ROOT / 'src' / 'gatewayz')}" for p in templates.rglob("*.tmpl")
     }
     assert len(shipped) > 15 and shipped <= names, shipped - names
+    # The API reference page (/docs) works offline.
+    assert {"gatewayz/openapi/static/docs.html", "gatewayz/openapi/static/init.js"} <= names
 
 
 def test_with_the_local_extra_every_embedded_task_answers_without_torch(
@@ -171,8 +173,20 @@ def test_with_the_local_extra_every_embedded_task_answers_without_torch(
     served = Served(env_dir, tmp_path / "local")
     try:
         check_every_task(served)
+        check_reference_page(served)
     finally:
         served.stop()
+
+
+def check_reference_page(served: Served) -> None:
+    """The API document and /docs with every file it loads, from the installed packages."""
+    assert ok(served.http.get("/openapi.json"))["openapi"] == "3.1.0"
+    page = served.http.get("/docs")
+    assert page.status_code == 200
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css", "init.js"):
+        assert f"/docs/assets/{name}" in page.text
+        asset = served.http.get(f"/docs/assets/{name}")
+        assert asset.status_code == 200 and len(asset.content) > 100, name
 
 
 def test_a_missing_embedded_package_answers_501_naming_a_fix_that_works(
