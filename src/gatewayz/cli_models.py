@@ -14,6 +14,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gatewayz.cli_hf_check import add_command as add_check_command
 from gatewayz.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     async def work(registry: Registry) -> list[dict[str, Any]]:
         return [
-            {**describe(m), "source": registry.source(m.id)}
+            {**describe(m), "source": registry.source(m.id), "last_check": registry.check_json(m.id)}
             for m in registry.all()
             if (args.task is None or m.task == args.task)
             and (args.status is None or m.status == args.status)
@@ -102,14 +103,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'model':<32} {'hub model':<44} {'task':<16} {'status':<8} routes")
+    print(f"{'model':<32} {'hub model':<44} {'task':<16} {'status':<8} {'last check':<28} routes")
     for r in rows:
         routes = ", ".join(f"{x['provider']}:{x['model']}" for x in r["routes"])
         print(
             f"{r['provider_model_id']:<32} {r['hub_model_id']:<44} "
-            f"{r['task_type']:<16} {r['status']:<8} {routes}"
+            f"{r['task_type']:<16} {r['status']:<8} {_check_cell(r['last_check']):<28} {routes}"
         )
     return 0
+
+
+def _check_cell(check: dict[str, Any] | None) -> str:
+    """``passed 2026-12-07 14:03`` / ``FAILED ...`` / ``... (stale)`` / ``none``."""
+    if check is None:
+        return "none"
+    when = check["checked_at"][:16].replace("T", " ")
+    verdict = "passed" if check["passed"] else "FAILED"
+    return f"{verdict} {when}{' (stale)' if check['stale'] else ''}"
 
 
 def cmd_map(args: argparse.Namespace) -> int:
@@ -141,7 +151,9 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_set_status(args: argparse.Namespace) -> int:
-    model = _with_registry(args, lambda r: r.set_status(args.id, args.status, CLI_ACTOR))
+    model = _with_registry(
+        args, lambda r: r.set_status(args.id, args.status, CLI_ACTOR, force=args.force)
+    )
     print(f"{model.id} is now {model.status}")
     return 0
 
@@ -173,12 +185,18 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
     async def work(registry: Registry) -> int:
         async with aiohttp.ClientSession() as session:
             client = HubClient(session, args.hub_url, args.provider, token)
+            unverified = {
+                m.id: reason
+                for m in registry.all()
+                if m.status == "live" and (reason := registry.not_verified(m.id)) is not None
+            }
             return await sync(
                 client,
                 args.provider,
                 registry.all(),
                 dry_run=args.dry_run,
                 out=lambda line: print(redactor.redact(line), flush=True),
+                unverified=unverified,
             )
 
     return _with_registry(args, work)
@@ -237,6 +255,11 @@ def add_commands(sub: Any) -> None:
     status = models.add_parser("set-status", help="set a mapping's status")
     status.add_argument("id")
     status.add_argument("status", choices=statuses)
+    status.add_argument(
+        "--force",
+        action="store_true",
+        help="go live without a current, passing 'hf check' (audited as forced)",
+    )
     status.set_defaults(func=cmd_set_status)
 
     unmap = models.add_parser("unmap", help="remove a mapping")
@@ -255,6 +278,7 @@ def add_commands(sub: Any) -> None:
     sync.add_argument("--token-env", default="HF_TOKEN", help="variable holding the Hub token")
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     sync.set_defaults(func=cmd_hf_sync)
+    add_check_command(hf)  # hf check: talks to a running gateway, reads no configuration
 
     for p in (listing, mapping, status, unmap, sync):
         p.add_argument("--config", default=argparse.SUPPRESS)

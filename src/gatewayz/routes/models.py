@@ -16,6 +16,7 @@ from gatewayz.http.body import read_json_object
 from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.routes.common import begin
+from gatewayz.schemas.checks import CheckReport
 from gatewayz.schemas.query import parse_count
 from gatewayz.schemas.registry import MappingRequest, StatusRequest
 from gatewayz.schemas.validate import validate
@@ -31,7 +32,13 @@ def _actor(key_id: int) -> str:
 
 
 def _item(registry: Registry, model_id: str) -> dict[str, Any]:
-    return {**describe(registry.get(model_id)), "source": registry.source(model_id)}
+    changed_at = registry.changed_at(model_id)
+    return {
+        **describe(registry.get(model_id)),
+        "source": registry.source(model_id),
+        "changed_at": None if changed_at is None else changed_at.isoformat(),
+        "last_check": registry.check_json(model_id),
+    }
 
 
 def _visible(registry: Registry, who: Principal, status: str | None) -> list[ModelConfig]:
@@ -67,7 +74,13 @@ async def hub_listing(request: Request) -> Response:
     gw, ctx = await begin(request, "registry_hub_listing")
     status = _filter(request, "status", STATUSES)
     models = _visible(gw.registry, ctx.principal, status)
-    return JSONResponse(grouped(mapping_of(m) for m in models))
+    listing = grouped(mapping_of(m) for m in models)
+    if ctx.principal.is_admin:  # probe reasons may name upstream details: admins only
+        by_ident = {mapping_of(m).ident: m.id for m in models}
+        for task, items in listing.items():
+            for key, item in items.items():
+                item["last_check"] = gw.registry.check_json(by_ident[(task, key)])
+    return JSONResponse(listing)
 
 
 async def map_model(request: Request) -> Response:
@@ -83,10 +96,25 @@ async def set_status(request: Request) -> Response:
     gw, ctx = await begin(request, "registry_status")
     ctx.principal.require_admin()
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    status = validate(StatusRequest, body).status
+    req = validate(StatusRequest, body)
     model_id = request.path_params["model_id"]
-    await gw.registry.set_status(model_id, status, _actor(ctx.principal.key_id))
+    await gw.registry.set_status(
+        model_id, req.status, _actor(ctx.principal.key_id), force=req.force
+    )
     return JSONResponse(_item(gw.registry, model_id))
+
+
+async def record_check(request: Request) -> Response:
+    """Store a model's conformance check (``gatewayz hf check`` sends it; admin)."""
+    gw, ctx = await begin(request, "registry_check")
+    ctx.principal.require_admin()
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    report = validate(CheckReport, body)
+    model_id = request.path_params["model_id"]
+    await gw.registry.record_check(
+        model_id, report.probe_dicts(), _actor(ctx.principal.key_id), report.changed_at
+    )
+    return JSONResponse(_item(gw.registry, model_id), status_code=201)
 
 
 async def unmap_model(request: Request) -> Response:
@@ -127,5 +155,8 @@ ROUTES = [
     FamilyRoute("/hf/tasks/models/registry", hub_listing, family=HF, methods=["GET"]),
     FamilyRoute("/hf/tasks/models/map", map_model, family=HF, methods=["POST"]),
     FamilyRoute("/hf/tasks/models/{model_id:path}/status", set_status, family=HF, methods=["PUT"]),
+    FamilyRoute(
+        "/hf/tasks/models/{model_id:path}/checks", record_check, family=HF, methods=["POST"]
+    ),
     FamilyRoute("/hf/tasks/models/{model_id:path}", unmap_model, family=HF, methods=["DELETE"]),
 ]

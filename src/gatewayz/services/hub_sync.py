@@ -7,12 +7,15 @@
 3. apply the plan (``POST``, ``PUT .../{id}/status``, ``DELETE .../{id}``), one mapping at a
    time, reporting each outcome. A run after a successful one plans nothing.
 
-The sync reads the registry and never writes to it.
+The sync reads the registry and never writes to it. A model live in the registry goes
+live on the Hub only with a current, passing conformance check (``gatewayz hf check``):
+without one it is created as ``staging``, and a mapping already live on the Hub is held
+back - left as it is and reported - rather than demoted (``gate_unverified``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -65,6 +68,40 @@ def plan_sync(
     return sorted(actions, key=lambda a: (_ORDER[a.kind], a.mapping.ident))
 
 
+def gate_unverified(
+    models: Iterable[ModelConfig], unverified: Mapping[str, str]
+) -> list[ModelConfig]:
+    """The models as the Hub may see them: a live one without a current passing check
+    (``unverified``: model id -> why) is pushed as ``staging``."""
+    return [
+        m.model_copy(update={"status": "staging"})
+        if m.status == "live" and m.id in unverified
+        else m
+        for m in models
+    ]
+
+
+def held_back(
+    actions: list[Action], remote: dict[MappingKey, HubMapping], unverified: Mapping[str, str]
+) -> tuple[list[Action], list[Action]]:
+    """Split off the actions that would take a live Hub mapping of an unverified model
+    away from live (a demotion, or a delete-and-create): those are held back."""
+    demoting = {
+        ident
+        for ident, have in remote.items()
+        if have.status == "live"
+        and any(
+            a.mapping.ident == ident
+            and a.kind != "delete"
+            and a.mapping.provider_model in unverified
+            and (a.kind == "create" or a.new_status != "live")
+            for a in actions
+        )
+    }
+    kept = [a for a in actions if a.mapping.ident not in demoting]
+    return kept, [a for a in actions if a.mapping.ident in demoting]
+
+
 async def apply_action(client: HubClient, action: Action) -> HubReply:
     mapping = action.mapping
     if action.kind == "create":
@@ -84,10 +121,17 @@ async def sync(
     *,
     dry_run: bool,
     out: Callable[[str], None],
+    unverified: Mapping[str, str] | None = None,
 ) -> int:
     """Plan and (unless ``dry_run``) apply; print as it goes. Returns the exit status:
-    0 when the Hub matches (or would, for a dry run), 1 when something failed."""
-    desired, conflicts = desired_mappings(models)
+    0 when the Hub matches (or would, for a dry run), 1 when something failed.
+    ``unverified``: live models without a current passing check -> why (see the module)."""
+    unverified = unverified or {}
+    models = list(models)
+    for m in models:
+        if m.status == "live" and m.id in unverified:
+            out(f"  ! {m.id} is not pushed as live: {unverified[m.id]}")
+    desired, conflicts = desired_mappings(gate_unverified(models, unverified))
     for note in conflicts:
         out(f"  ! skipped {note}")
     listing = await client.list()
@@ -99,7 +143,9 @@ async def sync(
     except ValueError as exc:
         out(f"cannot read the Hub's mappings for {provider!r}: {exc}")
         return 1
-    actions = plan_sync(desired, remote)
+    actions, held = held_back(plan_sync(desired, remote), remote, unverified)
+    for ident in sorted({a.mapping.ident for a in held}):
+        out(f"  = held back {ident[0]} {ident[1]}: live on the Hub, left unchanged")
     if not actions:
         out(f"nothing to do: the Hub's {len(remote)} mappings for {provider!r} match the registry")
         return 1 if conflicts else 0
