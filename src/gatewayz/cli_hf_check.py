@@ -28,14 +28,14 @@ def _require_clients() -> None:
         except ImportError:
             missing.append(module)
     if missing:
-        raise ConfigError(
-            f"hf check needs {', '.join(missing)}: pip install 'gatewayz[check]'"
-        )
+        raise ConfigError(f"hf check needs {', '.join(missing)}: pip install 'gatewayz[check]'")
 
 
 def table(reports: list[ModelReport]) -> list[str]:
     """The human-readable report: per model, each probe with its result and latency."""
-    lines = [f"{'model':<32} {'task':<26} {'client':<7} {'probe':<20} {'result':<6} latency  reason"]
+    lines = [
+        f"{'model':<32} {'task':<26} {'client':<7} {'probe':<20} {'result':<6} latency  reason"
+    ]
     for r in reports:
         for o in r.outcomes:
             latency = "" if o.latency_ms is None else f"{o.latency_ms} ms"
@@ -82,8 +82,9 @@ def add_command(hf: Any) -> None:
     )
     check.add_argument("--url", required=True, help="the gateway, e.g. http://127.0.0.1:8000")
     check.add_argument(
-        "--key", help="a gateway key (default: $GATEWAYZ_KEY); an admin key checks staging "
-        "models too and records the results"
+        "--key",
+        help="a gateway key (default: $GATEWAYZ_KEY); an admin key checks staging "
+        "models too and records the results",
     )
     check.add_argument(
         "--model", action="append", default=[], help="a gateway model id (repeat; default: all)"

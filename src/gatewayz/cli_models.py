@@ -93,7 +93,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     async def work(registry: Registry) -> list[dict[str, Any]]:
         return [
-            {**describe(m), "source": registry.source(m.id), "last_check": registry.check_json(m.id)}
+            {
+                **describe(m),
+                "source": registry.source(m.id),
+                "last_check": registry.check_json(m.id),
+            }
             for m in registry.all()
             if (args.task is None or m.task == args.task)
             and (args.status is None or m.status == args.status)

@@ -56,9 +56,7 @@ def check_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolUps
 
 
 @pytest.fixture(scope="session")
-def gw(
-    tmp_path_factory: pytest.TempPathFactory, check_upstream: ToolUpstream
-) -> Iterator[Gateway]:
+def gw(tmp_path_factory: pytest.TempPathFactory, check_upstream: ToolUpstream) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("hf-check")
     server = Gateway(workdir, check_config(check_upstream, workdir / "gw.db"))
     yield server

@@ -56,7 +56,10 @@ def test_a_tool_capable_upstream_passes_every_probe(
     # The JS client's probes are not run; the report says so rather than passing them.
     assert any("js_client" in line and " skip " in line for line in lines)
     # Through the HF-kind (TGI) provider the schema reached the upstream in TGI's form.
-    assert check_upstream.last()["response_format"] == {"type": "json_object", "value": PERSON_SCHEMA}
+    assert check_upstream.last()["response_format"] == {
+        "type": "json_object",
+        "value": PERSON_SCHEMA,
+    }
 
     entry = registry_entry(gw, admin_key, "example/good-chat")
     check = entry["last_check"]

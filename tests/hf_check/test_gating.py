@@ -62,7 +62,9 @@ def cli(gw: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def gated(gw: Gateway, admin_key: str) -> str:
-    r = httpx.post(f"{gw.url}/hf/tasks/models/map", json=mapping("decider"), headers=bearer(admin_key))
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map", json=mapping("decider"), headers=bearer(admin_key)
+    )
     assert r.status_code == 201, r.text
     assert r.json()["last_check"] is None and r.json()["status"] == "staging"
     return MODEL
@@ -111,9 +113,12 @@ def test_a_model_changed_during_its_check_is_not_recorded(
     gw: Gateway, admin_key: str, gated: str
 ) -> None:
     seen = admin_entry(gw, admin_key)["changed_at"]
-    assert httpx.post(
-        f"{gw.url}/hf/tasks/models/map", json=mapping("decider"), headers=bearer(admin_key)
-    ).status_code == 200
+    assert (
+        httpx.post(
+            f"{gw.url}/hf/tasks/models/map", json=mapping("decider"), headers=bearer(admin_key)
+        ).status_code
+        == 200
+    )
     late = post_check(gw, admin_key, {"probes": [PASS], "changed_at": seen})
     assert "changed while it was checked" in hf_error(late, 409)
 

@@ -14,6 +14,8 @@ from gatewayz.hf_check.target import Target
 # Hugging Face's bound on the first streamed token of chat and text generation models.
 FIRST_TOKEN_BOUND_S = 5.0
 MAX_TOKENS = 24
+# Room for a tool call or a small JSON object, which a grammar may hold to its schema.
+MAX_STRUCTURED_TOKENS = 128
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
@@ -45,7 +47,9 @@ def schema_errors(value: Any, schema: dict[str, Any]) -> str | None:
     """Why ``value`` does not validate against ``schema``, or None."""
     import jsonschema
 
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(value)
+    )
     return None if error is None else f"{error.message} (at {error.json_path})"
 
 
@@ -82,7 +86,7 @@ def _stream(target: Target, probe: str, chunks_of: Any) -> list[Outcome]:
     except Exception as exc:
         return [
             Outcome(probe, CLIENT, "fail", reason_of(exc)),
-            *skipped(target, ("first_token", "inference_id_stream"), "the stream failed"),
+            *skipped(("first_token", "inference_id_stream"), "the stream failed"),
         ]
     stream_id = target.ids.last()
     return [
@@ -100,13 +104,13 @@ class Conversational(TaskProbe):
     def run(self, target: Target) -> list[Outcome]:
         client = target.chat_client()
 
-        def chat(**kwargs: Any) -> Any:
-            return client.chat_completion(model=target.model, max_tokens=MAX_TOKENS, **kwargs)
+        def chat(max_tokens: int = MAX_TOKENS, **kwargs: Any) -> Any:
+            return client.chat_completion(model=target.model, max_tokens=max_tokens, **kwargs)
 
         first = attempt(target, "call", lambda: chat(messages=_user("Say hello.")))
         if first.failed is not None:
             rest = ("shape", "inference_id", "stream", "first_token", "inference_id_stream")
-            return [first.failed, *skipped(target, rest)]
+            return [first.failed, *skipped(rest)]
         outcomes = [
             first.passed("call"),
             verdict("shape", _message_shape(first.output)),
@@ -127,15 +131,22 @@ class Conversational(TaskProbe):
         tried = attempt(
             target,
             "tool_call",
-            lambda: chat(messages=_user(NEEDS_TOOL), tools=tools, tool_choice="auto"),
+            lambda: chat(
+                MAX_STRUCTURED_TOKENS, messages=_user(NEEDS_TOOL), tools=tools, tool_choice="auto"
+            ),
         )
         if tried.failed is not None:
             return tried.failed
         calls = tried.output.choices[0].message.tool_calls if tried.output.choices else None
         if not calls:
-            said = (tried.output.choices[0].message.content or "")[:60] if tried.output.choices else ""
+            said = (
+                (tried.output.choices[0].message.content or "")[:60] if tried.output.choices else ""
+            )
             return Outcome(
-                "tool_call", CLIENT, "fail", f"no tool call with tool_choice auto; answered {said!r}"
+                "tool_call",
+                CLIENT,
+                "fail",
+                f"no tool call with tool_choice auto; answered {said!r}",
             )
         function = calls[0].function
         if function.name != "get_weather":
@@ -170,7 +181,9 @@ class Conversational(TaskProbe):
         }
         prompt = _user("Invent a person: give a name and an age as JSON.")
         tried = attempt(
-            target, "json_schema", lambda: chat(messages=prompt, response_format=fmt)
+            target,
+            "json_schema",
+            lambda: chat(MAX_STRUCTURED_TOKENS, messages=prompt, response_format=fmt),
         )
         if tried.failed is not None:
             return tried.failed
@@ -201,7 +214,7 @@ class TextGeneration(TaskProbe):
         first = attempt(target, "call", lambda: self.call(client))
         if first.failed is not None:
             rest = ("shape", "inference_id", "stream", "first_token", "inference_id_stream")
-            return [first.failed, *skipped(target, rest)]
+            return [first.failed, *skipped(rest)]
         outcomes = [
             first.passed("call"),
             verdict("shape", self.shape(first.output)),
@@ -215,4 +228,3 @@ class TextGeneration(TaskProbe):
                 yield token if isinstance(token, str) else ""
 
         return [*outcomes, *_stream(target, "stream", tokens)]
-

@@ -28,7 +28,7 @@ class InferenceIds:
         """Hook the client's shared session (again, if the library made a new one)."""
         from huggingface_hub import get_session
 
-        session = get_session()
+        session: Any = get_session()
         if self._installed_on == id(session):
             return
         if hasattr(session, "event_hooks"):  # httpx (huggingface_hub >= 1.0)

@@ -52,7 +52,7 @@ class TaskProbe:
         client = target.task_client()
         first = attempt(target, "call", lambda: self.call(client))
         if first.failed is not None:
-            return [first.failed, *skipped(target, ("shape", "inference_id", "latency"))]
+            return [first.failed, *skipped(("shape", "inference_id", "latency"))]
         outcomes = [
             first.passed("call"),
             verdict("shape", self.shape(first.output)),
@@ -109,7 +109,7 @@ def within(probe: str, seconds: float | None, bound_s: float) -> Outcome:
     return Outcome(probe, CLIENT, "pass", latency_ms=ms(seconds))
 
 
-def skipped(_target: Target, probes: tuple[str, ...], why: str = "the call failed") -> list[Outcome]:
+def skipped(probes: tuple[str, ...], why: str = "the call failed") -> list[Outcome]:
     return [Outcome(p, CLIENT, "skip", why) for p in probes]
 
 
@@ -220,8 +220,7 @@ class SentenceSimilarity(TaskProbe):
 
     def shape(self, output: Any) -> str | None:
         if isinstance(output, list) and len(output) == len(self.OTHERS):
-            if all(_number(v) for v in output):
-                return None
+            return None if all(_number(v) for v in output) else "every score must be a number"
         return f"expected {len(self.OTHERS)} scores, one per sentence"
 
 

@@ -98,7 +98,9 @@ def check_model(url: str, key: str, entry: dict[str, Any], ids: InferenceIds) ->
     return ModelReport(model, task, outcomes)
 
 
-def record(http: httpx.Client, url: str, key: str, entry: dict[str, Any], report: ModelReport) -> None:
+def record(
+    http: httpx.Client, url: str, key: str, entry: dict[str, Any], report: ModelReport
+) -> None:
     """Store ``report`` in the registry; on refusal, say why in ``report.recorded``."""
     if "changed_at" not in entry:  # only admins are shown it, and only they may record
         report.recorded = "an admin key records results; this key is not one"

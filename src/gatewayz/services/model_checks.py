@@ -43,9 +43,7 @@ class LastCheck:
 
 def passed(probes: Sequence[dict[str, Any]]) -> bool:
     """A check passes when no probe failed and at least one passed."""
-    return all(p["result"] != "fail" for p in probes) and any(
-        p["result"] == "pass" for p in probes
-    )
+    return all(p["result"] != "fail" for p in probes) and any(p["result"] == "pass" for p in probes)
 
 
 def verdict(model_id: str, check: LastCheck | None, changed_at: datetime | None) -> str | None:
