@@ -40,7 +40,8 @@ def test_a_failed_check_holds_back_a_mapping_live_on_the_hub(workdir: Workdir) -
     workdir.hub.seed(PROVIDER, "conversational", BIGGER, "smol-360", "live")
     out = workdir.sync()
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "its last conformance check" in out.stdout and "failed: call (python)" in out.stdout
+    assert "the last conformance check of model 'smol-360'" in out.stdout
+    assert "failed: call (python)" in out.stdout
     assert f"= held back conversational {BIGGER}: live on the Hub, left unchanged" in out.stdout
     assert BIGGER not in "".join(line for line in out.stdout.splitlines() if "~ update" in line)
     assert workdir.hub.grouped(PROVIDER)["conversational"][BIGGER]["status"] == "live"
