@@ -3,7 +3,7 @@ shape its answer must have. The shared steps - the call succeeds, the shape, the
 ``Inference-Id`` header, the latency bound - are ``TaskProbe.run``; chat and text
 generation (``chat.py``) add streaming, tools and structured output.
 
-Adding a task is one subclass and one line in ``TASK_PROBES``.
+Adding a task is one subclass and one line in ``registry.TASK_PROBES``.
 """
 
 from __future__ import annotations
@@ -246,26 +246,3 @@ class TextToImage(TaskProbe):
     def shape(self, output: Any) -> str | None:
         width, height = getattr(output, "size", (0, 0))
         return None if width > 0 and height > 0 else "expected an image"
-
-
-def _registry() -> dict[str, TaskProbe]:
-    from gatewayz.hf_check.chat import Conversational, TextGeneration
-
-    probes: list[TaskProbe] = [
-        Conversational(),
-        TextGeneration(),
-        Summarization(),
-        Translation(),
-        QuestionAnswering(),
-        TextClassification(),
-        ZeroShotClassification(),
-        TokenClassification(),
-        FeatureExtraction(),
-        SentenceSimilarity(),
-        FillMask(),
-        TextToImage(),
-    ]
-    return {p.task: p for p in probes}
-
-
-TASK_PROBES: dict[str, TaskProbe] = _registry()

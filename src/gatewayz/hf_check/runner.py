@@ -19,7 +19,7 @@ import httpx
 from gatewayz.errors import InvalidRequest
 from gatewayz.hf_check.headers import InferenceIds
 from gatewayz.hf_check.outcome import Outcome
-from gatewayz.hf_check.probes import TASK_PROBES
+from gatewayz.hf_check.registry import TASK_PROBES
 from gatewayz.hf_check.target import Target
 
 API_TIMEOUT_S = 30.0
