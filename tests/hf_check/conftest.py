@@ -81,7 +81,7 @@ def hf_check(gw: Gateway, key: str, *args: str) -> subprocess.CompletedProcess[s
         env=gw.env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # the embedded default's first calls load its models
     )
 
 
