@@ -14,8 +14,8 @@ from gatewayz.hf_check.target import Target
 # Hugging Face's bound on the first streamed token of chat and text generation models.
 FIRST_TOKEN_BOUND_S = 5.0
 MAX_TOKENS = 24
-# Room for a tool call or a small JSON object, which a grammar may hold to its schema.
-MAX_STRUCTURED_TOKENS = 128
+# Room for a tool call or a small JSON object (the probes ask for two short fields).
+MAX_STRUCTURED_TOKENS = 64
 
 WEATHER_TOOL: dict[str, Any] = {
     "type": "function",
