@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gatewayz.cli_hf_check import add_command as add_check_command
 from gatewayz.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -115,7 +116,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     async def work(registry: Registry) -> list[dict[str, Any]]:
         return [
-            {**describe(m), "source": registry.source(m.id)}
+            {
+                **describe(m),
+                "source": registry.source(m.id),
+                "last_check": registry.check_json(m.id),
+            }
             for m in registry.all()
             if (args.task is None or m.task == args.task)
             and (args.status is None or m.status == args.status)
@@ -125,15 +130,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'model':<32} {'hub model':<44} {'task':<16} {'status':<8} {'hub':<10} routes")
+    print(
+        f"{'model':<32} {'hub model':<44} {'task':<16} {'status':<8} {'hub':<10} "
+        f"{'last check':<28} routes"
+    )
     for r in rows:
         routes = ", ".join(f"{x['provider']}:{x['model']}" for x in r["routes"])
         hub = "local-only" if r["local_only"] else "synced"
         print(
             f"{r['provider_model_id']:<32} {r['hub_model_id']:<44} "
-            f"{r['task_type']:<16} {r['status']:<8} {hub:<10} {routes}"
+            f"{r['task_type']:<16} {r['status']:<8} {hub:<10} "
+            f"{_check_cell(r['last_check']):<28} {routes}"
         )
     return 0
+
+
+def _check_cell(check: dict[str, Any] | None) -> str:
+    """``passed 2026-12-07 14:03`` / ``FAILED ...`` / ``... (stale)`` / ``none``."""
+    if check is None:
+        return "none"
+    when = check["checked_at"][:16].replace("T", " ")
+    verdict = "passed" if check["passed"] else "FAILED"
+    return f"{verdict} {when}{' (stale)' if check['stale'] else ''}"
 
 
 def cmd_map(args: argparse.Namespace) -> int:
@@ -172,7 +190,9 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_set_status(args: argparse.Namespace) -> int:
-    model = _with_registry(args, lambda r: r.set_status(args.id, args.status, CLI_ACTOR))
+    model = _with_registry(
+        args, lambda r: r.set_status(args.id, args.status, CLI_ACTOR, force=args.force)
+    )
     print(f"{model.id} is now {model.status}")
     return 0
 
@@ -218,6 +238,11 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
             out("warning: the registry is empty")
         async with aiohttp.ClientSession() as session:
             client = HubClient(session, args.hub_url, args.provider, token)
+            unverified = {
+                m.id: reason
+                for m in models
+                if m.status == "live" and (reason := registry.not_verified(m.id)) is not None
+            }
             return await sync(
                 client,
                 args.provider,
@@ -226,6 +251,7 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
                 out=out,
                 allow_delete=args.allow_delete,
                 allow_demote=args.allow_demote,
+                unverified=unverified,
             )
 
     return _with_registry(args, work, opened)
@@ -331,6 +357,11 @@ def add_commands(sub: Any) -> Any:
     status = models.add_parser("set-status", help="set a mapping's status")
     status.add_argument("id")
     status.add_argument("status", choices=statuses)
+    status.add_argument(
+        "--force",
+        action="store_true",
+        help="go live without a current, passing 'hf check' (audited as forced)",
+    )
     status.set_defaults(func=cmd_set_status)
 
     unmap = models.add_parser("unmap", help="remove a mapping")
@@ -359,6 +390,7 @@ def add_commands(sub: Any) -> Any:
         help="set live Hub mappings to staging when the registry says so (held back otherwise)",
     )
     sync.set_defaults(func=cmd_hf_sync)
+    add_check_command(hf)  # hf check: talks to a running gateway, reads no configuration
 
     standin = hf.add_parser(
         "stand-in",

@@ -5,7 +5,8 @@ JSON (run by uvicorn as its own process), for the Responses and Messages tests:
   the one ``tool_choice`` names), its arguments made from the tool's JSON schema
   (``"Paris"`` for a string, ``3`` for a number, ``true`` for a boolean);
 - after a tool result it answers ``the tool said: <result>``;
-- with a ``json_schema`` response format it answers an object made from the schema;
+- with a ``json_schema`` response format (or TGI's ``json_object`` with the schema in
+  ``value``) it answers an object made from the schema;
 - otherwise it answers ``you said: <last user text>``.
 
 ``POST /v1/responses`` speaks the Responses API itself: it answers ``responses api says:
@@ -14,7 +15,10 @@ JSON (run by uvicorn as its own process), for the Responses and Messages tests:
 ``response.output_text.delta`` per word, ``output_item.done``, ``response.completed``.
 
 The upstream model ``slow`` streams a word every ``SLOW_WORD_S`` seconds; ``cutoff``
-hangs up after its second chunk, without ending the stream.
+hangs up after its second chunk, without ending the stream. For ``gatewayz hf check``:
+``decider`` calls a tool under ``tool_choice: auto`` only when the user's text names it;
+``notools`` ignores tools and response formats; ``badjson`` answers a response format with
+broken JSON; ``slowstart`` streams its first chunk after ``SLOW_START_S`` seconds.
 
 An answer is cut at ``max_tokens`` words (``finish_reason: length``) and before the first
 ``stop`` string. ``prompt_tokens`` is the number of words in the messages (their text and
@@ -36,6 +40,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 SLOW_WORD_S = 0.05
+SLOW_START_S = 5.5  # past Hugging Face's 5 s bound on a stream's first token
 last_body: dict[str, Any] = {}
 
 
@@ -57,14 +62,35 @@ def _value(schema: dict[str, Any]) -> Any:
     return {"string": "Paris", "number": 3, "integer": 3, "boolean": True}.get(str(kind))
 
 
+def _user_text(messages: list[dict[str, Any]]) -> str:
+    user = next(m for m in reversed(messages) if m["role"] == "user")
+    content = user["content"]
+    if isinstance(content, list):
+        content = " ".join(p.get("text", "[image]") for p in content)
+    return str(content)
+
+
+def _needs_tool(body: dict[str, Any], tools: list[dict[str, Any]]) -> bool:
+    """Whether to call a tool: always when tools are offered, except for the ``decider``
+    model under ``auto``, which calls one only when the user's text names it."""
+    choice = body.get("tool_choice")
+    if not tools or choice == "none":
+        return False
+    if body["model"] == "decider" and choice in (None, "auto"):
+        text = _user_text(body["messages"])
+        return any(t["function"]["name"] in text for t in tools)
+    return True
+
+
 def _answer(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     """(text, tool call or None)."""
     messages = body["messages"]
-    tools = body.get("tools") or []
+    model = body["model"]
+    tools = [] if model == "notools" else body.get("tools") or []
     choice = body.get("tool_choice")
     if messages[-1]["role"] == "tool":
         return f"the tool said: {messages[-1]['content']}", None
-    if tools and choice != "none":
+    if _needs_tool(body, tools):
         wanted = choice["function"]["name"] if isinstance(choice, dict) else None
         tool = next((t for t in tools if t["function"]["name"] == wanted), tools[0])
         function = tool["function"]
@@ -74,14 +100,14 @@ def _answer(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
             "name": function["name"],
             "arguments": arguments,
         }
-    fmt = body.get("response_format") or {}
+    fmt = {} if model == "notools" else body.get("response_format") or {}
+    if fmt and model == "badjson":
+        return '{"name": "Paris", "age": ', None
     if fmt.get("type") == "json_schema":
         return orjson.dumps(_value(fmt["json_schema"]["schema"])).decode(), None
-    user = next(m for m in reversed(messages) if m["role"] == "user")
-    content = user["content"]
-    if isinstance(content, list):
-        content = " ".join(p.get("text", "[image]") for p in content)
-    return f"you said: {content}", None
+    if fmt.get("type") == "json_object" and isinstance(fmt.get("value"), dict):  # TGI's form
+        return orjson.dumps(_value(fmt["value"])).decode(), None
+    return f"you said: {_user_text(messages)}", None
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -155,6 +181,8 @@ async def chat(request: Request) -> Response:
         return b"data: " + orjson.dumps(data) + b"\n\n"
 
     async def events() -> AsyncIterator[bytes]:
+        if body["model"] == "slowstart":
+            await asyncio.sleep(SLOW_START_S)
         yield chunk({"role": "assistant", "content": ""})
         for i, word in enumerate(words):
             if body["model"] == "slow":

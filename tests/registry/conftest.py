@@ -10,6 +10,7 @@ import secrets
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ PROVIDER = "gatewayz-test"
 TOKEN = "hf_standin_write_token"
 # Upstreams are never called by these tests: only their kinds (and so their tasks) matter.
 UNREACHABLE = "http://127.0.0.1:9/v1"
+# The live models of ``registry_config``: the ``workdir`` fixture records a passing check
+# of each, so that ``hf sync`` pushes them live (tests/hf_check tests the gate itself).
+LIVE_MODELS = ("smol-chat", "flux-lora")
 
 
 def registry_config(db: Path) -> dict[str, Any]:
@@ -107,6 +111,20 @@ class Workdir:
         with sqlite3.connect(self.db) as conn:
             return int(conn.execute("SELECT version FROM registry_state").fetchone()[0])
 
+    def pass_checks(self, *model_ids: str, passed: bool = True) -> None:
+        """Record a passing (or failing) ``hf check`` of each model now, as the gateway
+        stores one (``POST /hf/tasks/models/{id}/checks``, tested in tests/hf_check): the
+        models these tests push live passed their conformance check."""
+        assert self.cli("models", "list").returncode == 0  # migrated and seeded
+        result = "pass" if passed else "fail"
+        probe = {"probe": "call", "client": "python", "result": result, "reason": None}
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy writes
+        with sqlite3.connect(self.db) as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO model_checks VALUES (?, ?, ?, ?, 'test')",
+                [(m, now, passed, json.dumps([{**probe, "latency_ms": 10}])) for m in model_ids],
+            )
+
     def audit_count(self) -> int:
         with sqlite3.connect(self.db) as conn:
             return int(conn.execute("SELECT count(*) FROM registry_audit").fetchone()[0])
@@ -122,7 +140,9 @@ def hub() -> Iterator[HubStandin]:
 @pytest.fixture
 def workdir(tmp_path: Path, hub: HubStandin) -> Workdir:
     hub.reset(PROVIDER, TOKEN)
-    return Workdir(tmp_path, hub)
+    workdir = Workdir(tmp_path, hub)
+    workdir.pass_checks(*LIVE_MODELS)
+    return workdir
 
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"

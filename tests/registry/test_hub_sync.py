@@ -150,6 +150,7 @@ def test_registry_changes_are_planned_on_the_next_sync(workdir: Workdir) -> None
     assert "4 to create" in first.stdout and first.returncode == 0, first.stdout
     assert workdir.hub.grouped(PROVIDER)["conversational"][bigger]["status"] == "staging"
 
+    workdir.pass_checks("smol-360")  # going live needs a passing check
     assert workdir.cli("models", "set-status", "smol-360", "live").returncode == 0
     out = workdir.sync()
     assert "0 to create, 1 to update status, 0 to delete" in out.stdout, out.stdout
@@ -219,6 +220,7 @@ def test_422_when_the_hub_model_pipeline_tag_does_not_fit_the_task(workdir: Work
         "chat:smollm2-base",
     )
     assert mapped.returncode == 0, mapped.stderr
+    workdir.pass_checks("smol-base-chat")  # pushed live only with a passing check
     out = workdir.sync()
     assert out.returncode == 1
     # Asked of the Hub's model info before anything is sent: never POSTed.

@@ -170,6 +170,10 @@ def test_status_and_delete_with_slashes_in_the_id(
         ).status_code
         == 201
     )
+    # Going live needs a passing conformance check (tests/hf_check tests the gate).
+    passed = {"probes": [{"probe": "call", "client": "python", "result": "pass"}]}
+    check = httpx.post(f"{gw.url}/hf/tasks/models/{model_id}/checks", json=passed, headers=admin)
+    assert check.status_code == 201, check.text
     r = httpx.put(
         f"{gw.url}/hf/tasks/models/{model_id}/status", json={"status": "live"}, headers=admin
     )
@@ -237,13 +241,14 @@ def test_registry_listing_has_the_hub_shape(
     )
     listing = httpx.get(f"{gw.url}/hf/tasks/models/registry", headers=admin).json()
     conversational = listing["conversational"]
-    assert conversational[HUB] == {"providerId": "smol-local", "status": "live"}
+    assert conversational[HUB] == {"providerId": "smol-local", "status": "live", "last_check": None}
     key = "tag-filter=base_model:adapter:HuggingFaceTB/SmolLM2-135M-Instruct,lora"
     assert conversational[key] == {
         "providerId": "smol-lora",
         "status": "staging",
         "adapterType": "lora",
         "tags": ["base_model:adapter:HuggingFaceTB/SmolLM2-135M-Instruct", "lora"],
+        "last_check": None,
     }
     live = httpx.get(
         f"{gw.url}/hf/tasks/models/registry", params={"status": "live"}, headers=admin

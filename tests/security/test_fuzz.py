@@ -98,6 +98,10 @@ SEEDS: dict[str, dict[str, Any]] = {
     "/hf/tasks/models/routes": {},
     "/hf/tasks/models/map": MAPPING,
     "/hf/tasks/models/{model_id:path}/status": {"status": "live"},
+    "/hf/tasks/models/{model_id:path}/checks": {
+        "probes": [{"probe": "call", "client": "python", "result": "pass", "latency_ms": 5}],
+        "changed_at": "2026-01-01T00:00:00+00:00",
+    },
     "/hf/tasks/models/{model_id:path}": {},
     "/health": {},
     "/ready": {},

@@ -94,6 +94,9 @@ registry_models = Table(
     Column("source", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # When what the entry serves last changed: every change but its status (migration
+    # 0010); a conformance check older than this is stale.
+    Column("changed_at", DateTime(timezone=True), nullable=True),
 )
 
 registry_routes = Table(
@@ -128,6 +131,19 @@ registry_audit = Table(
     Column("before", JSON(none_as_null=True), nullable=True),
     Column("after", JSON(none_as_null=True), nullable=True),
     Index("ix_registry_audit_model", "model_id", "at"),
+)
+
+# The last ``gatewayz hf check`` of each model (migration 0010): whether it passed, and
+# every probe's result as JSON ``[{"probe", "client", "result", "reason", "latency_ms"}]``.
+model_checks = Table(
+    "model_checks",
+    metadata,
+    Column("model_id", String(200), primary_key=True),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("probes", JSON, nullable=False),
+    # "key:<api key id>" of the admin key that recorded it.
+    Column("actor", String(64), nullable=False),
 )
 
 # One row (id 1) whose version every registry change increments: instances poll it cheaply.

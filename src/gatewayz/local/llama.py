@@ -195,9 +195,12 @@ def _check_tool_choice(params: JSONDict) -> None:
 
 
 def _schema_grammar(params: JSONDict) -> None:
-    """``response_format`` json_schema in the form llama-cpp turns into a grammar, so the
-    answer is JSON that validates against the schema."""
+    """``response_format`` json_schema (or TGI's ``json_object`` with a ``value``) in the
+    form llama-cpp turns into a grammar, so the answer is JSON that validates against the
+    schema."""
     fmt = params.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_object" and "value" in fmt:
+        fmt = {"type": "json_schema", "json_schema": {"schema": fmt["value"]}}  # TGI's form
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         schema = (fmt.get("json_schema") or {}).get("schema")
         params["response_format"] = (

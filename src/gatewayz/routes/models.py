@@ -27,6 +27,7 @@ from gatewayz.schemas.admin_answers import (
     StatusQuery,
     Unmapped,
 )
+from gatewayz.schemas.checks import CheckReport
 from gatewayz.schemas.query import parse_count
 from gatewayz.schemas.registry import MappingRequest, StatusRequest
 from gatewayz.services.hub_mapping import grouped, mapping_of
@@ -51,6 +52,13 @@ MAP = Api(
     created=True,
 )
 STATUS = Api("Set a model's status (admin)", TAG, body=StatusRequest, answer=RegistryEntry)
+CHECKS = Api(
+    "Record a model's conformance check (admin; gatewayz hf check sends it)",
+    TAG,
+    body=CheckReport,
+    answer=RegistryEntry,
+    created=True,
+)
 UNMAP: Api[Any] = Api("Unmap a model (admin)", TAG, answer=Unmapped)
 
 
@@ -59,7 +67,13 @@ def _actor(key_id: int) -> str:
 
 
 def _item(registry: Registry, model_id: str) -> dict[str, Any]:
-    return {**describe(registry.get(model_id)), "source": registry.source(model_id)}
+    changed_at = registry.changed_at(model_id)
+    return {
+        **describe(registry.get(model_id)),
+        "source": registry.source(model_id),
+        "changed_at": None if changed_at is None else changed_at.isoformat(),
+        "last_check": registry.check_json(model_id),
+    }
 
 
 def _visible(registry: Registry, who: Principal, status: str | None) -> list[ModelConfig]:
@@ -96,7 +110,14 @@ async def hub_listing(request: Request) -> Response:
     status = _filter(request, "status", STATUSES)
     models = _visible(gw.registry, ctx.principal, status)
     # Local-only entries are served but never pushed: the Hub would not list them.
-    return JSONResponse(grouped(mapping_of(m) for m in models if not m.local_only))
+    models = [m for m in models if not m.local_only]
+    listing = grouped(mapping_of(m) for m in models)
+    if ctx.principal.is_admin:  # probe reasons may name upstream details: admins only
+        by_ident = {mapping_of(m).ident: m.id for m in models}
+        for task, items in listing.items():
+            for key, item in items.items():
+                item["last_check"] = gw.registry.check_json(by_ident[(task, key)])
+    return JSONResponse(listing)
 
 
 async def map_model(request: Request) -> Response:
@@ -118,10 +139,25 @@ async def set_status(request: Request) -> Response:
     gw, ctx = await begin(request, "registry_status")
     ctx.principal.require_admin()
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    status = STATUS.validate(body).status
+    req = STATUS.validate(body)
     model_id = request.path_params["model_id"]
-    await gw.registry.set_status(model_id, status, _actor(ctx.principal.key_id))
+    await gw.registry.set_status(
+        model_id, req.status, _actor(ctx.principal.key_id), force=req.force
+    )
     return JSONResponse(_item(gw.registry, model_id))
+
+
+async def record_check(request: Request) -> Response:
+    """Store a model's conformance check (``gatewayz hf check`` sends it; admin)."""
+    gw, ctx = await begin(request, "registry_check")
+    ctx.principal.require_admin()
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    report = CHECKS.validate(body)
+    model_id = request.path_params["model_id"]
+    await gw.registry.record_check(
+        model_id, report.probe_dicts(), _actor(ctx.principal.key_id), report.changed_at
+    )
+    return JSONResponse(_item(gw.registry, model_id), status_code=201)
 
 
 async def unmap_model(request: Request) -> Response:
@@ -169,6 +205,13 @@ ROUTES = [
         family=HF,
         methods=["PUT"],
         api=STATUS,
+    ),
+    FamilyRoute(
+        "/hf/tasks/models/{model_id:path}/checks",
+        record_check,
+        family=HF,
+        methods=["POST"],
+        api=CHECKS,
     ),
     FamilyRoute(
         "/hf/tasks/models/{model_id:path}", unmap_model, family=HF, methods=["DELETE"], api=UNMAP

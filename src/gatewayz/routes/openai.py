@@ -16,6 +16,7 @@ from gatewayz.http.responses import JSONResponse, sse_response
 from gatewayz.routes.common import begin, primed_sse
 from gatewayz.schemas.answers import ChatCompletion, Completion, ModelList
 from gatewayz.schemas.openai import ChatCompletionRequest, CompletionRequest
+from gatewayz.services.provider_listing import provider_entries
 from gatewayz.upstreams.base import Operation
 
 TAG = "OpenAI"
@@ -68,7 +69,8 @@ def _pricing(pricing: Pricing) -> dict[str, Any]:
 
 async def list_models(request: Request) -> Response:
     """The live models; each lists ``providers``, one entry per route, with its breaker
-    state and measurements (docs/CONFIGURATION.md says how they are computed)."""
+    state and measurements (docs/CONFIGURATION.md says how they are computed) and what
+    the last conformance check found (``services/provider_listing.py``)."""
     gw, _ = await begin(request, "models")
     data = [
         {
@@ -82,7 +84,12 @@ async def list_models(request: Request) -> Response:
             "context_length": m.context_length,
             "providers": [
                 {**entry, "pricing": _pricing(m.pricing)}
-                for entry in gw.inference.health.describe(m)
+                for entry in provider_entries(
+                    m,
+                    gw.inference.health.describe(m),
+                    gw.registry.last_check(m.id),
+                    gw.registry.changed_at(m.id),
+                )
             ],
         }
         for m in gw.registry.live()

@@ -73,3 +73,5 @@ class StatusRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: Status
+    # Live without a current, passing conformance check (audited as forced).
+    force: bool = False

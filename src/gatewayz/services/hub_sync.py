@@ -12,13 +12,16 @@
 5. apply the rest (``POST``, ``PUT .../{id}/status``, ``DELETE .../{id}``), one mapping at
    a time, reporting each outcome. A run after a successful one plans nothing.
 
-The sync reads the registry and never writes to it.
+The sync reads the registry and never writes to it. A model live in the registry goes
+live on the Hub only with a current, passing conformance check (``gatewayz hf check``):
+without one it is created as ``staging``, and a mapping already live on the Hub is held
+back - left as it is and reported - rather than demoted (``gate_unverified``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from gatewayz.config import ModelConfig
@@ -39,6 +42,8 @@ _SIGN: dict[ActionKind, str] = {"create": "+", "update_status": "~", "delete": "
 # changes were held back (nothing failed). A wrong configuration or argument is 2.
 OK, FAILED, HELD_BACK = 0, 1, 3
 ALLOW_DELETE, ALLOW_DEMOTE = "--allow-delete", "--allow-demote"
+# What holds back a change to a live mapping of a model whose check is missing or failed.
+NEEDS_CHECK = "a current passing `gatewayz hf check`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +51,7 @@ class Action:
     kind: ActionKind
     mapping: HubMapping  # create: the wanted mapping; otherwise the Hub's, with its _id
     new_status: str | None = None
-    held_by: str | None = None  # the flag that would let it through, when held back
+    held_by: str | None = None  # what would let it through (a flag, or NEEDS_CHECK)
 
     def describe(self) -> str:
         m = self.mapping
@@ -92,6 +97,40 @@ def plan_sync(
     return sorted(actions, key=lambda a: (_ORDER[a.kind], a.mapping.ident))
 
 
+def gate_unverified(
+    models: Iterable[ModelConfig], unverified: Mapping[str, str]
+) -> list[ModelConfig]:
+    """The models as the Hub may see them: a live one without a current passing check
+    (``unverified``: model id -> why) is pushed as ``staging``."""
+    return [
+        m.model_copy(update={"status": "staging"})
+        if m.status == "live" and m.id in unverified
+        else m
+        for m in models
+    ]
+
+
+def hold_unverified(
+    actions: list[Action], remote: dict[MappingKey, HubMapping], unverified: Mapping[str, str]
+) -> list[Action]:
+    """Hold back the actions that would take a live Hub mapping of an unverified model away
+    from live (a demotion, or a delete-and-create): no flag lets those through; the model
+    stays live on the Hub as it is until a check passes (or the registry unmaps it)."""
+    demoting = {
+        ident
+        for ident, have in remote.items()
+        if have.status == "live"
+        and any(
+            a.mapping.ident == ident
+            and a.kind != "delete"
+            and a.mapping.provider_model in unverified
+            and (a.kind == "create" or a.new_status != "live")
+            for a in actions
+        )
+    }
+    return [replace(a, held_by=NEEDS_CHECK) if a.mapping.ident in demoting else a for a in actions]
+
+
 async def apply_action(client: HubClient, action: Action) -> HubReply:
     mapping = action.mapping
     if action.kind == "create":
@@ -134,15 +173,21 @@ async def sync(
     out: Callable[[str], None],
     allow_delete: bool = False,
     allow_demote: bool = False,
+    unverified: Mapping[str, str] | None = None,
 ) -> int:
     """Plan and (unless ``dry_run``) apply; print as it goes. Returns the exit status:
     ``OK`` when the Hub matches (or would, for a dry run), ``FAILED`` when something
-    failed or cannot be pushed, ``HELD_BACK`` when changes were held back."""
+    failed or cannot be pushed, ``HELD_BACK`` when changes were held back.
+    ``unverified``: live models without a current passing check -> why (see the module)."""
+    unverified = unverified or {}
     models = list(models)
     local_only = sorted(m.id for m in models if m.local_only)
     if local_only:
         out(f"  local-only, never pushed: {', '.join(local_only)}")
-    desired, problems = desired_mappings(models)
+    for m in models:
+        if m.status == "live" and m.id in unverified and not m.local_only:
+            out(f"  ! {m.id} is not pushed as live: {unverified[m.id]}")
+    desired, problems = desired_mappings(gate_unverified(models, unverified))
     listing = await client.list()
     if not listing.ok:
         out(f"cannot read the Hub's mappings for {provider!r}: {listing.message()}")
@@ -167,6 +212,7 @@ async def sync(
             f"{provider!r}: is this the registry you meant (see the database above)?"
         )
     actions = plan_sync(desired, remote, allow_delete=allow_delete, allow_demote=allow_demote)
+    actions = hold_unverified(actions, remote, unverified)
     held = [a for a in actions if a.held_by is not None]
     todo = [a for a in actions if a.held_by is None]
     failed_before = FAILED if problems else OK
@@ -182,12 +228,15 @@ async def sync(
     for action in todo:
         out(f"  {_SIGN[action.kind]} {action.describe()}")
     for action in held:
-        out(f"  held back: {action.describe()} (pass {action.held_by})")
-    if held:
-        flags = " and ".join(sorted({a.held_by for a in held if a.held_by}))
+        why = (
+            f"needs {action.held_by}" if action.held_by == NEEDS_CHECK else f"pass {action.held_by}"
+        )
+        out(f"  held back: {action.describe()} ({why})")
+    flags = sorted({a.held_by for a in held if a.held_by and a.held_by != NEEDS_CHECK})
+    if flags:
         out(
             f"{len(held)} change(s) would take live models off the Hub and were held back; "
-            f"run again with {flags} if that is what you want"
+            f"run again with {' and '.join(flags)} if that is what you want"
         )
     if dry_run:
         out("dry run: nothing was changed")

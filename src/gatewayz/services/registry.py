@@ -16,6 +16,8 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gatewayz.config import ModelConfig
 from gatewayz.errors import InvalidRequest, TaskMismatch
 from gatewayz.services.catalog import Catalog
+from gatewayz.services.model_checks import LastCheck, verdict
 from gatewayz.services.registry_store import AuditEntry, Entry, RegistryStore, Source
 from gatewayz.services.route_probe import RouteProbe
 from gatewayz.tasks import Task
@@ -101,6 +104,7 @@ class Registry(Catalog):
         self._interval = refresh_interval_s
         self._version = -1
         self._sources: dict[str, Source] = {m.id: "config" for m in config_models}
+        self._checks: dict[str, tuple[LastCheck | None, datetime | None]] = {}
         self._poller: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -139,6 +143,7 @@ class Registry(Catalog):
         self._models, self._by_id = snapshot._models, snapshot._by_id
         self._unusable = snapshot._unusable
         self._sources = {e.model.id: e.source for e in entries}
+        self._checks = {e.model.id: (e.check, e.changed_at) for e in entries}
         self._version = version
 
     async def _poll(self) -> None:
@@ -157,6 +162,35 @@ class Registry(Catalog):
     def source(self, model_id: str) -> Source:
         return self._sources.get(model_id, "api")
 
+    def last_check(self, model_id: str) -> LastCheck | None:
+        return self._checks.get(model_id, (None, None))[0]
+
+    def changed_at(self, model_id: str) -> datetime | None:
+        """When what ``model_id`` serves last changed (its status aside)."""
+        return self._checks.get(model_id, (None, None))[1]
+
+    def check_json(self, model_id: str) -> dict[str, Any] | None:
+        """``last_check`` as the registry API shows it, or None when never checked."""
+        check, changed_at = self._checks.get(model_id, (None, None))
+        return None if check is None else check.as_json(changed_at)
+
+    def not_verified(self, model_id: str) -> str | None:
+        """Why ``model_id`` may not be live on the Hub, or None when its check is current
+        and passed (as of the last snapshot)."""
+        check, changed_at = self._checks.get(model_id, (None, None))
+        return verdict(model_id, check, changed_at)
+
+    async def record_check(
+        self,
+        model_id: str,
+        probes: list[dict[str, Any]],
+        actor: str,
+        seen_changed_at: datetime | None,
+    ) -> LastCheck:
+        check = await self.store.record_check(model_id, probes, actor, seen_changed_at)
+        await self.refresh(force=True)
+        return check
+
     async def map(self, model: ModelConfig, actor: str, *, keep_status: bool = False) -> Mapped:
         """Register or replace a mapping, once its upstreams are asked what they serve
         (``RouteProbe``). ``keep_status``: a mapping that exists keeps its current status
@@ -167,10 +201,13 @@ class Registry(Catalog):
         await self.refresh(force=True)
         return Mapped(created, stored, notes)
 
-    async def set_status(self, model_id: str, status: str, actor: str) -> ModelConfig:
+    async def set_status(
+        self, model_id: str, status: str, actor: str, *, force: bool = False
+    ) -> ModelConfig:
+        """Going live needs a current, passing check unless ``force`` (audited as forced)."""
         if status not in STATUSES:
             raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        model = await self.store.set_status(model_id, status, actor)
+        model = await self.store.set_status(model_id, status, actor, force=force)
         await self.refresh(force=True)
         return model
 

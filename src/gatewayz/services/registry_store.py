@@ -19,8 +19,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gatewayz.config import ModelConfig, Pricing, RouteConfig
-from gatewayz.db.tables import registry_audit, registry_models, registry_routes, registry_state
+from gatewayz.db.tables import (
+    model_checks,
+    registry_audit,
+    registry_models,
+    registry_routes,
+    registry_state,
+)
 from gatewayz.errors import Conflict, ModelNotFound
+from gatewayz.services.model_checks import LastCheck, passed, utc, verdict
 
 Source = Literal["config", "api"]
 PRICE_FIELDS = tuple(Pricing.model_fields)
@@ -35,6 +42,9 @@ class Entry:
     # Why the stored entry cannot be served (e.g. a price an older version accepted);
     # such an entry is still listed, replaced or deleted, but never called.
     problem: str | None = None
+    # When what it serves last changed (not its status), and its last conformance check.
+    changed_at: datetime | None = None
+    check: LastCheck | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +138,7 @@ def _pricing_of(row: Any) -> tuple[Pricing, str | None]:
         return Pricing(), f"its stored pricing is invalid ({where}: {first['msg']})"
 
 
-def _entry_of(row: Any, routes: Sequence[Any]) -> Entry:
+def _entry_of(row: Any, routes: Sequence[Any], check: LastCheck | None = None) -> Entry:
     pricing, problem = _pricing_of(row)
     costs = [_cost_of(r.cost) for r in routes]
     problem = problem or next((p for _, p in costs if p is not None), None)
@@ -156,7 +166,12 @@ def _entry_of(row: Any, routes: Sequence[Any]) -> Entry:
         policy=row.policy,
         local_only=bool(row.local_only),
     )
-    return Entry(model, row.source, problem)
+    changed_at = None if row.changed_at is None else utc(row.changed_at)
+    return Entry(model, row.source, problem, changed_at, check)
+
+
+def _check_of(row: Any) -> LastCheck:
+    return LastCheck(utc(row.checked_at), bool(row.passed), tuple(row.probes))
 
 
 class RegistryStore:
@@ -186,10 +201,13 @@ class RegistryStore:
                     )
                 )
             ).all()
+            checks = {
+                r.model_id: _check_of(r) for r in (await conn.execute(select(model_checks))).all()
+            }
         routes: dict[str, list[Any]] = {}
         for r in route_rows:
             routes.setdefault(r.model_id, []).append(r)
-        entries = [_entry_of(row, routes.get(row.id, ())) for row in rows]
+        entries = [_entry_of(row, routes.get(row.id, ()), checks.get(row.id)) for row in rows]
         return int(version or 0), entries
 
     async def audit(self, model_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
@@ -229,7 +247,7 @@ class RegistryStore:
             if current is not None and current.model == model and current.source == "config":
                 continue
             before = describe(current.model) if current else None
-            await self._write(conn, model, "config", exists=current is not None)
+            await self._write(conn, model, "config", current=current)
             action = "update" if current else "create"
             await self._audit(conn, "config", action, model.id, before, describe(model))
             changed += 1
@@ -247,19 +265,33 @@ class RegistryStore:
             current = _owned(await self._current_entry(conn, model.id))
             if keep_status and current is not None:
                 model = model.model_copy(update={"status": current.model.status})
-            await self._write(conn, model, "api", exists=current is not None)
+            await self._write(conn, model, "api", current=current)
             before = describe(current.model) if current else None
             action = "update" if current else "create"
             await self._audit(conn, actor, action, model.id, before, describe(model))
             await self._bump(conn)
         return current is None, model
 
-    async def set_status(self, model_id: str, status: str, actor: str) -> ModelConfig:
+    async def set_status(
+        self, model_id: str, status: str, actor: str, *, force: bool = False
+    ) -> ModelConfig:
+        """Change a status. Going live needs a current, passing conformance check unless
+        ``force`` (then audited as ``set_status_forced``)."""
         async with self._engine.begin() as conn:
             current = _owned(await self._current_entry(conn, model_id))
             if current is None:
                 raise _not_found(model_id)
             updated = current.model.model_copy(update={"status": status})
+            action = "set_status"
+            if status == "live" and updated != current.model:
+                check = await self._check(conn, model_id)
+                reason = verdict(model_id, check, current.changed_at)
+                if reason is not None and not force:
+                    raise Conflict(
+                        f"{reason} (or force it: 'set-status --force', "
+                        '{"status": "live", "force": true} in the API)'
+                    )
+                action = "set_status" if reason is None else "set_status_forced"
             if updated != current.model:
                 await conn.execute(
                     update(registry_models)
@@ -267,10 +299,49 @@ class RegistryStore:
                     .values(status=status, updated_at=datetime.now(UTC))
                 )
                 await self._audit(
-                    conn, actor, "set_status", model_id, describe(current.model), describe(updated)
+                    conn, actor, action, model_id, describe(current.model), describe(updated)
                 )
                 await self._bump(conn)
         return updated
+
+    async def record_check(
+        self,
+        model_id: str,
+        probes: list[dict[str, Any]],
+        actor: str,
+        seen_changed_at: datetime | None,
+    ) -> LastCheck:
+        """Store ``model_id``'s last check (replacing the one before). ``seen_changed_at``:
+        the model's ``changed_at`` when the check started; a model changed since then was
+        not what was checked, and the result is refused."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(registry_models.c.changed_at).where(registry_models.c.id == model_id)
+                )
+            ).first()
+            if row is None:
+                raise _not_found(model_id)
+            changed_at = None if row.changed_at is None else utc(row.changed_at)
+            if seen_changed_at is not None and changed_at != utc(seen_changed_at):
+                raise Conflict(
+                    f"model {model_id!r} changed while it was checked (at "
+                    f"{changed_at.isoformat() if changed_at else 'an unknown time'}): "
+                    "check it again"
+                )
+            check = LastCheck(datetime.now(UTC), passed(probes), tuple(probes))
+            await conn.execute(delete(model_checks).where(model_checks.c.model_id == model_id))
+            await conn.execute(
+                insert(model_checks).values(
+                    model_id=model_id,
+                    checked_at=check.checked_at,
+                    passed=check.passed,
+                    probes=probes,
+                    actor=actor,
+                )
+            )
+            await self._bump(conn)
+        return check
 
     async def delete(self, model_id: str, actor: str) -> ModelConfig:
         async with self._engine.begin() as conn:
@@ -297,16 +368,25 @@ class RegistryStore:
         ).all()
         return _entry_of(row, routes)
 
+    async def _check(self, conn: AsyncConnection, model_id: str) -> LastCheck | None:
+        row = (
+            await conn.execute(select(model_checks).where(model_checks.c.model_id == model_id))
+        ).first()
+        return None if row is None else _check_of(row)
+
     async def _current(self, conn: AsyncConnection, model_id: str) -> dict[str, Any] | None:
         entry = await self._current_entry(conn, model_id)
         return describe(entry.model) if entry else None
 
     async def _write(
-        self, conn: AsyncConnection, model: ModelConfig, source: Source, *, exists: bool
+        self, conn: AsyncConnection, model: ModelConfig, source: Source, *, current: Entry | None
     ) -> None:
         now = datetime.now(UTC)
         values = _values(model, source, now)
-        if exists:
+        # A status alone is no change of what is served: a check stays current across it.
+        if current is None or current.model.model_copy(update={"status": model.status}) != model:
+            values["changed_at"] = now
+        if current is not None:
             await conn.execute(
                 update(registry_models).where(registry_models.c.id == model.id).values(**values)
             )
@@ -336,6 +416,7 @@ class RegistryStore:
     async def _remove(self, conn: AsyncConnection, model_id: str) -> None:
         # Routes first: SQLite enforces the cascade only with foreign_keys on.
         await conn.execute(delete(registry_routes).where(registry_routes.c.model_id == model_id))
+        await conn.execute(delete(model_checks).where(model_checks.c.model_id == model_id))
         await conn.execute(delete(registry_models).where(registry_models.c.id == model_id))
 
     async def _audit(

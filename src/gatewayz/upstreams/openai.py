@@ -148,7 +148,12 @@ class OpenAIUpstream(Upstream):
             result.output = TASK_SPECS[request.task].check_output(result.output)
         return result
 
+    def prepare(self, op: Operation, payload: JSONDict) -> JSONDict:
+        """The body as this server wants it; OpenAI's own form here (see ``HFUpstream``)."""
+        return payload
+
     async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
+        payload = self.prepare(op, payload)
         reply = await self.post(self.api_prefix + _PATHS[op], payload, payload.get("model"), watch)
         data = self._json_object(reply.body)
         field = "output" if op == "responses" else "choices"
@@ -215,6 +220,7 @@ class OpenAIUpstream(Upstream):
         self, op: Operation, payload: JSONDict, watch: Stopwatch
     ) -> AsyncIterator[JSONDict]:
         start = time.perf_counter()
+        payload = self.prepare(op, payload)
         try:
             url = self.url(self.api_prefix + _PATHS[op], payload.get("model"))
             resp = await self.session.post(url, data=orjson.dumps(payload))

@@ -1,0 +1,98 @@
+"""A gateway in front of the deterministic tool-calling upstream (tests/families), with
+chat models that do tools and structured output properly (``decider``, as an OpenAI-kind
+and as an HF-kind provider) and models that break one probe each; and the ``gatewayz hf
+check`` command run against it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.families.conftest import ToolUpstream
+from tests.servers import PYTHON, Gateway
+
+PRICING = {"input_per_million_usd": "0.50", "output_per_million_usd": "1.50"}
+
+
+def chat_model(model_id: str, provider: str, upstream_model: str) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "hub_model_id": f"example/{model_id}",
+        "task": "conversational",
+        "context_length": 4096,
+        "routes": [{"provider": provider, "model": upstream_model}],
+        "pricing": PRICING,
+    }
+
+
+def check_config(upstream: ToolUpstream, db: Path) -> dict[str, Any]:
+    return {
+        "database_url": f"sqlite:///{db}",
+        "auth_cache_ttl_s": 0,
+        "providers": [
+            {"name": "tooly", "kind": "openai", "base_url": upstream.base_url},
+            {"name": "tooly-hf", "kind": "hf", "base_url": upstream.root},
+        ],
+        "models": [
+            chat_model("good-chat", "tooly", "decider"),
+            chat_model("good-chat-hf", "tooly-hf", "decider"),
+            chat_model("notools-chat", "tooly", "notools"),
+            chat_model("badjson-chat", "tooly", "badjson"),
+            chat_model("slow-chat", "tooly", "slowstart"),
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def check_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolUpstream]:
+    server = ToolUpstream(tmp_path_factory.mktemp("check-upstream"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gw(tmp_path_factory: pytest.TempPathFactory, check_upstream: ToolUpstream) -> Iterator[Gateway]:
+    workdir = tmp_path_factory.mktemp("hf-check")
+    server = Gateway(workdir, check_config(check_upstream, workdir / "gw.db"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_key(gw: Gateway) -> str:
+    return gw.create_key("admin", "--admin")
+
+
+@pytest.fixture(scope="session")
+def user_key(gw: Gateway) -> str:
+    return gw.create_key("user")
+
+
+def hf_check(gw: Gateway, key: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``gatewayz hf check`` as an operator runs it, against ``gw``."""
+    return subprocess.run(
+        [PYTHON, "-m", "gatewayz", "hf", "check", "--url", gw.url, "--key", key, *args],
+        cwd=gw.workdir,
+        env=gw.env,
+        capture_output=True,
+        text=True,
+        timeout=900,  # the embedded default's first calls load its models
+    )
+
+
+def hf_check_json(gw: Gateway, key: str, *args: str) -> tuple[int, dict[str, Any]]:
+    out = hf_check(gw, key, "--json", *args)
+    assert out.stdout.startswith("{"), out.stdout + out.stderr
+    doc: dict[str, Any] = json.loads(out.stdout)
+    return out.returncode, doc
+
+
+def probes(doc: dict[str, Any], model: str) -> dict[str, dict[str, Any]]:
+    """``model``'s probes of the Python client, by name."""
+    (report,) = [m for m in doc["models"] if m["model"] == model]
+    return {p["probe"]: p for p in report["probes"] if p["client"] == "python"}
