@@ -33,7 +33,7 @@ STREAM_BODY = json.dumps({**json.loads(BODY), "model": STREAM_MODEL, "stream": T
 # nginx serves the streamed answer under this prefix (nginx.conf): content chunks, a usage
 # chunk and [DONE], all at once, so that what a proxy adds per chunk is all that spreads them.
 STREAM_PREFIX = "/stream"
-STREAM_CHUNKS = 20
+STREAM_CHUNKS = 16  # = max_tokens: a plausible usage, billed as reported
 CHAT_PATH = "/v1/chat/completions"
 
 
