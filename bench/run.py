@@ -1,396 +1,430 @@
-"""The gateway's throughput and added latency, in one command.
+"""The gateway against a bare proxy, every figure a ratio from the same run.
 
-    python bench/run.py [--duration S] [--repeat N] [--server uvicorn|granian]
+    python bench/run.py [--duration S] [--repeat N] [--backend sqlite,postgresql]
+                        [--server uvicorn|granian] [--soak MINUTES] [--keep]
 
-It starts four things on free 127.0.0.1 ports, all under one temporary directory:
-nginx answering every chat completion with a fixed body (an upstream that costs almost
-nothing), ``gatewayz serve`` (one worker, SQLite usage ledger, auth and metrics on) in
-front of it, a bare Starlette + aiohttp proxy with no features (``bare_proxy.py``) in
-front of it too, and ``wrk`` posting a chat completion with a real API key. It measures
-1 and 32 connections, straight to nginx, through the bare proxy and through the gateway
-(interleaved), and prints a table with the same-run ratios against the bare proxy:
-requests/s at 32 connections, p50/p99 at 1 and 32 connections, and the gateway's added
-latency. Afterwards it checks that every answered request left a committed usage record
-and that ``/metrics`` counted them. Everything it started is stopped on exit, Ctrl-C or
-error. With ``--repeat N`` each figure is the median of N runs (the machine may be noisy).
+It starts, on free 127.0.0.1 ports under one temporary directory: nginx answering every
+chat completion with a fixed body (an upstream that costs almost nothing) and, under
+``/stream``, with a fixed stream of chunks; the bare Starlette + aiohttp proxy
+(``bare_proxy.py``) in front of it; one ``gatewayz serve`` per backend (one worker; auth,
+usage records and metrics on; PostgreSQL in a fresh database on 127.0.0.1:5432, dropped
+afterwards), each with a key without limits and a key whose rate limits are counted in
+memory; and one SQLite gateway with ``--workers 2``. wrk posts chat completions at 1 and 32
+connections, straight to nginx, through the bare proxy and through each gateway,
+interleaved; the streamed times at one connection come from ``sse_client.py``.
+
+It prints the table, the ratios against the bare proxy (and nginx), each goal met or
+missed, the gateway's resident memory idle and after the load, and checks that every 2xx
+answer left a committed usage row and was counted by ``/metrics``. ``--soak M`` then keeps
+32 connections on the SQLite gateway for M minutes and prints its memory each minute.
+Everything it started is stopped on exit, Ctrl-C, SIGTERM or error. Exit status 0 means
+every goal was met and the records matched.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
-import json
-import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-HERE = Path(__file__).resolve().parent
-MODEL = "bench-model"
-BODY = json.dumps(
-    {
-        "model": MODEL,
-        "messages": [{"role": "user", "content": "What is the capital of France?"}],
-        "max_tokens": 16,
-    }
+from harness import (
+    BODY,
+    CHAT_PATH,
+    MODEL,
+    STREAM_BODY,
+    STREAM_CHUNKS,
+    STREAM_PREFIX,
+    Processes,
+    WrkResult,
+    children_of,
+    cpu_seconds,
+    create_key,
+    free_port,
+    gateway_config,
+    gatewayz,
+    median,
+    rss_mb,
+    run_wrk,
+    start_bare_proxy,
+    start_gateway,
+    start_nginx,
+    wait_http,
+    which,
 )
-TARGET_RPS_32 = 3_000
-TARGET_ADDED_P50_1_MS = 0.5
+from sse_client import StreamTimes, measure_stream
+
+# Re-exported for the other benchmarks (limits.py).
+__all__ = [
+    "MODEL",
+    "Processes",
+    "WrkResult",
+    "cpu_seconds",
+    "create_key",
+    "free_port",
+    "gateway_config",
+    "gatewayz",
+    "median",
+    "run_wrk",
+    "start_nginx",
+    "wait_http",
+    "which",
+]
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+# Rate limits high enough that nothing is refused: every request pays for a full decision.
+LIMIT_FLAGS = ("--rpm", "100000000", "--tpm", "100000000000", "--max-concurrency", "100000")
+IDLE_RSS_LIMIT_MB = 120
+SOAK_SLICE_S = 60
+SOAK_FLAT_MB = 5.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass
+class Gateway:
+    """One ``gatewayz serve`` under test and what proves its features were on."""
+
+    name: str
+    url: str
+    pid: int
+    database_url: str
+    db: Path
+    keys: dict[str, str]  # "off": no limits; "mem": limits counted in memory
+    workers: int = 1
+    answered: int = 0  # 2xx answers counted by the clients
+    cut_off: int = 0  # requests possibly in flight when a run ended
+    before: tuple[int, int] = (0, 0)
+
+    def cpu(self) -> float:
+        pids = [self.pid, *children_of(self.pid)] if self.workers > 1 else [self.pid]
+        return sum(cpu_seconds(p) for p in pids)
 
 
-def which(name: str, *fallbacks: str) -> str:
-    found = shutil.which(name) or next((f for f in fallbacks if os.access(f, os.X_OK)), None)
-    if found is None:
-        sys.exit(f"bench: {name} is not installed (Debian: apt-get install {name})")
-    return found
+@dataclass
+class Target:
+    """Something wrk posts to: nginx, the bare proxy, or a gateway with one of its keys."""
+
+    name: str
+    url: str
+    key: str = "unused"
+    gateway: Gateway | None = None
+    path: str = CHAT_PATH
+    stream_path: str = STREAM_PREFIX + CHAT_PATH
+    stream_body: str = STREAM_BODY
 
 
-class Processes:
-    """Child processes, each in its own session; ``stop_all`` ends them all."""
+@dataclass
+class Results:
+    wrk: dict[tuple[str, int], list[WrkResult]] = field(default_factory=dict)
+    streamed: dict[str, list[WrkResult]] = field(default_factory=dict)
+    sse: dict[str, list[StreamTimes]] = field(default_factory=dict)
 
-    def __init__(self, logdir: Path) -> None:
-        self.logdir = logdir
-        self._running: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Path:
-        log = self.logdir / f"{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                args,
-                cwd=self.logdir,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl-C reaches us, and we stop them in order
-            )
-        self._running.append((name, proc))
-        return log
-
-    def pid(self, name: str) -> int:
-        return next(p.pid for n, p in self._running if n == name)
-
-    def alive(self, name: str) -> bool:
-        return any(n == name and p.poll() is None for n, p in self._running)
-
-    def stop_all(self) -> None:
-        for _, proc in reversed(self._running):
-            if proc.poll() is None:
-                proc.terminate()
-        for _, proc in reversed(self._running):
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._running.clear()
+    def fig(self, name: str, conns: int, what: str) -> float:
+        return median(self.wrk[(name, conns)], what)
 
 
-def wait_http(url: str, procs: Processes, name: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not procs.alive(name):
-            sys.exit(f"bench: {name} exited during start-up:\n{log.read_text()}")
+def rows_of(gw: Gateway) -> tuple[int, int]:
+    """(all usage records, records with status 200) in the gateway's database."""
+    sql = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 200 THEN 1 ELSE 0 END), 0) "
+    sql += "FROM usage_records"
+    if gw.database_url.startswith("sqlite"):
+        with contextlib.closing(sqlite3.connect(gw.db, timeout=10)) as conn:
+            total, ok = conn.execute(sql).fetchone()
+        return int(total), int(ok)
+
+    async def count() -> tuple[int, int]:
+        import asyncpg
+
+        conn = await asyncpg.connect(gw.database_url)
         try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"bench: {name} did not come up at {url}:\n{log.read_text()}")
+            row = await conn.fetchrow(sql)
+        finally:
+            await conn.close()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    return asyncio.run(count())
 
 
-def start_nginx(procs: Processes, root: Path) -> str:
-    prefix = root / "nginx"
-    (prefix / "tmp").mkdir(parents=True)
-    port = free_port()
-    conf = prefix / "nginx.conf"
-    conf.write_text((HERE / "nginx.conf").read_text().replace("{port}", str(port)))
-    nginx = which("nginx", "/usr/sbin/nginx")
-    # -e: the error log from the first moment (before the config is read) goes to stderr,
-    # not /var/log/nginx, so no root-owned path is touched.
-    args = [nginx, "-p", f"{prefix}/", "-c", str(conf), "-e", "stderr", "-g", "daemon off;"]
-    log = procs.start("nginx", args)
-    base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/", procs, "nginx", log)
-    return base
+async def _pg(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
-def start_bare_proxy(procs: Processes, upstream: str) -> str:
-    port = free_port()
-    args = [sys.executable, str(HERE / "bare_proxy.py"), str(port), upstream]
-    log = procs.start("bare", args)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # it answers POST only: wait for the port
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return base
-        if not procs.alive("bare"):
-            break
-        time.sleep(0.1)
-    sys.exit(f"bench: the bare proxy did not start:\n{log.read_text()}")
+@contextlib.contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str | None]:
+    """A fresh database for one gateway: None (its SQLite file) or a PostgreSQL URL."""
+    if backend == "sqlite":
+        yield None
+        return
+    name = f"gatewayz_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        with contextlib.suppress(Exception):
+            asyncio.run(_pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
-def gateway_config(root: Path, upstream: str) -> tuple[Path, Path]:
-    db = root / "gatewayz.db"
-    config = {
-        "database_url": f"sqlite:///{db}",
-        "log_level": "warning",
-        "providers": [{"name": "mock", "kind": "openai", "base_url": f"{upstream}/v1"}],
-        "models": [
-            {
-                "id": MODEL,
-                "hub_model_id": "bench/mock-model",
-                "task": "conversational",
-                "routes": [{"provider": "mock", "model": "mock-model"}],
-                "pricing": {"input_per_million_usd": "0.15", "output_per_million_usd": "0.60"},
-            }
-        ],
-    }
-    path = root / "gatewayz.yaml"
-    path.write_text(json.dumps(config, indent=2))  # JSON is YAML
-    return path, db
+def start(
+    procs: Processes,
+    root: Path,
+    upstream: str,
+    name: str,
+    database_url: str | None,
+    server: str | None,
+    workers: int = 1,
+) -> Gateway:
+    workdir = root / name
+    workdir.mkdir()
+    config, db = gateway_config(workdir, upstream, database_url)
+    url = start_gateway(procs, config, server, name=name, workers=workers)
+    keys = {"off": create_key(config, workdir)}
+    if workers == 1 and database_url is None:  # in-memory limits: one process on SQLite
+        keys["mem"] = create_key(config, workdir, "limited", *LIMIT_FLAGS)
+    gw = Gateway(name, url, procs.pid(name), database_url or f"sqlite:///{db}", db, keys, workers)
+    gw.before = rows_of(gw)
+    return gw
 
 
-def gatewayz(*args: str) -> list[str]:
-    return [sys.executable, "-m", "gatewayz", *args]
-
-
-def start_gateway(procs: Processes, config: Path, server: str | None) -> str:
-    port = free_port()
-    extra = ["--server", server] if server else []
-    args = gatewayz("serve", "--config", str(config), "--port", str(port), *extra)
-    log = procs.start("gateway", args, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/health", procs, "gateway", log)
-    return base
-
-
-def create_key(config: Path, cwd: Path) -> str:
-    out = subprocess.run(
-        gatewayz("--config", str(config), "keys", "create", "--name", "bench"),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
+def run_target(target: Target, conns: int, duration: float, streamed: bool) -> WrkResult:
+    gw = target.gateway
+    cpu_before = gw.cpu() if gw else 0.0
+    if streamed:
+        path = target.path if gw else target.stream_path
+        result = run_wrk(target.url, conns, duration, target.key, target.stream_body, path)
+    else:
+        result = run_wrk(target.url, conns, duration, target.key, BODY, target.path)
+    if gw is not None:
+        result.cpu_us = (gw.cpu() - cpu_before) / max(result.requests, 1) * 1e6
+        gw.answered += result.requests - result.failed
+        gw.cut_off += conns
+    if result.failed:
+        print(f"  ! {target.name} @{conns}: {result.failed} failed requests", flush=True)
+    kind = "streamed " if streamed else ""
+    cpu = f"  cpu {result.cpu_us:4.0f} us/req" if gw else ""
+    print(
+        f"  {kind + target.name:<22} {conns:>2} conn {result.rps:>9,.0f} req/s  "
+        f"p50 {result.p50_ms:7.3f} ms  p99 {result.p99_ms:7.3f} ms{cpu}  "
+        f"wrk {result.wrk_cpu:.2f} cores",
+        flush=True,
     )
-    return out.stdout.strip().splitlines()[-1]
+    return result
 
 
-@dataclass
-class WrkResult:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    failed: int  # non-2xx answers plus socket errors
-    cpu_us: float = 0.0  # the gateway's CPU time per request during the run
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(value: str, unit: str) -> float:
-    return float(value) * _UNITS[unit]
-
-
-def parse_wrk(text: str) -> WrkResult:
-    def percentile(p: str) -> float:
-        m = re.search(rf"^\s*{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-        if m is None:
-            raise ValueError(f"no {p}% latency in wrk output:\n{text}")
-        return _ms(m[1], m[2])
-
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
-    total = re.search(r"^\s*(\d+) requests in", text, re.M)
-    if rps is None or total is None:
-        raise ValueError(f"unexpected wrk output:\n{text}")
-    failed = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", text))
-    errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+def run_sse(target: Target, duration: float) -> StreamTimes:
+    path = target.path if target.gateway else target.stream_path
+    times = measure_stream(target.url, path, target.stream_body, target.key, duration)
+    if target.gateway is not None:
+        target.gateway.answered += times.streams
+        target.gateway.cut_off += 1
+    print(
+        f"  streamed {target.name:<13}  1 conn  TTFT p50 {times.ttft_p50_ms:6.3f} ms  "
+        f"p99 {times.ttft_p99_ms:6.3f} ms  whole {times.total_p50_ms:6.3f} ms  "
+        f"first->last byte {times.span_p50_ms:6.3f} ms",
+        flush=True,
     )
-    if errors:
-        failed += sum(int(n) for n in errors.groups())
-    return WrkResult(float(rps[1]), percentile("50"), percentile("99"), int(total[1]), failed)
-
-
-def run_wrk(url: str, conns: int, duration: float, key: str) -> WrkResult:
-    threads = 1 if conns == 1 else 2
-    args = [
-        which("wrk", "/usr/bin/wrk"),
-        f"-t{threads}",
-        f"-c{conns}",
-        f"-d{max(1, round(duration))}s",
-        "--latency",
-        "-s",
-        str(HERE / "post.lua"),
-        f"{url}/v1/chat/completions",
-    ]
-    env = {**os.environ, "BENCH_BODY": BODY, "BENCH_KEY": key}
-    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True, timeout=600)
-    return parse_wrk(out.stdout)
-
-
-def usage_rows(db: Path) -> tuple[int, int]:
-    """(all usage records, records with status 200), read from the gateway's database."""
-    with contextlib.closing(sqlite3.connect(db, timeout=10)) as conn:
-        total, ok = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(status = 200), 0) FROM usage_records"
-        ).fetchone()
-    return int(total), int(ok)
-
-
-def metrics_count(gateway: str) -> float:
-    with urllib.request.urlopen(f"{gateway}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    pattern = (
-        r'^gatewayz_requests_total\{model="' + MODEL + r'",route="chat_completions",'
-        r'status="200"\}\s+([\d.e+]+)$'
-    )
-    m = re.search(pattern, text, re.M)
-    return float(m[1]) if m else 0.0
-
-
-@dataclass
-class Checks:
-    """Proof that usage records and metrics were on while the gateway was measured."""
-
-    answered: int = 0  # 2xx answers wrk counted through the gateway
-    cut_off: int = 0  # requests possibly still in flight when a wrk run ended
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def median(results: list[WrkResult], field: str) -> float:
-    return float(statistics.median(getattr(r, field) for r in results))
+    return times
 
 
 def measure(
-    targets: dict[str, str],
-    key: str,
-    duration: float,
-    repeat: int,
-    checks: Checks,
-    gateway_pid: int,
-) -> dict[tuple[str, int], list[WrkResult]]:
-    results: dict[tuple[str, int], list[WrkResult]] = {}
-    for name, url in targets.items():  # warm up: connection pools, caches
-        warm = run_wrk(url, 32, 2, key)
-        if name == "gateway":
-            checks.answered += warm.requests - warm.failed
-            checks.cut_off += 32
+    targets: list[Target], workers2: Target | None, duration: float, repeat: int
+) -> Results:
+    res = Results()
+    plain = [t for t in targets if not t.name.endswith("+limits")]
+    for t in [*targets, *([workers2] if workers2 else [])]:  # warm up: pools, caches
+        warm = run_wrk(t.url, 32, 2, t.key, BODY, t.path)
+        if t.gateway:
+            t.gateway.answered += warm.requests - warm.failed
+            t.gateway.cut_off += 32
     for _ in range(repeat):
         for conns in (1, 32):
-            for name, url in targets.items():  # interleaved, so drift hits both alike
-                cpu_before = cpu_seconds(gateway_pid)
-                result = run_wrk(url, conns, duration, key)
-                if name == "gateway" and result.requests:
-                    used = cpu_seconds(gateway_pid) - cpu_before
-                    result.cpu_us = used / result.requests * 1e6
-                results.setdefault((name, conns), []).append(result)
-                if result.failed:
-                    print(f"  ! {name} @{conns}: {result.failed} failed requests", flush=True)
-                if name == "gateway":
-                    checks.answered += result.requests - result.failed
-                    checks.cut_off += conns
-                cpu = f"  cpu {result.cpu_us:5.0f} us/req" if name == "gateway" else ""
-                print(
-                    f"  {name:<8} {conns:>2} conn  {result.rps:>9,.0f} req/s  "
-                    f"p50 {result.p50_ms:6.3f} ms  p99 {result.p99_ms:6.3f} ms{cpu}",
-                    flush=True,
+            for t in targets:  # interleaved, so drift hits all alike
+                res.wrk.setdefault((t.name, conns), []).append(
+                    run_target(t, conns, duration, False)
                 )
-    return results
+            if conns == 32 and workers2 is not None:
+                one = next(t for t in targets if t.gateway and t.gateway.workers == 1)
+                res.wrk.setdefault((workers2.name, 32), []).append(
+                    run_target(workers2, 32, duration, False)
+                )
+                res.wrk.setdefault((one.name + " (again)", 32), []).append(
+                    run_target(one, 32, duration, False)
+                )
+        for t in plain:
+            res.streamed.setdefault(t.name, []).append(run_target(t, 32, duration, True))
+        for t in plain:
+            res.sse.setdefault(t.name, []).append(run_sse(t, duration))
+    return res
 
 
-def report(results: dict[tuple[str, int], list[WrkResult]]) -> bool:
-    def fig(name: str, conns: int, field: str) -> float:
-        return median(results[(name, conns)], field)
+def _med(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
-    rows = [
+
+def sse_fig(res: Results, name: str, what: str) -> float:
+    return _med([getattr(s, what) for s in res.sse[name]])
+
+
+def report(res: Results, targets: list[Target], workers2: Target | None) -> list[tuple[str, bool]]:
+    """Prints the tables and ratios; returns each goal with whether it was met."""
+    names = [t.name for t in targets]
+    gws = [t for t in targets if t.gateway]
+    print("\nnot streamed (medians)" + "".join(f"{n:>16}" for n in names))
+    for label, conns, what, form in (
         ("requests/s @32 conns", 32, "rps", "{:,.0f}"),
         ("p50 @1 conn (ms)", 1, "p50_ms", "{:.3f}"),
         ("p99 @1 conn (ms)", 1, "p99_ms", "{:.3f}"),
         ("p50 @32 conns (ms)", 32, "p50_ms", "{:.3f}"),
         ("p99 @32 conns (ms)", 32, "p99_ms", "{:.3f}"),
-    ]
-    heads = ("nginx", "bare proxy", "gateway", "bare added", "gw added")
-    print(f"\n{'':<24}" + "".join(f"{h:>12}" for h in heads))
-    for label, conns, field, form in rows:
-        direct, bare, via = (fig(n, conns, field) for n in ("direct", "bare", "gateway"))
-        cells = [form.format(direct), form.format(bare), form.format(via)]
-        if field != "rps":
-            cells += [f"{bare - direct:+.3f}", f"{via - direct:+.3f}"]
-        print(f"{label:<24}" + "".join(f"{c:>12}" for c in cells))
-    bare_rps = fig("bare", 32, "rps")
-    bare_p50 = fig("bare", 1, "p50_ms") - fig("direct", 1, "p50_ms")
-    bare_p99 = fig("bare", 1, "p99_ms") - fig("direct", 1, "p99_ms")
-    gw_p99 = fig("gateway", 1, "p99_ms") - fig("direct", 1, "p99_ms")
-    rps = fig("gateway", 32, "rps")
-    added_p50 = fig("gateway", 1, "p50_ms") - fig("direct", 1, "p50_ms")
-    added_p50_32 = fig("gateway", 32, "p50_ms") - fig("direct", 32, "p50_ms")
-    print(f"\ngateway added p50: {added_p50:.3f} ms @1 conn, {added_p50_32:.3f} ms @32 conns")
+        ("CPU us/req @32 conns", 32, "cpu_us", "{:.0f}"),
+    ):
+        cells = [form.format(res.fig(n, conns, what)) for n in names]
+        print(f"{label:<22}" + "".join(f"{c:>16}" for c in cells))
+
+    def added(name: str, what: str) -> float:
+        return res.fig(name, 1, what) - res.fig("nginx", 1, what)
+
+    bare_rps, nginx_rps = res.fig("bare proxy", 32, "rps"), res.fig("nginx", 32, "rps")
+    bare_p50, bare_p99 = added("bare proxy", "p50_ms"), added("bare proxy", "p99_ms")
     print(
-        f"same-run ratios, gateway / bare proxy: requests/s @32 conns {rps / bare_rps:.2f}x; "
-        f"added p50 @1 conn {added_p50:.3f} vs {bare_p50:.3f} ms; "
-        f"added p99 @1 conn {gw_p99:.3f} vs {bare_p99:.3f} ms"
+        f"\nbare proxy: {bare_rps / nginx_rps:.3f}x nginx's requests/s @32 conns; "
+        f"added @1 conn p50 {bare_p50:+.3f} ms, p99 {bare_p99:+.3f} ms"
     )
-    cpu_us = fig("gateway", 32, "cpu_us")
-    print(
-        f"gateway CPU per request @32 conns: {cpu_us:.0f} us "
-        f"(one worker on an idle core: ~{1e6 / cpu_us:,.0f} req/s)"
-    )
-    ok_rps, ok_lat = rps >= TARGET_RPS_32, added_p50 <= TARGET_ADDED_P50_1_MS
-    print(f"target >= {TARGET_RPS_32:,} req/s @32 conns: {'met' if ok_rps else 'MISSED'}")
-    print(
-        f"target <= {TARGET_ADDED_P50_1_MS} ms added p50 @1 conn: {'met' if ok_lat else 'MISSED'}"
-    )
-    return ok_rps and ok_lat
+    goals: list[tuple[str, bool]] = []
+    print("same-run ratios (gateway / bare proxy; / nginx):")
+    for t in gws:
+        rps = res.fig(t.name, 32, "rps")
+        p50, p99 = added(t.name, "p50_ms"), added(t.name, "p99_ms")
+        print(
+            f"  {t.name:<18} requests/s @32 conns {rps / bare_rps:.2f}x ({rps / nginx_rps:.3f}x "
+            f"nginx); added @1 conn p50 {p50:+.3f} ms ({p50 / bare_p50:.2f}x the bare proxy's), "
+            f"p99 {p99:+.3f} ms ({p99 - bare_p99:+.3f} ms vs the bare proxy's)"
+        )
+        goals.append((f"{t.name}: requests/s @32 conns >= the bare proxy's", rps >= bare_rps))
+        goals.append((f"{t.name}: added p50 @1 conn <= the bare proxy's", p50 <= bare_p50))
+        goals.append(
+            (f"{t.name}: added p99 @1 conn <= the bare proxy's + 2 ms", p99 <= bare_p99 + 2)
+        )
+    pg = [t for t in gws if t.gateway and not t.gateway.database_url.startswith("sqlite")]
+    for t in pg:
+        p50 = added(t.name, "p50_ms")
+        goals.append((f"{t.name}: added p50 @1 conn <= 1 ms", p50 <= 1.0))
+        twin = t.name.replace("postgresql", "sqlite")
+        if (twin, 32) in res.wrk:
+            share = res.fig(t.name, 32, "rps") / res.fig(twin, 32, "rps")
+            print(f"  {t.name}: {share:.2f}x {twin}'s requests/s @32 conns")
+            goals.append((f"{t.name}: requests/s within 10% of SQLite's", share >= 0.9))
+
+    print(f"\nstreamed (chunks: {STREAM_CHUNKS} + usage + [DONE]; medians)")
+    direct_ttft = sse_fig(res, "nginx", "ttft_p50_ms")
+    direct_span = sse_fig(res, "nginx", "span_p50_ms")
+    stream_bare = median(res.streamed["bare proxy"], "rps")
+    for name in res.sse:
+        rps = median(res.streamed[name], "rps")
+        ttft = sse_fig(res, name, "ttft_p50_ms") - direct_ttft
+        per_chunk = (sse_fig(res, name, "span_p50_ms") - direct_span) / (STREAM_CHUNKS + 2) * 1000
+        ratio = "" if name == "nginx" else f" ({rps / stream_bare:.2f}x the bare proxy's)"
+        print(
+            f"  {name:<18} requests/s @32 conns {rps:>8,.0f}{ratio}; @1 conn: added TTFT "
+            f"p50 {ttft:+.3f} ms, per-chunk overhead {per_chunk:+.1f} us"
+        )
+        if any(t.name == name for t in gws):
+            goals.append((f"{name}: added time to first token @1 conn <= 1 ms", ttft <= 1.0))
+
+    if workers2 is not None:
+        one = f"{next(t.name for t in gws if t.gateway and t.gateway.workers == 1)} (again)"
+        w2 = res.wrk[(workers2.name, 32)]
+        w1 = res.wrk[(one, 32)]
+        print(
+            f"\n--workers 2: {median(w2, 'rps'):,.0f} req/s @32 conns against one worker's "
+            f"{median(w1, 'rps'):,.0f} ({median(w2, 'rps') / median(w1, 'rps'):.2f}x); wrk itself "
+            f"used {median(w2, 'wrk_cpu'):.2f} and {median(w1, 'wrk_cpu'):.2f} of the 2 cores"
+        )
+    return goals
 
 
-def verify(db: Path, before: tuple[int, int], gateway: str, checks: Checks) -> bool:
+def metrics_count(url: str) -> float:
+    """Chat completions answered 200, as the gateway's ``/metrics`` counts them."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    pattern = r'^gatewayz_requests_total\{model="[^"]*",route="chat_completions",status="200"\}'
+    return sum(float(m[1]) for m in re.finditer(pattern + r"\s+([\d.e+]+)$", text, re.M))
+
+
+def verify(gateways: list[Gateway]) -> bool:
     time.sleep(0.5)  # requests wrk cut off may still be finishing (and are recorded too)
-    total, ok = usage_rows(db)
-    grew, grew_ok = total - before[0], ok - before[1]
-    counted = metrics_count(gateway)
-    fine = checks.answered <= grew_ok <= checks.answered + checks.cut_off and grew == grew_ok
-    print(
-        f"\nusage records: +{grew_ok:,} committed rows with status 200 for {checks.answered:,} "
-        f"answers counted by wrk (+ up to {checks.cut_off} cut off at the end of runs): "
-        f"{'ok' if fine else 'MISMATCH'}"
-    )
-    print(f"metrics: gatewayz_requests_total{{status=200}} = {counted:,.0f}")
-    return fine and counted >= checks.answered
+    fine = True
+    for gw in gateways:
+        total, ok = rows_of(gw)
+        grew, grew_ok = total - gw.before[0], ok - gw.before[1]
+        # A request cut off by the end of a run is recorded too: 200 if it was answered,
+        # 499 if its stream was left midway.
+        good = gw.answered <= grew_ok <= gw.answered + gw.cut_off and grew - grew_ok <= gw.cut_off
+        counted = metrics_count(gw.url) if gw.workers == 1 else float(gw.answered)
+        print(
+            f"{gw.name}: +{grew_ok:,} committed usage rows with status 200 for {gw.answered:,} "
+            f"answers (+ up to {gw.cut_off} cut off): {'ok' if good else 'MISMATCH'}; "
+            f"/metrics counted {counted:,.0f}"
+        )
+        fine = fine and good and counted >= gw.answered
+    return fine
+
+
+def soak(gw: Gateway, minutes: float) -> bool:
+    """32 connections for ``minutes``; the resident memory after each slice."""
+    print(f"\nsoak: 32 connections on {gw.name} for {minutes:g} min; RSS {rss_mb(gw.pid):.1f} MB")
+    samples: list[float] = []
+    deadline = time.monotonic() + minutes * 60
+    while (left := deadline - time.monotonic()) > 1:
+        result = run_wrk(gw.url, 32, min(SOAK_SLICE_S, left), gw.keys["off"])
+        gw.answered += result.requests - result.failed
+        gw.cut_off += 32
+        samples.append(rss_mb(gw.pid))
+        print(
+            f"  {len(samples):>3}  {result.rps:>8,.0f} req/s  RSS {samples[-1]:.1f} MB", flush=True
+        )
+    flat = bool(samples) and max(samples) - samples[0] <= SOAK_FLAT_MB
+    verdict = "flat" if flat else "GROWING"
+    growth = max(samples) - samples[0] if samples else 0.0
+    print(f"soak: RSS grew {growth:.1f} MB after the first slice (<= {SOAK_FLAT_MB} MB: {verdict})")
+    return flat
 
 
 def main() -> int:
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    cli.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
+    cli.add_argument("--duration", type=float, default=8, help="seconds per wrk run")
     cli.add_argument("--repeat", type=int, default=1, help="runs per figure (median)")
+    cli.add_argument(
+        "--backend", default="sqlite", help="sqlite, postgresql, or both comma-separated"
+    )
     cli.add_argument("--server", choices=("uvicorn", "granian"), help="the gateway's ASGI server")
+    cli.add_argument("--no-workers", action="store_true", help="skip the --workers 2 figure")
+    cli.add_argument("--soak", type=float, metavar="MINUTES", help="then soak for MINUTES")
     cli.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = cli.parse_args()
+    backends = [b.strip() for b in args.backend.split(",") if b.strip()]
+    if not backends or set(backends) - {"sqlite", "postgresql"}:
+        cli.error("--backend takes sqlite, postgresql or both, comma-separated")
+    which("wrk", "/usr/bin/wrk")
 
     def interrupted(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -399,29 +433,63 @@ def main() -> int:
         signal.signal(signum, interrupted)
     root = Path(tempfile.mkdtemp(prefix="gatewayz-bench-"))
     procs = Processes(root)
-    try:
-        upstream = start_nginx(procs, root)
-        config, db = gateway_config(root, upstream)
-        gateway = start_gateway(procs, config, args.server)
-        bare = start_bare_proxy(procs, upstream)
-        key = create_key(config, root)
-        print(f"mock upstream {upstream}, gateway {gateway} ({args.server or 'default'} server)")
-        before = usage_rows(db)
-        checks = Checks()
-        targets = {"direct": upstream, "bare": bare, "gateway": gateway}
-        results = measure(targets, key, args.duration, args.repeat, checks, procs.pid("gateway"))
-        met = report(results)
-        recorded = verify(db, before, gateway, checks)
-        return 0 if met and recorded else 1
-    except KeyboardInterrupt:
-        print("\nbench: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        procs.stop_all()
-        if args.keep:
-            print(f"logs and database kept in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            upstream = start_nginx(procs, root)
+            bare = start_bare_proxy(procs, upstream)
+            targets = [Target("nginx", upstream), Target("bare proxy", bare)]
+            gateways: list[Gateway] = []
+            for backend in backends:
+                url = stack.enter_context(database(backend, root))
+                gw = start(procs, root, upstream, f"gw-{backend}", url, args.server)
+                gateways.append(gw)
+                targets.append(Target(gw.name, gw.url, gw.keys["off"], gw))
+            idle = {gw.name: rss_mb(gw.pid) for gw in gateways}
+            for gw in gateways:
+                if "mem" in gw.keys:
+                    targets.append(Target(gw.name + "+limits", gw.url, gw.keys["mem"], gw))
+            workers2 = None
+            if not args.no_workers:
+                gw2 = start(procs, root, upstream, "gw-sqlite-w2", None, args.server, workers=2)
+                gateways.append(gw2)
+                workers2 = Target(gw2.name, gw2.url, gw2.keys["off"], gw2)
+            print(
+                f"nginx {upstream}, bare proxy {bare}, "
+                + ", ".join(f"{g.name} {g.url}" for g in gateways)
+            )
+            res = measure(targets, workers2, args.duration, args.repeat)
+            goals = report(res, targets, workers2)
+            print()
+            for gw in gateways:
+                if gw.workers == 1:
+                    loaded = rss_mb(gw.pid)
+                    ok = idle[gw.name] < IDLE_RSS_LIMIT_MB
+                    goals.append((f"{gw.name}: idle RSS < {IDLE_RSS_LIMIT_MB} MB", ok))
+                    print(
+                        f"{gw.name}: resident memory {idle[gw.name]:.1f} MB idle, "
+                        f"{loaded:.1f} MB after the load"
+                    )
+            recorded = verify(gateways)
+            if args.soak:
+                goals.append(("RSS flat over the soak", soak(gateways[0], args.soak)))
+                recorded = verify(gateways[:1]) and recorded
+            print("\ngoals:")
+            for goal, met in goals:
+                print(f"  {'met   ' if met else 'MISSED'}  {goal}")
+            print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
+            return 0 if recorded and all(m for _, m in goals) else 1
+        except KeyboardInterrupt:
+            print("\nbench: interrupted", file=sys.stderr)
+            return 130
+        except subprocess.CalledProcessError as exc:
+            print(f"bench: {exc.cmd[0]} failed:\n{exc.stderr}", file=sys.stderr)
+            return 1
+        finally:
+            procs.stop_all()  # before the databases are dropped
+            if args.keep:
+                print(f"logs and database kept in {root}")
+            else:
+                shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

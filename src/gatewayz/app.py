@@ -18,6 +18,7 @@ from gatewayz.config import Settings
 from gatewayz.dashboard import Dashboard
 from gatewayz.db.engine import create_engine
 from gatewayz.heap import settle_heap
+from gatewayz.http.dispatch import FixedRoutes, as_handlers
 from gatewayz.http.errors import EXCEPTION_HANDLERS, CrashBoundary
 from gatewayz.http.families import family_of_unrouted
 from gatewayz.http.metrics_listener import MetricsListener
@@ -184,6 +185,7 @@ def build_app(settings: Settings) -> ASGIApp:
     app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.gateway = gateway
     app.state.api_document = ApiDocument(app.routes, __version__)
+    routed = FixedRoutes(app, ROUTES, as_handlers(EXCEPTION_HANDLERS))
     return RequestIdMiddleware(
-        CrashBoundary(app), gateway.metrics, family_of_unrouted, access_log=settings.access_log
+        CrashBoundary(routed), gateway.metrics, family_of_unrouted, access_log=settings.access_log
     )

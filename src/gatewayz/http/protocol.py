@@ -135,6 +135,44 @@ class GuardedConfig(Config):
         self.guard = guard
 
 
+class CoalescingTransport:
+    """The connection's transport as uvicorn's response cycle sees it: writes are held
+    and leave together, in one ``send`` system call, when the response is complete or at
+    the end of the event loop's iteration, whichever comes first. uvicorn writes a
+    response's head, and each event of a stream, separately (a syscall each, ~11% of the
+    gateway's CPU on a stream); a whole answer now costs one, and so do the events of a
+    stream that arrived together. Nothing waits past the current iteration: events that
+    arrive apart still leave as they come."""
+
+    __slots__ = ("_flush_soon", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] | None = None
+        self._flush_soon = self.flush
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is None:
+            self._held = [data]
+            self._loop.call_soon(self._flush_soon)
+        else:
+            held.append(data)
+
+    def flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(
         self,
@@ -164,6 +202,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.admitted, self.host = True, host
         super().connection_made(transport)
+        self.coalescing = CoalescingTransport(transport, self.loop)
         self._expect(HEADERS)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -184,6 +223,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
+        self.cycle.transport = self.coalescing  # type: ignore[assignment]
         if self.pipeline and self.pipeline[0][0] is self.cycle:
             # Queued behind a response in progress, and not read until it starts.
             self.phase = WORKING
@@ -200,6 +240,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         # uvicorn's version (0.55), with this protocol's idle deadline instead of its
         # keep-alive timer (one call_later and one cancel per request saved).
+        self.coalescing.flush()  # the whole response, now
         self.server_state.total_requests += 1
         if self.transport.is_closing():
             return

@@ -1,0 +1,36 @@
+"""The README's benchmark command runs (shortened: 1 s per figure, SQLite only, no second
+gateway), prints every figure and goal, and finds every answer's usage row committed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.servers import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_bench_run_prints_every_figure_and_checks_the_records() -> None:
+    assert "bench/run.py --duration 8 --repeat 3 --backend sqlite,postgresql" in README
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--duration", "1", "--backend", "sqlite", "--no-workers"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = done.stdout
+    assert done.returncode in (0, 1), done.stderr  # 1: a goal missed on a loaded machine
+    for figure in (
+        r"requests/s @32 conns\s+[\d,]+\s+[\d,]+\s+[\d,]+",
+        r"gw-sqlite\s+requests/s @32 conns [\d.]+x .* added @1 conn p50 [+-][\d.]+ ms",
+        r"gw-sqlite\s+requests/s @32 conns\s+[\d,]+ \([\d.]+x the bare proxy's\); @1 conn: "
+        r"added TTFT p50 [+-][\d.]+ ms, per-chunk overhead [+-][\d.]+ us",
+        r"gw-sqlite: resident memory [\d.]+ MB idle, [\d.]+ MB after the load",
+        r"gw-sqlite: \+[\d,]+ committed usage rows with status 200 for [\d,]+ answers .*: ok",
+        r"(met   |MISSED)  gw-sqlite: added time to first token @1 conn <= 1 ms",
+    ):
+        assert re.search(figure, out), f"{figure!r} not in:\n{out}\n{done.stderr}"
+    assert "MISMATCH" not in out

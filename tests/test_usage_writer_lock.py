@@ -1,0 +1,73 @@
+"""Usage rows are committed on the event loop when SQLite is free, and on the writer
+thread when another connection holds the write lock: the gateway keeps answering
+meanwhile, and no request is answered before its row is committed."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.checks import bearer, inference_id
+from tests.families.conftest import ToolUpstream, families_config
+from tests.servers import Gateway
+
+CHAT = {"model": "tooly", "messages": [{"role": "user", "content": "hello there"}]}
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolUpstream]:
+    server = ToolUpstream(tmp_path_factory.mktemp("lock-upstream"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: ToolUpstream) -> Iterator[Gateway]:
+    workdir = tmp_path_factory.mktemp("lock-gateway")
+    server = Gateway(workdir, families_config(upstream, workdir / "gw.db"))
+    yield server
+    server.stop()
+
+
+@contextlib.contextmanager
+def write_lock(db: Path) -> Iterator[None]:
+    """Hold SQLite's write lock, as another process writing would."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def test_a_locked_database_delays_answers_not_the_server(gateway: Gateway) -> None:
+    key = gateway.create_key("locked")
+    with httpx.Client(base_url=gateway.url, headers=bearer(key), timeout=30) as http:
+        assert http.post("/v1/chat/completions", json=CHAT).status_code == 200  # warm
+        with ThreadPoolExecutor(4) as pool, write_lock(gateway.db_path):
+            pending = [pool.submit(http.post, "/v1/chat/completions", json=CHAT) for _ in range(4)]
+            time.sleep(1.0)
+            started = time.perf_counter()
+            assert http.get("/health").status_code == 200
+            assert time.perf_counter() - started < 0.5, "the event loop waited for the lock"
+            # No answer before its usage row is committed, and it cannot be yet.
+            assert not any(f.done() for f in pending)
+        answers = [f.result(timeout=30) for f in pending]
+    assert [a.status_code for a in answers] == [200] * 4
+    for answer in answers:
+        rows = gateway.rows(
+            "SELECT status, input_tokens, output_tokens FROM usage_records WHERE request_id = ?",
+            inference_id(answer),
+        )
+        usage = answer.json()["usage"]
+        assert [tuple(r) for r in rows] == [
+            (200, usage["prompt_tokens"], usage["completion_tokens"])
+        ]
