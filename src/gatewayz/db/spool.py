@@ -93,7 +93,7 @@ class Refusals:
 def check_directory(directory: Path) -> str | None:
     """Why spool files cannot be made in ``directory`` (created if need be), or None."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         return f"cannot create {str(directory)!r}: {exc.strerror}"
     if not os.access(directory, os.W_OK | os.X_OK):
@@ -145,7 +145,7 @@ class SpoolFile:
     @classmethod
     def create(cls, directory: Path, columns: Sequence[str], deployment: str) -> SpoolFile:
         """A new file of this process's own, locked for its lifetime."""
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         while True:
             name = f"{_prefix(deployment)}{uuid.uuid4().hex}"
             fd = _lock(directory / f"{name}.lock")
