@@ -352,6 +352,8 @@ def _headers(
 ) -> list[tuple[bytes, bytes]]:
     """The ``x-ratelimit-*`` headers: for requests and for tokens, the applicable limit
     with the fewest remaining (then the lowest limit)."""
+    if len(rules) == 1:  # the common case: one rule, nothing to choose
+        return _headers_of(rules[0], states[0], durations)
     requests: tuple[int, int, float] | None = None
     tokens: tuple[int, int, float] | None = None
     for rule, state in zip(rules, states, strict=True):
@@ -375,6 +377,24 @@ def _headers(
             (_TOKENS[0], b"%d" % tokens[0]),
             (_TOKENS[1], b"%d" % tokens[1]),
             (_TOKENS_RESET, durations(tokens[2])),
+        ]
+    return out
+
+
+def _headers_of(rule: Rule, state: RuleState, durations: _Durations) -> list[tuple[bytes, bytes]]:
+    """``_headers`` of a single rule."""
+    out = []
+    if rule.rpm:
+        out += [
+            (_REQUESTS[0], b"%d" % rule.rpm),
+            (_REQUESTS[1], b"%d" % max(rule.rpm - state.requests_used, 0)),
+            (_REQUESTS_RESET, durations(state.requests_reset_s)),
+        ]
+    if rule.tpm:
+        out += [
+            (_TOKENS[0], b"%d" % rule.tpm),
+            (_TOKENS[1], b"%d" % max(rule.tpm - state.tokens_used, 0)),
+            (_TOKENS_RESET, durations(state.tokens_reset_s)),
         ]
     return out
 
