@@ -114,8 +114,13 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
+# The models it answers as themselves (any other name behaves as ``tooly``), listed by
+# ``GET /v1/models`` so that a mapping made through the API finds its route's model.
+MODELS = ("tooly", "decider", "notools", "badjson", "slow", "slowstart", "cutoff")
+
+
 async def models(_request: Request) -> Response:
-    return _json({"object": "list", "data": [{"id": "tooly"}]})
+    return _json({"object": "list", "data": [{"id": m, "object": "model"} for m in MODELS]})
 
 
 async def last(_request: Request) -> Response:
