@@ -23,7 +23,8 @@ broken JSON; ``slowstart`` streams its first chunk after ``SLOW_START_S`` second
 An answer is cut at ``max_tokens`` words (``finish_reason: length``) and before the first
 ``stop`` string. ``prompt_tokens`` is the number of words in the messages (their text and
 tool calls), ``completion_tokens`` the number of words answered; a stream sends one word
-per chunk (tool arguments in two chunks). ``GET /last`` returns the last request body.
+per chunk (tool arguments in two chunks); a body without ``messages`` gets a 400. ``GET
+/last`` returns the last request body.
 """
 
 from __future__ import annotations
@@ -129,6 +130,9 @@ async def last(_request: Request) -> Response:
 
 async def chat(request: Request) -> Response:
     body = await request.json()
+    if not body.get("messages"):  # as OpenAI answers a body without input
+        error = {"message": "'messages' is a required property", "type": "invalid_request_error"}
+        return _json({"error": error}, 400)
     last_body.clear()
     last_body.update(body)
     text, call = _answer(body)
