@@ -47,6 +47,10 @@ def test_a_failed_check_holds_back_a_mapping_live_on_the_hub(workdir: Workdir) -
         f"held back: update status conversational {BIGGER}: live -> staging "
         "(needs a current passing `gatewayz hf check`)"
     ) in out.stdout
+    assert (
+        "1 change(s) to mappings live on the Hub were held back until their models pass "
+        "`gatewayz hf check` (no flag lets them through)"
+    ) in out.stdout
     assert BIGGER not in "".join(line for line in out.stdout.splitlines() if "~ update" in line)
     assert workdir.hub.grouped(PROVIDER)["conversational"][BIGGER]["status"] == "live"
     assert not [c for c in workdir.hub.calls() if c[0] in ("PUT", "DELETE")]
