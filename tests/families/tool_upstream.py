@@ -23,7 +23,8 @@ broken JSON; ``slowstart`` streams its first chunk after ``SLOW_START_S`` second
 An answer is cut at ``max_tokens`` words (``finish_reason: length``) and before the first
 ``stop`` string. ``prompt_tokens`` is the number of words in the messages (their text and
 tool calls), ``completion_tokens`` the number of words answered; a stream sends one word
-per chunk (tool arguments in two chunks). ``GET /last`` returns the last request body.
+per chunk (tool arguments in two chunks); a body without ``messages`` gets a 400. ``GET
+/last`` returns the last request body.
 """
 
 from __future__ import annotations
@@ -114,8 +115,13 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
+# The models it answers as themselves (any other name behaves as ``tooly``), listed by
+# ``GET /v1/models`` so that a mapping made through the API finds its route's model.
+MODELS = ("tooly", "decider", "notools", "badjson", "slow", "slowstart", "cutoff")
+
+
 async def models(_request: Request) -> Response:
-    return _json({"object": "list", "data": [{"id": "tooly"}]})
+    return _json({"object": "list", "data": [{"id": m, "object": "model"} for m in MODELS]})
 
 
 async def last(_request: Request) -> Response:
@@ -124,6 +130,9 @@ async def last(_request: Request) -> Response:
 
 async def chat(request: Request) -> Response:
     body = await request.json()
+    if not body.get("messages"):  # as OpenAI answers a body without input
+        error = {"message": "'messages' is a required property", "type": "invalid_request_error"}
+        return _json({"error": error}, 400)
     last_body.clear()
     last_body.update(body)
     text, call = _answer(body)

@@ -1,6 +1,8 @@
 """The examples of docs/HUGGINGFACE_IMPLEMENTATION_GUIDE.md, run in order as an operator
-would: a gateway on the guide's configuration, the guide's own ``gatewayz hf stand-in`` in
-place of huggingface.co, and its nginx block in front of the gateway over TLS."""
+would: a gateway on the guide's configuration, its example upstream being the tool-calling
+upstream of tests/families (so that ``hf check`` passes for real), the guide's own
+``gatewayz hf stand-in`` in place of huggingface.co, and its nginx block in front of the
+gateway over TLS. The outputs the guide shows are the outputs printed."""
 
 from __future__ import annotations
 
@@ -17,12 +19,16 @@ from pathlib import Path
 import httpx
 import yaml
 
+from tests.families.conftest import ToolUpstream
 from tests.servers import PYTHON, ROOT, Gateway, free_port, wait_http
 
 GUIDE = ROOT / "docs" / "HUGGINGFACE_IMPLEMENTATION_GUIDE.md"
 PROVIDER = "acme-ai"
 TOKEN = "hf_guide_token"
 GUIDE_PORTS = {"gateway": "127.0.0.1:8000", "stand-in": "8900"}
+# The guide's upstream model names -> the tool upstream's: ``decider`` calls a tool under
+# tool_choice auto only when asked to (it passes ``hf check``), ``tooly`` always does.
+UPSTREAM_MODELS = {"llama-3.1-8b-instruct": "decider", "smollm2-360m-instruct": "tooly"}
 
 
 def examples() -> dict[str, str]:
@@ -31,13 +37,29 @@ def examples() -> dict[str, str]:
     return dict(found)
 
 
-def has_hf_command(name: str, env: dict[str, str]) -> bool:
-    """Whether ``gatewayz hf --help`` lists ``name`` (parts 1 and 3 of issue 14 are other
-    branches)."""
-    out = subprocess.run(
-        [PYTHON, "-m", "gatewayz", "hf", "--help"], env=env, capture_output=True, text=True
-    )
-    return re.search(rf"\b{re.escape(name)}\b", out.stdout) is not None
+def outputs() -> dict[str, list[str]]:
+    """The outputs the guide shows (``<!-- output: NAME -->``), as lines."""
+    text = GUIDE.read_text()
+    found = re.findall(r"<!-- output: ([\w-]+) -->\n```text\n(.*?)```", text, flags=re.S)
+    return {name: body.splitlines() for name, body in found}
+
+
+def columns(line: str) -> list[str]:
+    """An ``hf check`` report line without what varies (latency, reason): model ... result."""
+    return line.split()[:5]
+
+
+def assert_report(printed: str, shown: list[str], *, timed: tuple[str, ...] = ()) -> None:
+    """``hf check``'s table is the one the guide shows, but for latencies and reasons (and
+    the results of the ``timed`` probes, which a loaded machine can make miss their bound)."""
+    lines = printed.splitlines()
+    assert len(lines) == len(shown), printed
+    for got, want in zip(lines, shown, strict=True):
+        if len(want.split()) > 3 and want.split()[3] in timed:
+            assert columns(got)[:4] == columns(want)[:4], (got, want)
+        else:
+            assert columns(got) == columns(want), (printed, want)
+    assert lines[-2:] == shown[-2:], printed
 
 
 def stream_through_nginx(block: str, gw: Gateway, key: str, workdir: Path) -> None:
@@ -128,8 +150,10 @@ def test_the_guide_works_end_to_end(tmp_path: Path) -> None:
         "map-api",
         "map-cli",
         "hf-check",
-        "check",
+        "hf-check-embedded",
         "inference-id",
+        "go-live",
+        "go-live-refused",
         "registry",
         "stand-in",
         "sync-dry-run",
@@ -137,8 +161,13 @@ def test_the_guide_works_end_to_end(tmp_path: Path) -> None:
         "provider-kit",
         "nginx",
     ]
+    shown = outputs()
+    (tmp_path / "upstream").mkdir()
+    upstream = ToolUpstream(tmp_path / "upstream")
     config = yaml.safe_load(blocks["config"])
     config["database_url"] = f"sqlite:///{tmp_path / 'gatewayz.db'}"
+    (example,) = [p for p in config["providers"] if p["name"] == "upstream"]
+    example["base_url"] = upstream.base_url
     config_path = tmp_path / "gatewayz.yaml"
     config_path.write_text(yaml.safe_dump(config))
     secret = {"UPSTREAM_API_KEY": "sk-guide"}
@@ -160,13 +189,15 @@ def test_the_guide_works_end_to_end(tmp_path: Path) -> None:
 
         def shell(name: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
             script = blocks[name].replace(f":{GUIDE_PORTS['stand-in']}", f":{hub_port}")
+            for guide_model, served in UPSTREAM_MODELS.items():
+                script = script.replace(guide_model, served)
             out = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", script],
                 cwd=tmp_path,
                 env=env,
                 capture_output=True,
                 text=True,
-                timeout=300,
+                timeout=600,
             )
             if ok:
                 assert out.returncode == 0, f"{name}:\n{out.stdout}\n{out.stderr}"
@@ -184,32 +215,27 @@ def test_the_guide_works_end_to_end(tmp_path: Path) -> None:
             assert out.returncode == 0, f"{name}:\n{out.stdout}\n{out.stderr}"
             return out.stdout
 
-        # 3. Mapping: the example upstream cannot be reached, and the answer says so.
+        # 3. Mapping, at staging: the upstream serves the route's model and its endpoint.
         mapped = json.loads(shell("map-api").stdout)
         assert mapped["provider_model_id"] == "llama-3.1-8b" and mapped["status"] == "staging"
-        (note,) = mapped["notes"]
-        assert note.startswith("routes[0]: upstream 'upstream' could not be reached (")
-        assert "`gatewayz hf check` is where it would fail" in note
-        # Re-running the block keeps a live mapping live.
-        live = subprocess.run(
-            [PYTHON, "-m", "gatewayz", "models", "set-status", "llama-3.1-8b", "live"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert live.returncode == 0, live.stderr
-        assert json.loads(shell("map-api").stdout)["status"] == "live"
+        assert "notes" not in mapped, mapped["notes"]  # all asked, all answered
         listed = shell("map-cli")
         assert "created smollm2-360m -> HuggingFaceTB/SmolLM2-360M-Instruct" in listed.stdout
-        assert "note: routes[0]: upstream 'upstream' could not be reached" in listed.stderr
-        assert re.search(r"^llama-3\.1-8b .* live +synced ", listed.stdout, flags=re.M)
+        assert "note:" not in listed.stderr, listed.stderr
+        for model in ("llama-3.1-8b", "smollm2-360m", "smollm2-135m-instruct"):
+            assert re.search(rf"^{re.escape(model)} .* staging ", listed.stdout, flags=re.M)
 
-        # 4. Pre-flight.
-        if has_hf_command("check", env):  # LEAD: remove at merge
-            checked = shell("hf-check")
-            assert "smollm2-135m-instruct" in checked.stdout
-        assert "time to first token" in python("check")
+        # 4. Pre-flight: the upstream's model passes every probe; the embedded 135M model
+        # fails the tool call, and the check says so.
+        assert_report(shell("hf-check").stdout, shown["hf-check"])
+        embedded = shell("hf-check-embedded", ok=False)
+        assert embedded.returncode == 1, embedded.stdout + embedded.stderr
+        assert_report(embedded.stdout, shown["hf-check-embedded"], timed=("first_token",))
+        (tool_call,) = [line for line in embedded.stdout.splitlines() if " tool_call " in line]
+        # It answers in text; or, on a machine too loaded for llama.cpp, not within 120 s.
+        assert "no tool call with tool_choice auto; answered '" in tool_call or (
+            "timed out" in tool_call
+        ), tool_call
         ids = python("inference-id").splitlines()
         assert [line.split(":")[0] for line in ids] == [
             "Inference-Id",
@@ -221,7 +247,18 @@ def test_the_guide_works_end_to_end(tmp_path: Path) -> None:
         billed = gw.rows("SELECT request_id FROM usage_records WHERE request_id = ?", values[0])
         assert len(billed) == 1  # the id is the usage record's key
 
-        # 5. Sync, rehearsed against the guide's own stand-in command.
+        # 5. Going live: the checked model goes; the unchecked one is refused.
+        assert shell("go-live").stdout.strip() == "llama-3.1-8b is now live"
+        refused = shell("go-live-refused", ok=False)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert refused.stderr.splitlines() == shown["go-live-refused"], refused.stderr
+        (row,) = gw.rows("SELECT status FROM registry_models WHERE id = 'smollm2-360m'")
+        assert row["status"] == "staging"
+        # Re-running the mapping block keeps the live model live (and its check current:
+        # the sync below pushes it live).
+        assert json.loads(shell("map-api").stdout)["status"] == "live"
+
+        # 6. Sync, rehearsed against the guide's own stand-in command.
         registry = shell("registry").stdout
         assert '"meta-llama/Llama-3.1-8B-Instruct":{"providerId":"llama-3.1-8b"' in registry
         stand_in_args = blocks["stand-in"].strip().split()[1:]
@@ -239,26 +276,28 @@ def test_the_guide_works_end_to_end(tmp_path: Path) -> None:
         plan = shell("sync-dry-run").stdout
         assert f"registry: sqlite:///{tmp_path / 'gatewayz.db'} (3 entries, 3 to push)" in plan
         assert "3 to create" in plan and "dry run: nothing was changed" in plan
+        assert "not pushed as live" not in plan and "held back" not in plan, plan
         assert httpx.get(f"{hub_url}/api/partners/{PROVIDER}/models").json() == {}
         synced = shell("sync").stdout
         assert "applied 3 of 3 changes; 0 failed" in synced and "nothing to do" in synced
         hub = httpx.get(f"{hub_url}/api/partners/{PROVIDER}/models").json()
         assert {k: (v["providerId"], v["status"]) for k, v in hub["conversational"].items()} == {
-            "HuggingFaceTB/SmolLM2-135M-Instruct": ("smollm2-135m-instruct", "live"),
+            "HuggingFaceTB/SmolLM2-135M-Instruct": ("smollm2-135m-instruct", "staging"),
             "HuggingFaceTB/SmolLM2-360M-Instruct": ("smollm2-360m", "staging"),
             "meta-llama/Llama-3.1-8B-Instruct": ("llama-3.1-8b", "live"),
         }
         saved = json.loads((tmp_path / "hub-rehearsal.json").read_text())
         assert len(saved["mappings"][PROVIDER]) == 3 and TOKEN not in json.dumps(saved)
 
-        # 6. The provider kit.
+        # 7. The provider kit.
         shell("provider-kit")
         assert (tmp_path / "acme-ai-kit" / "CHECKLIST.md").is_file()
 
-        # 8. The nginx block, in front of this gateway over TLS.
+        # 9. The nginx block, in front of this gateway over TLS.
         stream_through_nginx(blocks["nginx"], gw, admin, tmp_path)
     finally:
         if stand_in is not None:
             stand_in.send_signal(signal.SIGINT)
             stand_in.wait(10)
         gw.stop()
+        upstream.stop()

@@ -272,9 +272,12 @@ def test_a_remap_keeps_the_status_unless_one_is_given(
     del first["status"]
     created = _map(gw, admin, first)
     assert created.status_code == 201 and created.json()["status"] == "staging"  # as on the Hub
-    live = httpx.put(
-        f"{gw.url}/hf/tasks/models/smol-remap/status", json={"status": "live"}, headers=admin
-    )
+    # Never checked, so going live is refused (tests/hf_check tests the gate), unless forced:
+    # what matters here is what a remap does to a live model.
+    url = f"{gw.url}/hf/tasks/models/smol-remap/status"
+    refused = httpx.put(url, json={"status": "live"}, headers=admin)
+    assert refused.status_code == 409 and "has no conformance check" in refused.text
+    live = httpx.put(url, json={"status": "live", "force": True}, headers=admin)
     assert live.status_code == 200
     # Re-running the same block (a new price, no status): still live, still served.
     again = _map(gw, admin, {**first, "pricing": {"input_per_million_usd": "0.40"}})
@@ -293,13 +296,14 @@ def test_a_remap_keeps_the_status_unless_one_is_given(
     )
     statuses = [json.loads(a["after"])["status"] for a in audit]
     assert statuses == ["staging", "live", "live", "live", "staging"]
+    assert audit[1]["action"] == "set_status_forced"
 
 
 def test_the_cli_remap_keeps_live_too(gw: Gateway, admin: dict[str, str]) -> None:
     args = ["--hub", HUB, "--task", "conversational", "--route", "local:smollm2-135m-instruct"]
     made = gw.cli("models", "map", "--config", *gw.config_args[1:], "--id", "cli-remap", *args)
     assert "created cli-remap -> " in made.stdout and "(conversational, staging)" in made.stdout
-    gw.cli("models", "set-status", "--config", *gw.config_args[1:], "cli-remap", "live")
+    gw.cli("models", "set-status", "--config", *gw.config_args[1:], "cli-remap", "live", "--force")
     again = gw.cli("models", "map", "--config", *gw.config_args[1:], "--id", "cli-remap", *args)
     assert "(conversational, live) (status kept; --status changes it)" in again.stdout
     changed = gw.cli(

@@ -1,6 +1,6 @@
 """``hf sync`` never pushes a model as live on the Hub without a current, passing check:
 such a model is created as staging, and a mapping already live on the Hub is held back
-(left unchanged and reported), not demoted."""
+(left unchanged and reported, and the run exits 3), not demoted."""
 
 from __future__ import annotations
 
@@ -39,10 +39,18 @@ def test_a_failed_check_holds_back_a_mapping_live_on_the_hub(workdir: Workdir) -
     workdir.pass_checks("smol-360", passed=False)
     workdir.hub.seed(PROVIDER, "conversational", BIGGER, "smol-360", "live")
     out = workdir.sync()
-    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.returncode == 3, out.stdout + out.stderr  # held back, nothing failed
     assert "the last conformance check of model 'smol-360'" in out.stdout
     assert "failed: call (python)" in out.stdout
-    assert f"= held back conversational {BIGGER}: live on the Hub, left unchanged" in out.stdout
+    assert "0 to update status, 0 to delete, 1 held back" in out.stdout
+    assert (
+        f"held back: update status conversational {BIGGER}: live -> staging "
+        "(needs a current passing `gatewayz hf check`)"
+    ) in out.stdout
+    assert (
+        "1 change(s) to mappings live on the Hub were held back until their models pass "
+        "`gatewayz hf check` (no flag lets them through)"
+    ) in out.stdout
     assert BIGGER not in "".join(line for line in out.stdout.splitlines() if "~ update" in line)
     assert workdir.hub.grouped(PROVIDER)["conversational"][BIGGER]["status"] == "live"
     assert not [c for c in workdir.hub.calls() if c[0] in ("PUT", "DELETE")]
@@ -54,9 +62,9 @@ def test_a_change_after_the_check_makes_it_stale(workdir: Workdir) -> None:
     config["models"][0]["routes"] = [{"provider": "chat", "model": "smollm2-v2"}]
     workdir.write_config(config)
     out = workdir.sync()
-    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.returncode == 3, out.stdout + out.stderr
     assert "is older than its last change" in out.stdout
-    assert f"= held back conversational {CHAT}" in out.stdout
+    assert f"held back: update status conversational {CHAT}: live -> staging (needs" in out.stdout
     assert workdir.hub.grouped(PROVIDER)["conversational"][CHAT]["status"] == "live"
     listed = workdir.models()
     (chat,) = [m for m in listed if m["provider_model_id"] == "smol-chat"]

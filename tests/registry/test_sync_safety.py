@@ -83,7 +83,8 @@ def test_an_empty_registry_warns_and_deletes_no_live_mapping(
     workdir: Workdir, hub: HubStandin
 ) -> None:
     before = seed_live_hub(hub)
-    config = registry_config(workdir.db)
+    # A database no command opened before (the workdir's own was made by its fixture).
+    config = registry_config(workdir.db.with_name("mistaken.db"))
     config["models"] = []
     workdir.write_config(config)
     out = workdir.sync()
@@ -100,7 +101,8 @@ def test_an_empty_registry_warns_and_deletes_no_live_mapping(
 
 def test_local_only_entries_are_listed_and_never_pushed(tmp_path: Path, hub: HubStandin) -> None:
     """The embedded default: VADER and Apertium have no Hub model, MiniLM's pipeline tag
-    is neither zero-shot nor summarization; only the others are pushed."""
+    is neither zero-shot nor summarization; only the others are pushed (as staging: no
+    ``hf check`` of them was run here, and the sync never pushes an unchecked model live)."""
     hub.reset(PROVIDER, TOKEN)
     env = {"HF_TOKEN": TOKEN, "GATEWAYZ_DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}"}
     out = run(tmp_path, "hf", "sync", "--provider", PROVIDER, "--hub-url", hub.url, env=env)
@@ -110,16 +112,20 @@ def test_local_only_entries_are_listed_and_never_pushed(tmp_path: Path, hub: Hub
         "minilm-zero-shot, vader-sentiment" in out.stdout
     )
     assert "applied 3 of 3 changes; 0 failed" in out.stdout
+    for model in ("smollm2-135m-instruct", "all-minilm-l6-v2", "en-core-web-sm"):
+        assert f"! {model} is not pushed as live: model '{model}' has no conformance check" in (
+            out.stdout
+        )
     assert hub.grouped(PROVIDER) == {
-        "conversational": {CHAT: {"providerId": "smollm2-135m-instruct", "status": "live"}},
+        "conversational": {CHAT: {"providerId": "smollm2-135m-instruct", "status": "staging"}},
         "feature-extraction": {
             "sentence-transformers/all-MiniLM-L6-v2": {
                 "providerId": "all-minilm-l6-v2",
-                "status": "live",
+                "status": "staging",
             }
         },
         "token-classification": {
-            "spacy/en_core_web_sm": {"providerId": "en-core-web-sm", "status": "live"}
+            "spacy/en_core_web_sm": {"providerId": "en-core-web-sm", "status": "staging"}
         },
     }
     posted = [c for c in hub.calls("POST")]
@@ -188,7 +194,7 @@ def test_the_stand_in_command_keeps_its_state_across_a_restart(tmp_path: Path) -
                 "id": "tiny",
                 "hub_model_id": "acme/tiny-chat",
                 "task": "conversational",
-                "status": "live",
+                "status": "staging",  # never checked: it would be pushed as staging anyway
                 "routes": [{"provider": "chat", "model": "tiny"}],
             }
         ]
@@ -223,7 +229,7 @@ def test_the_stand_in_command_keeps_its_state_across_a_restart(tmp_path: Path) -
             params={"expand[]": "inferenceProviderMapping"},
         ).json()
         assert mapped["inferenceProviderMapping"] == {
-            "acme-ai": {"status": "live", "providerId": "tiny", "task": "conversational"}
+            "acme-ai": {"status": "staging", "providerId": "tiny", "task": "conversational"}
         }
         again = run(tmp_path, "hf", "sync", "--provider", "acme-ai", env=cfg)
         assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
