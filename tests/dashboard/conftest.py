@@ -25,6 +25,7 @@ from tests.servers import Gateway
 
 XSS = "<img src=x onerror=alert(1)>"
 LOCAL_ONLY = "example-local-only"
+CHECKED = "example-checked"
 
 
 def dashboard_config(upstream_url: str, database_url: str) -> dict[str, Any]:
@@ -36,6 +37,15 @@ def dashboard_config(upstream_url: str, database_url: str) -> dict[str, Any]:
             "hub_model_id": f"example/{XSS}",
             "task": "conversational",
             "context_length": 4096,
+            "routes": [{"provider": "fake", "model": "fast"}],
+            "pricing": PRICING,
+        }
+    )
+    config["models"].append(
+        {  # the model the browser tests run 'gatewayz hf check' on
+            "id": CHECKED,
+            "hub_model_id": "example/example-checked",
+            "task": "conversational",
             "routes": [{"provider": "fake", "model": "fast"}],
             "pricing": PRICING,
         }

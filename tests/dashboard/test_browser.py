@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.billing.conftest import auth
-from tests.dashboard.conftest import LOCAL_ONLY, XSS, Dash
+from tests.dashboard.conftest import CHECKED, LOCAL_ONLY, XSS, Dash
 
 CHROMIUM = "/usr/bin/chromium"
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -51,10 +51,10 @@ def used(dash: Dash) -> Dash:
     # A real conformance check of one model, recorded (the tiny upstream fails some probes:
     # the Models page must show each probe's result and reason).
     checked = dash.gw.cli(
-        *("hf", "check", "--url", dash.url, "--key", dash.admin, "--model", "example-chat"),
+        *("hf", "check", "--url", dash.url, "--key", dash.admin, "--model", CHECKED),
         check=False,
     )
-    assert "example-chat: " in checked.stdout, checked.stderr
+    assert f"{CHECKED}: " in checked.stdout, checked.stderr
     return dash
 
 
@@ -140,7 +140,7 @@ def test_overview_figures_match_the_api(used: Dash, page: Any, shots: Path) -> N
         for r in page.locator("#errors-table tbody tr").all()
     }
     for (route, model, status), n in errors.items():
-        assert (route, model or "–", status, str(n)) in shown
+        assert (route, model or "\N{EN DASH}", status, str(n)) in shown
     unknown = [k for k in errors if k[2] == "404" and k[0] == "chat_completions"]
     assert unknown and any(k[2] == "400" for k in errors) and any(k[2] == "401" for k in errors)
     assert "refusals" in page.text_content("#charts figure.chart:nth-child(2) figcaption")
@@ -217,7 +217,7 @@ def test_models_show_html_names_as_text(used: Dash, page: Any, shots: Path) -> N
             assert text.startswith(f"{result} {probe['probe']} ({probe['client']})")
             if probe["reason"]:
                 assert text.endswith(f": {probe['reason']}")
-    assert checked == 1  # example-chat, by the fixture's hf check
+    assert checked == 1  # CHECKED, by the fixture's hf check
     # At 1400 px the table fits: nothing cut off, nothing to scroll sideways.
     width = page.evaluate(
         "() => { const t = document.getElementById('m-table'); "

@@ -28,10 +28,8 @@ def error_counts(exposition: bytes) -> list[dict[str, Any]]:
                 continue
             key = (sample.labels.get("route", ""), sample.labels.get("model", ""), int(status))
             counts[key] = counts.get(key, 0) + int(sample.value)
-    rows = [
+    ranked = sorted(((n, key) for key, n in counts.items() if n > 0), key=lambda x: (-x[0], x[1]))
+    return [
         {"route": route, "model": model, "status": status, "count": n}
-        for (route, model, status), n in counts.items()
-        if n > 0
+        for n, (route, model, status) in ranked
     ]
-    rows.sort(key=lambda r: (-r["count"], r["route"], r["model"], r["status"]))
-    return rows

@@ -98,9 +98,7 @@ def offer_of(
     chosen = []
     left_out = []
     for model in models:
-        why, status = _left_out_because(
-            model, unverified or {}, include_staging, include_unchecked
-        )
+        why, status = _left_out_because(model, unverified or {}, include_staging, include_unchecked)
         if why is not None:
             left_out.append(LeftOut(model.id, model.hub_model_id, model.task, why))
             continue

@@ -1,8 +1,9 @@
 """Usage queries: a key's records filtered by time, model and task, in pages, with totals.
 
 Pages are ordered by ``(created_at, request_id)`` (oldest first; the dashboard asks for
-newest first) and continue from an opaque keyset cursor, so a page is an index range scan however deep it is, and rows written meanwhile never shift
-or repeat a page. Times are UTC; ``start`` is inclusive, ``end`` exclusive.
+newest first) and continue from an opaque keyset cursor, so a page is an index range scan
+however deep it is, and rows written meanwhile never shift or repeat a page. Times are UTC;
+``start`` is inclusive, ``end`` exclusive.
 """
 
 from __future__ import annotations
@@ -177,7 +178,11 @@ class UsageQueries:
         if after is not None:
             clauses.append(_after(after, newest_first))
         columns = [usage_records.c[name] for name in COLUMNS]
-        order = (u.created_at.desc(), u.request_id.desc()) if newest_first else (u.created_at, u.request_id)
+        order = (
+            (u.created_at.desc(), u.request_id.desc())
+            if newest_first
+            else (u.created_at, u.request_id)
+        )
         return select(*columns).where(*clauses).order_by(*order)
 
     async def page(
