@@ -25,7 +25,7 @@ def test_no_session_redirects_pages_and_refuses_the_api(dash: Dash) -> None:
     client = dash.client()
     page = client.get("/dashboard")
     assert page.status_code == 303 and page.headers["location"] == "/dashboard/login"
-    for path in ("session", "keys", "usage", "usage.csv", "series", "models", "routes"):
+    for path in ("session", "keys", "usage", "usage.csv", "series", "errors", "models", "routes"):
         msg = hf_error(client.get(f"/dashboard/api/{path}"), 401)
         assert "log in" in msg
     hf_error(client.post("/dashboard/api/keys", json={"name": "x"}), 401)
