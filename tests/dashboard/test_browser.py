@@ -232,6 +232,11 @@ def test_models_show_html_names_as_text(used: Dash, page: Any, shots: Path) -> N
     routes = httpx.get(f"{used.url}/hf/tasks/models/routes", headers=auth(used.admin)).json()
     shown = page.locator("#r-table tbody tr").count()
     assert shown == sum(len(m["routes"]) for m in routes["models"])
+    width = page.evaluate(
+        "() => { const t = document.getElementById('r-table'); "
+        "return [t.scrollWidth, t.parentElement.clientWidth]; }"
+    )
+    assert width[0] <= width[1], width  # every column fits at 1400 px
     down = page.locator("#r-table tbody tr", has_text="example-down").first.text_content()
     assert "down" in down
     page.screenshot(path=str(shots / "05-upstreams.png"), full_page=True)
