@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 
 
 def cmd_provider_kit(args: argparse.Namespace) -> int:
-    from gatewayz.cli_models import _with_registry
+    from gatewayz.cli_models import _open, _with_registry
     from gatewayz.config import ConfigError
+    from gatewayz.db.location import shown
     from gatewayz.provider_kit.identity import identity
     from gatewayz.provider_kit.kit import CHECKLIST, Logos, build, generated_logos
     from gatewayz.provider_kit.logos import checked_logo
@@ -45,15 +46,28 @@ def cmd_provider_kit(args: argparse.Namespace) -> int:
     else:
         logos = generated_logos(who)
 
-    async def models(registry: Registry) -> list[ModelConfig]:
-        return list(registry.all())
+    async def models(registry: Registry) -> tuple[list[ModelConfig], dict[str, str]]:
+        entries = list(registry.all())
+        unverified = {m.id: why for m in entries if (why := registry.not_verified(m.id))}
+        return entries, unverified
 
-    offer = offer_of(_with_registry(args, models), include_staging=args.include_staging)
-    written = write(target, build(who, offer, logos))
+    opened = _open(args)
+    database = shown(opened[0].database_url)
+    print(f"registry: {database}")
+    entries, unverified = _with_registry(args, models, opened)
+    offer = offer_of(
+        entries,
+        include_staging=args.include_staging,
+        unverified=unverified,
+        include_unchecked=args.include_unchecked,
+    )
+    written = write(target, build(who, offer, logos, database))
     print(
         f"wrote the provider kit for {who.name!r} ({len(offer.models)} models; tasks: "
         f"{', '.join(offer.tasks)}): {len(written)} files in {target}"
     )
+    for left in offer.left_out:
+        print(f"  left out {left.provider_id}: {left.reason}")
     print(f"next: follow {target / CHECKLIST}")
     return 0
 
@@ -79,6 +93,12 @@ def add_command(hf: Any) -> None:
     kit.add_argument("--logo-dark", help="the SVG logo for dark themes")
     kit.add_argument(
         "--include-staging", action="store_true", help="include staging models (default: live)"
+    )
+    kit.add_argument(
+        "--include-unchecked",
+        action="store_true",
+        help="include live models without a current passing 'gatewayz hf check' "
+        "(default: left out, as hf sync does not push them as live)",
     )
     kit.add_argument("--config", default=argparse.SUPPRESS)
     kit.set_defaults(func=cmd_provider_kit)

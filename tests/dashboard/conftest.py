@@ -24,6 +24,8 @@ from tests.billing.conftest import (  # noqa: F401 (fixtures used by this direct
 from tests.servers import Gateway
 
 XSS = "<img src=x onerror=alert(1)>"
+LOCAL_ONLY = "example-local-only"
+CHECKED = "example-checked"
 
 
 def dashboard_config(upstream_url: str, database_url: str) -> dict[str, Any]:
@@ -35,6 +37,25 @@ def dashboard_config(upstream_url: str, database_url: str) -> dict[str, Any]:
             "hub_model_id": f"example/{XSS}",
             "task": "conversational",
             "context_length": 4096,
+            "routes": [{"provider": "fake", "model": "fast"}],
+            "pricing": PRICING,
+        }
+    )
+    config["models"].append(
+        {  # the model the browser tests run 'gatewayz hf check' on
+            "id": CHECKED,
+            "hub_model_id": "example/example-checked",
+            "task": "conversational",
+            "routes": [{"provider": "fake", "model": "fast"}],
+            "pricing": PRICING,
+        }
+    )
+    config["models"].append(
+        {  # served here, never pushed to the Hub: the Models page says so
+            "id": LOCAL_ONLY,
+            "hub_model_id": "example/example-chat",  # the Hub id example-chat maps too
+            "task": "conversational",
+            "local_only": True,
             "routes": [{"provider": "fake", "model": "fast"}],
             "pricing": PRICING,
         }
@@ -75,6 +96,16 @@ class Dash:
             client.close()
         assert made.status_code == 201, made.text
         return str(made.json()["key"])
+
+    def refuse(self) -> list[httpx.Response]:
+        """Requests refused before routing (no usage record): an unknown model, a body
+        that is not JSON, a missing key."""
+        url = f"{self.url}/v1/chat/completions"
+        return [
+            self.chat(self.user, "no-such-model"),
+            httpx.post(url, content=b"{not json", headers=auth(self.user), timeout=30),
+            httpx.post(url, json={"model": "example-chat", "messages": []}, timeout=30),
+        ]
 
     def client(self) -> httpx.Client:
         """A client with this gateway's Origin on every request, as a browser sends it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from tests.billing.conftest import auth
-from tests.dashboard.conftest import XSS, Dash
+from tests.dashboard.conftest import CHECKED, LOCAL_ONLY, XSS, Dash
 
 CHROMIUM = "/usr/bin/chromium"
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -46,12 +47,21 @@ def used(dash: Dash) -> Dash:
     ]:
         assert dash.chat(dash.user, model, words).status_code == 200
     assert dash.chat(dash.user, "example-down").status_code == 502
+    assert [r.status_code for r in dash.refuse()] == [404, 400, 401]
+    # A real conformance check of one model, recorded (the tiny upstream fails some probes:
+    # the Models page must show each probe's result and reason).
+    checked = dash.gw.cli(
+        *("hf", "check", "--url", dash.url, "--key", dash.admin, "--model", CHECKED),
+        check=False,
+    )
+    assert f"{CHECKED}: " in checked.stdout, checked.stderr
     return dash
 
 
 @pytest.fixture(scope="module")
 def page(used: Dash) -> Iterator[Any]:
     alerts: list[str] = []
+    missing: list[str] = []
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         context = browser.new_context(
@@ -68,9 +78,11 @@ def page(used: Dash) -> Iterator[Any]:
                 dialog.dismiss()
 
         pg.on("dialog", on_dialog)
+        pg.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
         pg.alerts = alerts
         yield pg
         assert alerts == [], f"a script ran from a name: {alerts}"
+        assert missing == [], f"the pages asked for files the gateway does not have: {missing}"
         browser.close()
 
 
@@ -99,12 +111,40 @@ def test_login(used: Dash, page: Any, shots: Path) -> None:
     assert page.text_content("#who").startswith("ops-admin")
 
 
+_SAMPLE = re.compile(r"^gatewayz_requests_total\{(.*)\} (\S+)$", re.M)
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def metrics_errors(d: Dash) -> dict[tuple[str, str, str], int]:
+    """Answers with status >= 400 by (route, model, status), read from /metrics' text."""
+    text = httpx.get(f"{d.url}/metrics").text
+    found: dict[tuple[str, str, str], int] = {}
+    for labels, value in _SAMPLE.findall(text):
+        lab = dict(_LABEL.findall(labels))
+        if int(lab["status"]) >= 400 and float(value) > 0:
+            found[(lab["route"], lab["model"], lab["status"])] = int(float(value))
+    return found
+
+
 def test_overview_figures_match_the_api(used: Dash, page: Any, shots: Path) -> None:
     totals = httpx.get(f"{used.url}/hf/tasks/billing/usage", headers=auth(used.admin)).json()[
         "totals"
     ]
     assert page.text_content("#card-requests .card-value") == str(totals["requests"])
     assert page.text_content("#card-errors .card-value") == "1"
+    # Refusals before routing have no usage record; the page shows /metrics' count of them.
+    errors = metrics_errors(used)
+    assert page.text_content("#card-error-answers .card-value") == str(sum(errors.values()))
+    shown = {
+        tuple(r.locator("td").all_text_contents())
+        for r in page.locator("#errors-table tbody tr").all()
+    }
+    for (route, model, status), n in errors.items():
+        assert (route, model or "\N{EN DASH}", status, str(n)) in shown
+    unknown = [k for k in errors if k[2] == "404" and k[0] == "chat_completions"]
+    assert unknown and any(k[2] == "400" for k in errors) and any(k[2] == "401" for k in errors)
+    assert "refusals" in page.text_content("#charts figure.chart:nth-child(2) figcaption")
+    assert page.text_content("#card-latency .card-label") == "Mean latency"
     assert page.text_content("#card-spend .card-value") == usd(totals["cost_nano_usd"])
     assert page.locator("figure.chart").count() == 4
     # Stacked bars: one rect per model and bucket with requests; the latency chart's lines.
@@ -151,25 +191,52 @@ def test_models_show_html_names_as_text(used: Dash, page: Any, shots: Path) -> N
     cells = page.locator("#m-table tbody td:first-child").all_text_contents()
     assert XSS in cells
     assert page.locator("img").count() == 0
-    # The last Hugging Face check, as GET /hf/tasks/models/registry gives it (null or absent
-    # until a check has run: "never checked").
-    registry = httpx.get(f"{used.url}/hf/tasks/models/registry", headers=auth(used.admin)).json()
-    checks = {i["providerId"]: i.get("last_check") for t in registry.values() for i in t.values()}
-    for model_id, check in checks.items():
+    # Every entry (local-only ones too) with its own last check, as GET /hf/tasks/models
+    # gives it to an admin: each probe's result (pass/FAIL/skip), client and reason.
+    listed = httpx.get(f"{used.url}/hf/tasks/models", headers=auth(used.admin)).json()["models"]
+    assert len(cells) == len(listed) and LOCAL_ONLY in cells
+    checked = 0
+    for m in listed:
         row = page.locator("#m-table tbody tr").filter(
-            has=page.get_by_role("cell", name=model_id, exact=True)
+            has=page.get_by_role("cell", name=m["provider_model_id"], exact=True)
         )
-        shown = row.locator("td").nth(7).text_content()
+        hub = row.locator("td").nth(1).text_content()
+        assert ("local-only" in hub) == m["local_only"], m["provider_model_id"]
+        shown = row.locator("td").nth(7)
+        check = m["last_check"]
         if check is None:
-            assert shown == "never checked", model_id
-        else:
-            assert shown.startswith("passed" if check["passed"] else "failed"), model_id
+            assert shown.text_content() == "never checked", m["provider_model_id"]
+            continue
+        checked += 1
+        verdict = shown.locator(".verdict").text_content()
+        assert verdict.startswith("passed" if check["passed"] else "FAILED")
+        probes = shown.locator("li").all_text_contents()
+        assert len(probes) == len(check["probes"])
+        for text, probe in zip(probes, check["probes"], strict=True):
+            result = {"pass": "pass", "fail": "FAIL", "skip": "skip"}[probe["result"]]
+            assert text.startswith(f"{result} {probe['probe']} ({probe['client']})")
+            if probe["reason"]:
+                assert text.endswith(f": {probe['reason']}")
+    assert checked == 1  # CHECKED, by the fixture's hf check
+    # At 1400 px the table fits: nothing cut off, nothing to scroll sideways.
+    width = page.evaluate(
+        "() => { const t = document.getElementById('m-table'); "
+        "return [t.scrollWidth, t.parentElement.clientWidth]; }"
+    )
+    assert width[0] <= width[1], width
     page.screenshot(path=str(shots / "04-models.png"), full_page=True)
     page.click("#tabs a[data-tab=upstreams]")
     wait_loaded(page, "upstreams")
+    heads = page.locator("#r-table thead th").all_text_contents()
+    assert "Median latency ms" in heads and "Median first token ms" in heads
     routes = httpx.get(f"{used.url}/hf/tasks/models/routes", headers=auth(used.admin)).json()
     shown = page.locator("#r-table tbody tr").count()
     assert shown == sum(len(m["routes"]) for m in routes["models"])
+    width = page.evaluate(
+        "() => { const t = document.getElementById('r-table'); "
+        "return [t.scrollWidth, t.parentElement.clientWidth]; }"
+    )
+    assert width[0] <= width[1], width  # every column fits at 1400 px
     down = page.locator("#r-table tbody tr", has_text="example-down").first.text_content()
     assert "down" in down
     page.screenshot(path=str(shots / "05-upstreams.png"), full_page=True)
@@ -223,8 +290,12 @@ def test_filter_usage_and_export_csv(used: Dash, page: Any, shots: Path) -> None
     wait_loaded(page, "usage")
     chat = [r for r in api["data"] if r["model"] == "example-chat"]
     assert page.locator("#u-table tbody tr").count() == len(chat) == 2
+    # Newest first on the page (the API lists oldest first), and the page says so.
+    ids = page.locator("#u-table tbody td:nth-child(2)").all_text_contents()
+    assert ids == [r["request_id"] for r in reversed(chat)]
+    assert page.text_content("#u-order").startswith("Newest first.")
     costs = page.locator("#u-table tbody td:last-child").all_text_contents()
-    assert costs == [usd(r["cost_nano_usd"]) for r in chat]
+    assert costs == [usd(r["cost_nano_usd"]) for r in reversed(chat)]
     total = sum(r["cost_nano_usd"] for r in chat)
     assert page.text_content("#u-totals").endswith(f"{usd(total)} in all")
     assert page.locator("#u-more").is_hidden()  # one page holds them all

@@ -106,13 +106,49 @@ def test_usage_table_and_csv_are_the_usage_api(used: Dash) -> None:
     key_id = client.get("/dashboard/api/keys").json()["keys"][1]["id"]  # alice
     params = {"model": "example-chat", "api_key_id": str(key_id)}
     table = client.get("/dashboard/api/usage", params=params).json()
-    assert table["data"] == records(used, **params) and len(table["data"]) == 2
+    # The page's table: the API's records, newest first.
+    assert table["data"] == records(used, **params)[::-1] and len(table["data"]) == 2
     exported = client.get("/dashboard/api/usage.csv", params=params)
     assert exported.status_code == 200
     assert exported.headers["content-type"].startswith("text/csv")
     assert "attachment" in exported.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(exported.text)))
-    assert [r["request_id"] for r in rows] == [r["request_id"] for r in table["data"]]
-    assert [r["cost_usd"] for r in rows] == [r["cost_usd"] for r in table["data"]]
+    rows = list(csv.DictReader(io.StringIO(exported.text)))  # oldest first, as the API
+    assert [r["request_id"] for r in rows] == [r["request_id"] for r in table["data"]][::-1]
+    assert [r["cost_usd"] for r in rows] == [r["cost_usd"] for r in table["data"]][::-1]
     everything = list(csv.DictReader(io.StringIO(client.get("/dashboard/api/usage.csv").text)))
     assert len(everything) == 6
+
+
+def test_usage_pages_newest_first_hold_every_record_once(used: Dash) -> None:
+    """Page by page, newest first, through the cursor: each record once, in order."""
+    client, _ = used.login()
+    seen: list[dict[str, Any]] = []
+    params = {"limit": "2"}
+    while True:
+        page = client.get("/dashboard/api/usage", params=params).json()
+        seen += page["data"]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert [r["request_id"] for r in seen] == [r["request_id"] for r in records(used)][::-1]
+    bad = client.get("/dashboard/api/usage", params={"cursor": "nonsense"})
+    assert bad.status_code == 400 and bad.json()["request_id"]
+
+
+def test_error_answers_count_refusals_the_charts_cannot(used: Dash) -> None:
+    """Refused before routing: no usage record, so the series do not change; the page's
+    error answers (from /metrics) count each refusal by route, model and status."""
+    client, _ = used.login()
+
+    def counts() -> Counter[tuple[str, str, int]]:
+        answers = client.get("/dashboard/api/errors").json()["answers"]
+        return Counter({(a["route"], a["model"], a["status"]): a["count"] for a in answers})
+
+    before, series = counts(), client.get("/dashboard/api/series").json()["total"]["totals"]
+    assert [r.status_code for r in used.refuse()] == [404, 400, 401]
+    after = counts()
+    assert client.get("/dashboard/api/series").json()["total"]["totals"] == series
+    grown = after - before
+    assert sum(grown.values()) == 3, grown
+    assert {status for (_, _, status) in grown} == {404, 400, 401}
+    assert all(route == "chat_completions" for (route, _, _) in grown), grown

@@ -25,7 +25,7 @@ def test_no_session_redirects_pages_and_refuses_the_api(dash: Dash) -> None:
     client = dash.client()
     page = client.get("/dashboard")
     assert page.status_code == 303 and page.headers["location"] == "/dashboard/login"
-    for path in ("session", "keys", "usage", "usage.csv", "series", "models", "routes"):
+    for path in ("session", "keys", "usage", "usage.csv", "series", "errors", "models", "routes"):
         msg = hf_error(client.get(f"/dashboard/api/{path}"), 401)
         assert "log in" in msg
     hf_error(client.post("/dashboard/api/keys", json={"name": "x"}), 401)
@@ -47,9 +47,14 @@ def test_login_page_and_app_page_headers(dash: Dash) -> None:
     app = logged.get("/dashboard")
     assert app.status_code == 200 and app.headers["content-security-policy"] == csp
     no_inline_script(app.text)
-    for name in ("app.js", "app.css"):
+    for name in ("app.js", "app.css", "favicon.svg"):
         asset = client.get(f"/dashboard/assets/{name}")
         assert asset.status_code == 200 and asset.headers["content-security-policy"] == csp
+    # Both pages name their icon (else browsers ask for /favicon.ico, a 404 in the log).
+    icon = '<link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml">'
+    assert icon in page.text and icon in app.text
+    svg = client.get("/dashboard/assets/favicon.svg")
+    assert svg.headers["content-type"] == "image/svg+xml" and b"<script" not in svg.content
     hf_error(client.get("/dashboard/assets/..%2Fsessions.py"), 404)
     hf_error(client.get("/dashboard/assets/index.html"), 404)
 

@@ -93,6 +93,24 @@ def kit_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     server.stop()
 
 
+# A live model of the embedded default that passes every probe of 'gatewayz hf check' quickly.
+CHECKED = "all-minilm-l6-v2"
+
+
+@pytest.fixture(scope="package")
+def checked(kit_gateway: Gateway, kit: Kit) -> str:
+    """``CHECKED`` with a real, recorded, passing conformance check (after ``kit`` was
+    written, so that the kit above holds the embedded default's unchecked models)."""
+    admin = kit_gateway.create_key("kit-checker", "--admin")
+    done = kit_gateway.cli(
+        *("hf", "check", "--url", kit_gateway.url, "--key", admin, "--model", CHECKED),
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{CHECKED}: PASSED (recorded)" in done.stdout
+    return CHECKED
+
+
 @pytest.fixture(scope="package")
 def kit(kit_gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Kit:
     gw = kit_gateway

@@ -29,7 +29,8 @@ def blocks() -> dict[str, str]:
     return dict(BLOCK.findall(DOC.read_text()))
 
 
-def test_the_commands_write_the_files_listed(kit: Kit) -> None:
+def test_the_commands_write_the_files_listed(kit: Kit, checked: str) -> None:
+    """As the doc says, after 'gatewayz hf check' (``checked``) passed for a live model."""
     cwd: Path = kit.gateway.workdir  # the embedded default's ./gatewayz.db
     (cwd / "light.svg").write_text(LOGO.format("#000"))
     (cwd / "dark.svg").write_text(LOGO.format("#fff"))

@@ -125,7 +125,7 @@ SEEDS: dict[str, dict[str, Any]] = {
     "/dashboard/api/usage": {},
     "/dashboard/api/usage.csv": {},
     "/dashboard/api/models": {},
-    "/dashboard/api/registry": {},
+    "/dashboard/api/errors": {},
     "/dashboard/api/routes": {},
     "/dashboard/api/keys": {"name": "fuzz", "role": "standard", "balance_usd": "1"},
     "/dashboard/api/keys/{key_id}/revoke": {},

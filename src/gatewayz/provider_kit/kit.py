@@ -34,8 +34,11 @@ def generated_logos(who: Identity) -> Logos:
     )
 
 
-def build(who: Identity, offer: Offer, logos: Logos) -> dict[str, bytes]:
-    """Every file of the kit, by its path under the output directory."""
+def build(
+    who: Identity, offer: Offer, logos: Logos, database: str | None = None
+) -> dict[str, bytes]:
+    """Every file of the kit, by its path under the output directory. ``database``: where
+    the registry was read (shown in the checklist), None when the models were given."""
     hub_edits = python_kit.registry_edits(who, offer)
     js_edits = js_kit.registry_edits(who, offer)
     docs_edits = docs_kit.edits(who, offer)
@@ -50,10 +53,20 @@ def build(who: Identity, offer: Offer, logos: Logos) -> dict[str, bytes]:
         f"{DOCS}/EDITS.md": edits_markdown("Edits to hub-docs", docs_edits),
         f"logos/{who.name}-light.svg": logos.light,
         f"logos/{who.name}-dark.svg": logos.dark,
-        CHECKLIST: checklist(who, offer, logos, hub_edits, js_edits, docs_edits),
+        CHECKLIST: checklist(who, offer, logos, hub_edits, js_edits, docs_edits, database),
     }
     files[MANIFEST] = manifest(who, offer, files, {HUB: hub_edits, JS: js_edits, DOCS: docs_edits})
     return {path: v if isinstance(v, bytes) else v.encode("utf-8") for path, v in files.items()}
+
+
+def _left_out(offer: Offer) -> str:
+    """The registry entries not in the kit, each with the reason."""
+    if not offer.left_out:
+        return "None: every registry entry is in the kit.\n"
+    lines = [
+        f"- {md(m.provider_id)} ({md(m.hub_id)}, {m.task}): {md(m.reason)}" for m in offer.left_out
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _paths(edits: list[Edit]) -> str:
@@ -67,10 +80,19 @@ def checklist(
     hub_edits: list[Edit],
     js_edits: list[Edit],
     docs_edits: list[Edit],
+    database: str | None = None,
 ) -> str:
+    if database is None:
+        source = "the models it was given (no database)"
+    elif "`" in database or "\n" in database:
+        source = f"the registry in the database {md(database)}"
+    else:  # a code span: Markdown reads nothing inside it
+        source = f"the registry in the database `{database}`"
     return render(
         "checklist.md.tmpl",
         name=who.name,
+        source=source,
+        left_out=_left_out(offer),
         base_url=md(who.base_url),
         model_count=str(len(offer.models)),
         tasks=", ".join(offer.tasks),

@@ -1,14 +1,18 @@
 """What the provider offers, read from the registry: the models it maps on the Hub, the
 tasks they serve and their prices.
 
-Entries marked ``local_only`` (served by the gateway, never pushed to the Hub) are left
-out, and so are staging entries unless asked for: the kit describes what Hugging Face's
-users will be able to call.
+The kit describes what Hugging Face's users will be able to call: live entries whose last
+conformance check (``gatewayz hf check``) passed and is current, as ``hf sync`` pushes them.
+A live entry without one is pushed as staging by ``hf sync``, so it is left out (or, with
+staging entries asked for, offered as staging) unless ``include_unchecked``. Entries marked
+``local_only`` (served by the gateway, never pushed to the Hub), staging entries unless asked
+for, and LoRA tag filters are left out too; each left-out entry is kept with the reason, for
+the checklist.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,8 +36,17 @@ class OfferedModel:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftOut:
+    provider_id: str
+    hub_id: str
+    task: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Offer:
     models: tuple[OfferedModel, ...]
+    left_out: tuple[LeftOut, ...] = ()
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -49,35 +62,70 @@ class Offer:
         return (mapped or serving)[0]
 
 
-def offer_of(models: Iterable[ModelConfig], *, include_staging: bool = False) -> Offer:
+def _left_out_because(
+    model: ModelConfig,
+    unverified: Mapping[str, str],
+    include_staging: bool,
+    include_unchecked: bool,
+) -> tuple[str | None, str]:
+    """Why ``model`` stays out of the kit (None: it goes in), and the status it goes in with."""
+    if model.local_only:
+        return "local-only: served by the gateway, never pushed to the Hub", model.status
+    if model.adapter_type is not None:
+        # LoRA tag filters have no single Hub model to document or test.
+        return "a LoRA tag filter: no single Hub model to document or test", model.status
+    if model.status != "live":
+        if include_staging:
+            return None, model.status
+        return f"{model.status}: pass --include-staging to offer staging models", model.status
+    why = unverified.get(model.id)
+    if why is None or include_unchecked:
+        return None, model.status
+    if include_staging:  # hf sync pushes it as staging until a check passes
+        return None, "staging"
+    return f"live, but not on the Hub as live: {why} (or pass --include-unchecked)", model.status
+
+
+def offer_of(
+    models: Iterable[ModelConfig],
+    *,
+    include_staging: bool = False,
+    unverified: Mapping[str, str] | None = None,
+    include_unchecked: bool = False,
+) -> Offer:
+    """The kit's models. ``unverified``: live model id -> why it has no current passing
+    check (``Registry.not_verified``); None when checks are not considered."""
     chosen = []
+    left_out = []
     for model in models:
-        if getattr(model, "local_only", False):
+        why, status = _left_out_because(model, unverified or {}, include_staging, include_unchecked)
+        if why is not None:
+            left_out.append(LeftOut(model.id, model.hub_model_id, model.task, why))
             continue
-        if model.status != "live" and not include_staging:
-            continue
-        if model.adapter_type is not None:
-            continue  # LoRA tag filters have no single Hub model to document or test
         chosen.append(
             OfferedModel(
                 hub_id=model.hub_model_id,
                 provider_id=model.id,
                 task=model.task,
                 serves=tuple(t for t in ALL_TASKS if t in model.serves),
-                status=model.status,
+                status=status,
                 context_length=model.context_length,
                 pricing=model.pricing,
             )
         )
     if not chosen:
         what = "live or staging" if include_staging else "live"
+        reasons = "".join(f"\n  {m.provider_id}: {m.reason}" for m in left_out)
         raise ConfigError(
             f"the registry has no {what} model to put in the kit (local-only entries are "
-            "left out); map one with 'gatewayz models map' first"
+            "left out, and live ones need a current passing 'gatewayz hf check'); map one "
+            "with 'gatewayz models map' first"
             + ("" if include_staging else ", or pass --include-staging")
+            + (f"; left out:{reasons}" if reasons else "")
         )
     chosen.sort(key=lambda m: (ALL_TASKS.index(m.task), m.hub_id, m.provider_id))
-    return Offer(tuple(chosen))
+    left_out.sort(key=lambda m: m.provider_id)
+    return Offer(tuple(chosen), tuple(left_out))
 
 
 def usd(price: Decimal) -> str:

@@ -30,7 +30,7 @@ from gatewayz.errors import AuthenticationFailed, NotFound, PermissionDenied, Ra
 from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.requestid import ROUTE_KEY, request_id_of
 
-ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
+ASSETS = {"app.js": "text/javascript", "app.css": "text/css", "favicon.svg": "image/svg+xml"}
 # An admin key is ~60 characters; a login form is never more than this.
 MAX_LOGIN_BYTES = 4_096
 HOME = "/dashboard"

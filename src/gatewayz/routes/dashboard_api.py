@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gatewayz.config import ConfigError
+from gatewayz.dashboard.errors import error_counts
 from gatewayz.dashboard.guard import CSRF_HEADER, current_session, with_session
 from gatewayz.dashboard.series import DIMENSIONS
 from gatewayz.errors import InvalidRequest
@@ -24,7 +25,7 @@ from gatewayz.http.body import read_json_object
 from gatewayz.http.families import HF, FamilyRoute
 from gatewayz.http.responses import JSONResponse
 from gatewayz.money import nano_to_usd_string
-from gatewayz.routes import billing, models, routing
+from gatewayz.routes import models, routing
 from gatewayz.routes.common import begin
 from gatewayz.schemas.dashboard import CreditBody, KeyCreate, KeyLimitsBody
 from gatewayz.schemas.query import parse_id
@@ -32,7 +33,7 @@ from gatewayz.schemas.validate import validate
 from gatewayz.services.credits import parse_usd
 from gatewayz.services.keys import KeyInfo, KeyLimits
 from gatewayz.services.limits import check_shared
-from gatewayz.services.usage import filter_for
+from gatewayz.services.usage import filter_for, page_limit
 from gatewayz.services.usage_export import FIELDS
 
 API = "/dashboard/api"
@@ -62,6 +63,26 @@ async def series(request: Request) -> Response:
         raise InvalidRequest(f"by must be one of {', '.join(DIMENSIONS)}; got {by[:40]!r}")
     flt = filter_for(ctx.principal, query)
     return JSONResponse(await gw.dashboard.series.series(flt, by))
+
+
+async def usage(request: Request) -> Response:
+    """The usage table: the usage API's records and totals (an admin's view), newest first
+    (the API and the CSV export list them oldest first)."""
+    gw, ctx = await begin(request, "dashboard_usage")
+    query = request.query_params
+    flt = filter_for(ctx.principal, query)
+    limit = page_limit(query.get("limit"))
+    data, cursor = await gw.usage.page(flt, query.get("cursor"), limit, newest_first=True)
+    totals = await gw.usage.totals(flt)
+    return JSONResponse({"data": data, "next_cursor": cursor, "totals": totals})
+
+
+async def error_answers(request: Request) -> Response:
+    """Answers with status 400 and above since this gateway process started, by route,
+    model and status, as ``/metrics`` counts them: refusals before routing too (a wrong
+    model, bad JSON, a missing key), which have no usage record to chart."""
+    gw, _ = await begin(request, "dashboard_error_answers")
+    return JSONResponse({"answers": error_counts(gw.metrics.render())})
 
 
 async def usage_csv(request: Request) -> Response:
@@ -183,10 +204,10 @@ def _page_api(path: str, endpoint: Callable[..., Any], method: str) -> FamilyRou
 ROUTES = [
     _page_api(f"{API}/session", with_session(session_info), "GET"),
     _page_api(f"{API}/series", with_session(series), "GET"),
-    _page_api(f"{API}/usage", with_session(billing.usage), "GET"),
+    _page_api(f"{API}/usage", with_session(usage), "GET"),
+    _page_api(f"{API}/errors", with_session(error_answers), "GET"),
     _page_api(f"{API}/usage.csv", with_session(usage_csv), "GET"),
     _page_api(f"{API}/models", with_session(models.list_models), "GET"),
-    _page_api(f"{API}/registry", with_session(models.hub_listing), "GET"),
     _page_api(f"{API}/routes", with_session(routing.list_routes), "GET"),
     _page_api(f"{API}/keys", with_session(list_keys), "GET"),
     _page_api(f"{API}/keys", with_session(create_key), "POST"),

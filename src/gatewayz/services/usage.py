@@ -1,8 +1,9 @@
 """Usage queries: a key's records filtered by time, model and task, in pages, with totals.
 
-Pages are ordered by ``(created_at, request_id)`` and continue from an opaque keyset cursor,
-so a page is an index range scan however deep it is, and rows written meanwhile never shift
-or repeat a page. Times are UTC; ``start`` is inclusive, ``end`` exclusive.
+Pages are ordered by ``(created_at, request_id)`` (oldest first; the dashboard asks for
+newest first) and continue from an opaque keyset cursor, so a page is an index range scan
+however deep it is, and rows written meanwhile never shift or repeat a page. Times are UTC;
+``start`` is inclusive, ``end`` exclusive.
 """
 
 from __future__ import annotations
@@ -148,8 +149,11 @@ def show_providers(rows: list[dict[str, Any]], shown: Callable[[str, str], str])
         row["provider"] = shown(row["model"], row["provider"])
 
 
-def _after(cursor: tuple[datetime, str]) -> ColumnElement[bool]:
+def _after(cursor: tuple[datetime, str], newest_first: bool = False) -> ColumnElement[bool]:
+    """The records that follow ``cursor`` in the page order."""
     when, request_id = cursor
+    if newest_first:
+        return or_(u.created_at < when, and_(u.created_at == when, u.request_id < request_id))
     return or_(u.created_at > when, and_(u.created_at == when, u.request_id > request_id))
 
 
@@ -167,21 +171,30 @@ class UsageQueries:
         self._engine = engine
         self._flush = flush
 
-    def _select(self, flt: UsageFilter, after: tuple[datetime, str] | None) -> Select[Any]:
+    def _select(
+        self, flt: UsageFilter, after: tuple[datetime, str] | None, newest_first: bool = False
+    ) -> Select[Any]:
         clauses = flt.where()
         if after is not None:
-            clauses.append(_after(after))
+            clauses.append(_after(after, newest_first))
         columns = [usage_records.c[name] for name in COLUMNS]
-        return select(*columns).where(*clauses).order_by(u.created_at, u.request_id)
+        order = (
+            (u.created_at.desc(), u.request_id.desc())
+            if newest_first
+            else (u.created_at, u.request_id)
+        )
+        return select(*columns).where(*clauses).order_by(*order)
 
     async def page(
-        self, flt: UsageFilter, cursor: str | None, limit: int
+        self, flt: UsageFilter, cursor: str | None, limit: int, *, newest_first: bool = False
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of records and the cursor of the next (None on the last page)."""
+        """One page of records and the cursor of the next (None on the last page); oldest
+        first unless ``newest_first``."""
         after = decode_cursor(cursor) if cursor else None
         await self._flush()
+        query = self._select(flt, after, newest_first).limit(limit + 1)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(self._select(flt, after).limit(limit + 1))).all()
+            rows = (await conn.execute(query)).all()
         more = len(rows) > limit
         rows = rows[:limit]
         following = encode_cursor(rows[-1].created_at, rows[-1].request_id) if more else None

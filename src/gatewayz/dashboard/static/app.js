@@ -230,15 +230,34 @@ function rangeQuery() {
   return params;
 }
 
+// Answers with status >= 400 as /metrics counts them (this process, or every worker's),
+// refusals before routing included: those have no usage record, so the charts miss them.
+function errorAnswers(data) {
+  const total = data.answers.reduce((sum, a) => sum + a.count, 0);
+  const box = el("div", { class: "wide", id: "error-answers" });
+  box.append(el("h3", { text: "Error answers since the gateway started (from /metrics)" }));
+  box.append(el("p", { class: "muted", text: "Every answer with status 400 and above, by route, model and status, refusals included: an unknown model, a body that is not JSON, a missing or wrong key, a task no route serves. Those are refused before routing and have no usage record, so the charts above do not count them. Counted since the gateway process started (not in the range above)." }));
+  const table = el("table", { id: "errors-table" });
+  table.append(el("thead", {}, row(["Route", "Model", "Status", "Answers"].map((h, i) => el("th", { class: i === 3 ? "num" : "", text: h })))));
+  const body = el("tbody");
+  for (const a of data.answers) body.append(row([a.route, a.model || "–", el("td", { class: "bad" }, a.status), num(count(a.count))]));
+  if (!data.answers.length) body.append(row([el("td", { class: "muted", colspan: "4" }, "none")]));
+  table.append(body);
+  box.append(el("div", { class: "scroll" }, table));
+  return { box, total };
+}
+
 async function loadOverview() {
-  const data = await api(`/series?${rangeQuery()}`);
+  const [data, answers] = await Promise.all([api(`/series?${rangeQuery()}`), api("/errors")]);
   const t = data.total.totals;
+  const refused = errorAnswers(answers);
   const cards = document.getElementById("cards");
   cards.replaceChildren(
-    card("Requests", count(t.requests), "card-requests"),
-    card("Errors", count(t.errors), "card-errors"),
-    card("Avg latency", t.latency_ms_avg === null ? "–" : `${count(t.latency_ms_avg)} ms`, "card-latency"),
+    card("Requests (usage records)", count(t.requests), "card-requests"),
+    card("Errors among them", count(t.errors), "card-errors"),
+    card("Mean latency", t.latency_ms_avg === null ? "–" : `${count(t.latency_ms_avg)} ms`, "card-latency"),
     card("Spend", usd(t.cost_nano_usd), "card-spend"),
+    card("Error answers since start (/metrics)", count(refused.total), "card-error-answers"),
   );
   document.getElementById("range-label").textContent =
     `${utc(data.start)} to ${utc(data.end)} UTC, one bar per ${data.step_s >= 3600 ? data.step_s / 3600 + " h" : data.step_s / 60 + " min"}, per ${data.by}`;
@@ -246,12 +265,12 @@ async function loadOverview() {
   const charts = document.getElementById("charts");
   charts.replaceChildren(
     barChart("Requests", data.buckets, pick("requests"), (v) => count(v)),
-    barChart("Errors (status ≥ 400)", data.buckets, pick("errors"), (v) => count(v)),
-    lineChart("Average latency (ms)", data.buckets, pick("latency_ms_avg"), (v) => `${count(v)} ms`),
+    barChart("Errors among usage records (status ≥ 400; refusals before routing: below)", data.buckets, pick("errors"), (v) => count(v)),
+    lineChart("Mean latency (ms)", data.buckets, pick("latency_ms_avg"), (v) => `${count(v)} ms`),
     barChart("Spend (USD)", data.buckets, pick("cost_nano_usd"), usd),
   );
   const table = el("table", { id: "series-table" });
-  const heads = ["Per " + data.by, "Requests", "Errors", "Avg latency ms", "Spend (USD)"];
+  const heads = ["Per " + data.by, "Requests", "Errors", "Mean latency ms", "Spend (USD)"];
   table.append(el("thead", {}, row(heads.map((h, i) => el("th", { class: i ? "num" : "", text: h })))));
   const body = el("tbody");
   for (const s of data.series) {
@@ -259,6 +278,7 @@ async function loadOverview() {
   }
   table.append(body);
   charts.append(el("div", { class: "scroll wide" }, table));
+  charts.append(refused.box);
 }
 
 // ---- usage -----------------------------------------------------------------------------
@@ -367,16 +387,23 @@ async function createKey(event) {
 
 // ---- models and upstreams --------------------------------------------------------------
 
+// A probe's result as hf check prints it: pass, FAIL or skip (see docs/HF_CHECK.md).
+const RESULT = { pass: "pass", fail: "FAIL", skip: "skip" };
+
 function lastCheck(check) {
-  if (!check) return el("td", { class: "muted" }, "never checked");
-  const passed = check.passed ? "passed" : "failed";
+  if (!check) return el("td", { class: "check muted" }, "never checked");
+  const verdict = check.passed ? "passed" : "FAILED";
   const stale = check.stale ? " (stale: changed since)" : "";
-  const cell = el("td", { class: check.passed && !check.stale ? "good" : "bad" }, `${passed} ${utc(check.checked_at).slice(0, 16)}${stale}`);
+  const cell = el("td", { class: `check ${check.passed && !check.stale ? "good" : "bad"}` });
+  cell.append(el("div", { class: "verdict", text: `${verdict} ${utc(check.checked_at).slice(0, 16)}${stale}` }));
   if (Array.isArray(check.probes) && check.probes.length) {
     const list = el("ul", { class: "probes" });
     for (const p of check.probes) {
-      const name = typeof p === "object" && p !== null ? [p.name || p.task || p.probe, p.passed === false ? "failed" : p.passed ? "ok" : "", p.message || p.error || ""].filter(Boolean).join(": ") : String(p);
-      list.append(el("li", {}, name));
+      const result = RESULT[p.result] || String(p.result);
+      const item = el("li", { class: `probe-${p.result}` }, el("b", { text: result }), ` ${p.probe} (${p.client})`);
+      if (p.latency_ms !== null && p.latency_ms !== undefined) item.append(` ${count(p.latency_ms)} ms`);
+      if (p.reason) item.append(el("span", { class: "reason", text: `: ${p.reason}` }));
+      list.append(item);
     }
     cell.append(list);
   }
@@ -384,19 +411,19 @@ function lastCheck(check) {
 }
 
 async function loadModels() {
-  const [list, registry] = await Promise.all([api("/models"), api("/registry")]);
-  const checks = new Map();
-  for (const byHub of Object.values(registry)) {
-    for (const item of Object.values(byHub)) checks.set(item.providerId, item.last_check || null);
-  }
+  // GET /hf/tasks/models as an admin sees it: every entry (local-only ones too) with its
+  // own last check, whatever Hub id it shares with others.
+  const list = await api("/models");
   const body = document.querySelector("#m-table tbody");
   body.replaceChildren();
   for (const m of list.models) {
     const routes = (m.routes || []).map((r) => `${r.provider}: ${r.model}`).join(", ");
     const p = m.pricing || {};
-    body.append(row([m.provider_model_id, m.hub_model_id, m.task_type,
-      el("td", { class: m.status === "live" ? "good" : "muted" }, m.status), m.source || "", routes,
-      `${p.input_per_million_usd ?? "0"}, ${p.output_per_million_usd ?? "0"}`, lastCheck(checks.get(m.provider_model_id))]));
+    const hub = el("td", { class: "hub" }, m.hub_model_id);
+    if (m.local_only) hub.append(el("div", { class: "muted local-only", text: "local-only: never pushed to the Hub" }));
+    body.append(row([m.provider_model_id, hub, m.task_type,
+      el("td", { class: m.status === "live" ? "good" : "muted" }, m.status), m.source || "", el("td", { class: "routes" }, routes),
+      `${p.input_per_million_usd ?? "0"}, ${p.output_per_million_usd ?? "0"}`, lastCheck(m.last_check)]));
   }
 }
 
