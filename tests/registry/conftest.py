@@ -101,6 +101,13 @@ class Workdir:
             "hf", "sync", "--provider", PROVIDER, "--hub-url", self.hub.url, *extra, env=env
         )
 
+    def create_database(self) -> None:
+        """As an operator's first step does (``gatewayz serve`` would too): only ``keys
+        create`` and ``serve`` create the database; the registry commands refuse to."""
+        if not self.db.exists():
+            made = self.cli("keys", "create", "--name", "operator", "--admin")
+            assert made.returncode == 0, made.stderr
+
     def models(self) -> list[dict[str, Any]]:
         out = self.cli("models", "list", "--json")
         assert out.returncode == 0, out.stderr
@@ -115,7 +122,8 @@ class Workdir:
         """Record a passing (or failing) ``hf check`` of each model now, as the gateway
         stores one (``POST /hf/tasks/models/{id}/checks``, tested in tests/hf_check): the
         models these tests push live passed their conformance check."""
-        assert self.cli("models", "list").returncode == 0  # migrated and seeded
+        self.create_database()
+        assert self.cli("models", "list").returncode == 0  # seeded
         result = "pass" if passed else "fail"
         probe = {"probe": "call", "client": "python", "result": result, "reason": None}
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy writes
