@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 import yaml
 
+from gatewayz.db.migrate import upgrade
 from gatewayz.hub_standin import HubStandin
 from tests.servers import PYTHON
 
@@ -102,11 +103,11 @@ class Workdir:
         )
 
     def create_database(self) -> None:
-        """As an operator's first step does (``gatewayz serve`` would too): only ``keys
-        create`` and ``serve`` create the database; the registry commands refuse to."""
+        """Migrate the database as ``gatewayz serve`` (and ``keys create``) do at their
+        first start, in-process to save a CLI start per test: the registry commands
+        never create one (tests/registry/test_sync_safety.py)."""
         if not self.db.exists():
-            made = self.cli("keys", "create", "--name", "operator", "--admin")
-            assert made.returncode == 0, made.stderr
+            upgrade(f"sqlite:///{self.db}")
 
     def models(self) -> list[dict[str, Any]]:
         out = self.cli("models", "list", "--json")

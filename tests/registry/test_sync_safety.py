@@ -135,16 +135,18 @@ def test_local_only_entries_are_listed_and_never_pushed(tmp_path: Path, hub: Hub
         "minilm-zero-shot, vader-sentiment" in out.stdout
     )
     assert "applied 3 of 3 changes; 0 failed" in out.stdout
+    # Never checked (hf check), so pushed as staging: the gate of tests/hf_check.
+    assert "! smollm2-135m-instruct is not pushed as live" in out.stdout
     assert hub.grouped(PROVIDER) == {
-        "conversational": {CHAT: {"providerId": "smollm2-135m-instruct", "status": "live"}},
+        "conversational": {CHAT: {"providerId": "smollm2-135m-instruct", "status": "staging"}},
         "feature-extraction": {
             "sentence-transformers/all-MiniLM-L6-v2": {
                 "providerId": "all-minilm-l6-v2",
-                "status": "live",
+                "status": "staging",
             }
         },
         "token-classification": {
-            "spacy/en_core_web_sm": {"providerId": "en-core-web-sm", "status": "live"}
+            "spacy/en_core_web_sm": {"providerId": "en-core-web-sm", "status": "staging"}
         },
     }
     posted = [c for c in hub.calls("POST")]
@@ -241,6 +243,7 @@ def test_the_stand_in_command_keeps_its_state_across_a_restart(tmp_path: Path) -
             "GATEWAYZ_CONFIG": str(tmp_path / "gatewayz.yaml"),
             "HF_ENDPOINT": f"http://127.0.0.1:{port}",
         }
+        assert run(tmp_path, "keys", "create", "--name", "ops", env=cfg).returncode == 0
         out = run(tmp_path, "hf", "sync", "--provider", "acme-ai", env=cfg)
         assert out.returncode == 0, out.stdout + out.stderr
         assert "applied 1 of 1 changes" in out.stdout
