@@ -268,8 +268,9 @@ def test_the_stand_in_command_keeps_its_state_across_a_restart(tmp_path: Path) -
             f"http://127.0.0.1:{port}/api/models/acme/tiny-chat",
             params={"expand[]": "inferenceProviderMapping"},
         ).json()
+        # Live in the registry but never checked (hf check): pushed as staging.
         assert mapped["inferenceProviderMapping"] == {
-            "acme-ai": {"status": "live", "providerId": "tiny", "task": "conversational"}
+            "acme-ai": {"status": "staging", "providerId": "tiny", "task": "conversational"}
         }
         again = run(tmp_path, "hf", "sync", "--provider", "acme-ai", env=cfg)
         assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
