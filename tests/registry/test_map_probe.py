@@ -170,7 +170,11 @@ def test_the_cli_is_refused_the_same_way(gw: Gateway, tmp_path: Path) -> None:
     [
         ("text-to-image", "default", "no embedded model serves 'text-to-image'"),
         ("fill-mask", "default", "no embedded model serves 'fill-mask'"),
-        ("conversational", "no-such-model", "no embedded model named 'no-such-model'"),
+        (
+            "conversational",
+            "no-such-model",
+            "no embedded model named 'no-such-model'; known: smollm2-135m-instruct",
+        ),
     ],
 )
 def test_an_embedded_route_is_asked_what_this_install_serves(
