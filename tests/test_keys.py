@@ -115,13 +115,21 @@ def test_non_admin_key_on_admin_route_is_403(
 
 
 @pytest.mark.parametrize(
-    "url", ["sqlite:////nonexistent-dir/gw.db", "postgresql://postgres@127.0.0.1:9/none"]
+    ("url", "command"),
+    [
+        # keys create may create a database, so it reaches for the missing directory;
+        # keys list refuses a missing SQLite file before (tests/registry/test_sync_safety.py)
+        ("sqlite:////nonexistent-dir/gw.db", ("create", "--name", "x")),
+        ("postgresql://postgres@127.0.0.1:9/none", ("list",)),
+    ],
 )
-def test_a_database_out_of_reach_is_a_clear_cli_error(tmp_path: Path, url: str) -> None:
+def test_a_database_out_of_reach_is_a_clear_cli_error(
+    tmp_path: Path, url: str, command: tuple[str, ...]
+) -> None:
     config = tmp_path / "gatewayz.yaml"
     config.write_text(f"database_url: {url}\n")
     out = subprocess.run(
-        [PYTHON, "-m", "gatewayz", "keys", "list", "--config", str(config)],
+        [PYTHON, "-m", "gatewayz", "keys", *command, "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,

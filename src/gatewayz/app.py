@@ -108,6 +108,7 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         defaults=settings.default_models,
         refresh_interval_s=settings.registry_refresh_s,
         probe=RouteProbe(settings.providers),
+        origin=settings.origin,
     )
     ledger = UsageLedger(engine, settings.spool_directory)
     credits = CreditGuard(engine)

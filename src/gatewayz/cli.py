@@ -36,11 +36,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, os.environ)
 
 
-def _with_store(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
+def _with_store(
+    settings: Settings, work: Callable[..., Awaitable[T]], *, create: bool = False
+) -> T:
+    """Run ``work`` on the key store. Only ``create`` (serve, keys create) may make the
+    database; other commands refuse one that is not there (``require_schema``)."""
     from gatewayz.db.engine import create_engine
+    from gatewayz.db.location import require_schema
     from gatewayz.db.migrate import upgrade
     from gatewayz.services.keys import KeyStore
 
+    if not create:
+        require_schema(settings.database_url)
     upgrade(settings.database_url)
 
     async def run() -> T:
@@ -62,9 +69,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _check_spool(settings)
     upgrade(settings.database_url)
-    keys_have_limits = _with_store(settings, lambda store: store.any_limits())
+    keys_have_limits = _with_store(settings, lambda store: store.any_limits(), create=True)
     check_shared(settings, args.workers, keys_have_limits)
-    key = _with_store(settings, lambda store: ensure_first_key(settings, store))
+    key = _with_store(settings, lambda store: ensure_first_key(settings, store), create=True)
     if key is not None and settings.models:
         print(welcome(key, args.host, args.port, settings.models[0].id), flush=True)
     run_server(args.server, settings, args.config, args.host, args.port, args.workers)
@@ -100,6 +107,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             balance_nano_usd=balance,
             limits=limits,
         ),
+        create=True,
     )
     role = "admin" if args.admin else ("partner" if args.partner else "standard")
     credit = "" if balance is None else f" with a balance of {balance} nano-USD"
@@ -194,11 +202,13 @@ def _key_id(text: str) -> int:
 
 
 def cmd_usage_export(args: argparse.Namespace) -> int:
+    from gatewayz.db.location import require_schema
     from gatewayz.db.migrate import upgrade
     from gatewayz.services.usage import UsageFilter, parse_time
     from gatewayz.services.usage_export import export_usage
 
     settings = _settings(args)
+    require_schema(settings.database_url)
     upgrade(settings.database_url)
     flt = UsageFilter(
         api_key_id=args.api_key_id,

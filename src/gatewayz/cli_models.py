@@ -23,33 +23,40 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 CLI_ACTOR = "cli"
+SYNC_EXIT_CODES = """exit status:
+  0  the Hub matches the registry (a dry run: would match); entries skipped by rule
+     (local-only, not a model on the Hub, a pipeline tag of another task, a duplicate)
+     are listed, and are no failure
+  1  a change failed, or the Hub could not be asked about an entry
+  2  a wrong argument or configuration, or no registry database where database_url
+     points (hf sync never creates one)
+  3  changes that would take live models off the Hub were held back (nothing failed)"""
 
 
-def _open(args: argparse.Namespace) -> tuple[Settings, bool]:
-    """The settings, with the database migrated; True when this command created it (a
-    warning on standard error says where, so a wrong directory is seen at once)."""
-    from gatewayz.db.location import is_new, new_database_warning
+def _open(args: argparse.Namespace) -> Settings:
+    """The settings, with the database migrated. The database must be there: these
+    commands never create one (run from the wrong directory, a relative ``database_url``
+    would name a new, empty one), so its absence is a ``ConfigError`` naming its path."""
+    from gatewayz.db.location import require_schema
     from gatewayz.db.migrate import upgrade
 
     settings: Settings = load_settings(args.config, os.environ)
-    new = is_new(settings.database_url)
+    require_schema(settings.database_url)
     upgrade(settings.database_url)
-    if new:
-        print(new_database_warning(settings.database_url), file=sys.stderr, flush=True)
-    return settings, new
+    return settings
 
 
 def _with_registry(
     args: argparse.Namespace,
     work: Callable[[Registry], Awaitable[T]],
-    opened: tuple[Settings, bool] | None = None,
+    opened: Settings | None = None,
 ) -> T:
     from gatewayz.db.engine import create_engine
     from gatewayz.services.registry import Registry
     from gatewayz.services.route_probe import RouteProbe
     from gatewayz.upstreams.registry import provider_tasks
 
-    settings, _ = opened or _open(args)
+    settings = opened or _open(args)
 
     async def run() -> T:
         engine = create_engine(settings.database_url)
@@ -59,6 +66,7 @@ def _with_registry(
                 settings.models,
                 provider_tasks(settings),
                 probe=RouteProbe(settings.providers),
+                origin=settings.origin,
             )
             await registry.load()
             return await work(registry)
@@ -130,19 +138,33 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(
-        f"{'model':<32} {'hub model':<44} {'task':<16} {'status':<8} {'hub':<10} "
-        f"{'last check':<28} routes"
-    )
-    for r in rows:
-        routes = ", ".join(f"{x['provider']}:{x['model']}" for x in r["routes"])
-        hub = "local-only" if r["local_only"] else "synced"
-        print(
-            f"{r['provider_model_id']:<32} {r['hub_model_id']:<44} "
-            f"{r['task_type']:<16} {r['status']:<8} {hub:<10} "
-            f"{_check_cell(r['last_check']):<28} {routes}"
-        )
+    for line in _table(
+        ("model", "hub model", "task", "status", "hub sync", "last check", "routes"),
+        [
+            (
+                r["provider_model_id"],
+                r["hub_model_id"],
+                r["task_type"],
+                r["status"],
+                # What hf sync does with it: never pushed, or pushed (if the Hub takes it).
+                "local-only" if r["local_only"] else "pushable",
+                _check_cell(r["last_check"]),
+                ", ".join(f"{x['provider']}:{x['model']}" for x in r["routes"]),
+            )
+            for r in rows
+        ],
+    ):
+        print(line)
     return 0
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Columns as wide as their widest cell (the last one unpadded)."""
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header) - 1)]
+    return [
+        (" ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=False)) + " " + row[-1]).rstrip()
+        for row in (header, *rows)
+    ]
 
 
 def _check_cell(check: dict[str, Any] | None) -> str:
@@ -162,11 +184,15 @@ def cmd_map(args: argparse.Namespace) -> int:
         "provider_model_id": args.id,
         "hub_model_id": args.hub,
         "task_type": args.task,
-        "status": args.status,
         "routes": _with_costs(args.route, args.cost),
-        "pricing": dict(args.price),
-        "tasks": args.extra_task,
     }
+    # Only what is given: a re-map of an existing model keeps the fields not named here.
+    if args.status is not None:
+        body["status"] = args.status
+    if args.price:
+        body["pricing"] = dict(args.price)
+    if args.extra_task:
+        body["tasks"] = args.extra_task
     if args.context_length is not None:
         body["context_length"] = args.context_length
     if args.lora_base is not None:
@@ -175,14 +201,17 @@ def cmd_map(args: argparse.Namespace) -> int:
         body["policy"] = args.policy
     if args.local_only:
         body["local_only"] = True
-    model = validate(MappingRequest, body).to_model()
-    keep = args.status is None
-    mapped = _with_registry(args, lambda registry: registry.map(model, CLI_ACTOR, keep_status=keep))
+    request = validate(MappingRequest, body)
+    model, given = request.to_model(), request.given()
+    mapped = _with_registry(args, lambda registry: registry.map(model, CLI_ACTOR, given=given))
     stored = mapped.model
-    kept = " (status kept; --status changes it)" if keep and not mapped.created else ""
+    said = ""
+    if not mapped.created:
+        said = " (status kept; --status changes it)" if args.status is None else ""
+        said += f"; changed: {', '.join(mapped.changed)}" if mapped.changed else "; no change"
     print(
         f"{'created' if mapped.created else 'updated'} {stored.id} -> {stored.hub_model_id} "
-        f"({stored.task}, {stored.status}){kept}"
+        f"({stored.task}, {stored.status}){said}"
     )
     for note in mapped.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -225,16 +254,12 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
     def out(line: str) -> None:
         print(redactor.redact(line), flush=True)
 
-    opened = _open(args)
-    settings, new = opened
+    settings = _open(args)
 
     async def work(registry: Registry) -> int:
         models = registry.all()
-        pushed = sum(not m.local_only for m in models)
-        out(f"registry: {shown(settings.database_url)} ({len(models)} entries, {pushed} to push)")
-        if new:
-            out("warning: this database was created just now: it is not a gateway's registry")
-        elif not models:
+        out(f"registry: {shown(settings.database_url)} ({len(models)} entries)")
+        if not models:
             out("warning: the registry is empty")
         async with aiohttp.ClientSession() as session:
             client = HubClient(session, args.hub_url, args.provider, token)
@@ -254,7 +279,7 @@ def cmd_hf_sync(args: argparse.Namespace) -> int:
                 unverified=unverified,
             )
 
-    return _with_registry(args, work, opened)
+    return _with_registry(args, work, settings)
 
 
 def _hub_model(text: str) -> tuple[str, tuple[str, ...]]:
@@ -274,10 +299,12 @@ def cmd_hf_standin(args: argparse.Namespace) -> int:
     state = Path(args.state).resolve() if args.state else None
     server = HubStandin(args.port, state)
     token = os.environ.get(args.token_env) or ""
-    shown_token = f"${args.token_env}"
+    shown_token = f"${args.token_env}"  # the operator's own: not printed
     if not token:
         token = "hf_standin_" + secrets.token_hex(12)
         shown_token = token
+    # hf sync reads the token from the same variable; naming it otherwise needs --token-env.
+    token_env = "" if args.token_env == "HF_TOKEN" else f" --token-env {args.token_env}"
     for provider in args.provider:
         server.allow(token, provider)
     for hub_id, (pipeline_tag, *tags) in args.model:
@@ -286,8 +313,8 @@ def cmd_hf_standin(args: argparse.Namespace) -> int:
     print(
         f"Hub stand-in on {server.url}: providers {', '.join(args.provider)}, write token "
         f"{shown_token}; mappings {saved}.\n"
-        f"Rehearse with: HF_ENDPOINT={server.url} gatewayz hf sync --provider "
-        f"{args.provider[0]} --dry-run",
+        f"Rehearse with: HF_ENDPOINT={server.url} {args.token_env}={shown_token} gatewayz "
+        f"hf sync{token_env} --provider {args.provider[0]} --dry-run",
         flush=True,
     )
     server.run()
@@ -310,7 +337,11 @@ def add_commands(sub: Any) -> Any:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=cmd_list)
 
-    mapping = models.add_parser("map", help="register or replace a mapping")
+    mapping = models.add_parser(
+        "map",
+        help="register a mapping, or change the fields given of an existing one "
+        "(the others keep their values)",
+    )
     mapping.add_argument("--id", required=True, help="the gateway model id (providerModel)")
     mapping.add_argument("--hub", required=True, help="the Hub model id, namespace/name")
     mapping.add_argument("--task", required=True, choices=ALL_TASKS)
@@ -369,7 +400,12 @@ def add_commands(sub: Any) -> Any:
     unmap.set_defaults(func=cmd_unmap)
 
     hf = sub.add_parser("hf", help="Hugging Face").add_subparsers(dest="action", required=True)
-    sync = hf.add_parser("sync", help="push the registry to the Hub's Model Mapping API")
+    sync = hf.add_parser(
+        "sync",
+        help="push the registry to the Hub's Model Mapping API",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=SYNC_EXIT_CODES,
+    )
     sync.add_argument("--provider", required=True, help="your provider name on the Hub")
     sync.add_argument(
         "--hub-url",

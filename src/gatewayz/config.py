@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -286,6 +287,9 @@ _HIDDEN_NAME = re.compile(r"provider-[0-9]+")
 
 
 class Settings(_Strict):
+    # Where ``models`` came from, in words for the log: a file, or the embedded default.
+    _origin: str = PrivateAttr(default="the configuration file")
+
     database_url: str = DEFAULT_DATABASE_URL
     providers: tuple[ProviderConfig, ...] = ()
     models: tuple[ModelConfig, ...] = ()
@@ -408,6 +412,11 @@ class Settings(_Strict):
     def provider(self, name: str) -> ProviderConfig:
         return next(p for p in self.providers if p.name == name)
 
+    @property
+    def origin(self) -> str:
+        """Where ``models`` came from: "the configuration file" or "the embedded default"."""
+        return self._origin
+
     def embedded(self, model: ModelConfig) -> bool:
         """Whether every route of ``model`` goes to a provider of kind ``local``."""
         local = {p.name for p in self.providers if p.kind == "local"}
@@ -493,13 +502,15 @@ def embedded_default(database_url: str = DEFAULT_DATABASE_URL) -> Settings:
         LOCAL_CHAT_MODEL,
     )
     tasks = tuple(_local_model(*entry) for entry in EMBEDDED_TASK_MODELS)
-    return Settings(
+    settings = Settings(
         database_url=database_url,
         providers=(ProviderConfig(name=LOCAL_PROVIDER, kind="local"),),
         models=(chat, *tasks),
         first_key_file=".gatewayz-key",
         default_models=EMBEDDED_DEFAULTS,
     )
+    settings._origin = "the embedded default"
+    return settings
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

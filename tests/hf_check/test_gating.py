@@ -73,7 +73,7 @@ def gated(gw: Gateway, admin_key: str) -> str:
 def test_live_needs_a_current_passing_check(gw: Gateway, admin_key: str, gated: str) -> None:
     never = hf_error(put_status(gw, admin_key, "live"), 409)
     assert f"model {gated!r} has no conformance check" in never
-    assert f"gatewayz hf check --model {gated}" in never
+    assert f"'gatewayz hf check --url URL --key KEY --model {gated}'" in never
 
     failed = post_check(gw, admin_key, {"probes": [PASS, FAIL]})
     assert failed.status_code == 201, failed.text

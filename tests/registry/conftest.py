@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 import yaml
 
+from gatewayz.db.migrate import upgrade
 from gatewayz.hub_standin import HubStandin
 from tests.servers import PYTHON
 
@@ -101,6 +102,13 @@ class Workdir:
             "hf", "sync", "--provider", PROVIDER, "--hub-url", self.hub.url, *extra, env=env
         )
 
+    def create_database(self) -> None:
+        """Migrate the database as ``gatewayz serve`` (and ``keys create``) do at their
+        first start, in-process to save a CLI start per test: the registry commands
+        never create one (tests/registry/test_sync_safety.py)."""
+        if not self.db.exists():
+            upgrade(f"sqlite:///{self.db}")
+
     def models(self) -> list[dict[str, Any]]:
         out = self.cli("models", "list", "--json")
         assert out.returncode == 0, out.stderr
@@ -115,7 +123,8 @@ class Workdir:
         """Record a passing (or failing) ``hf check`` of each model now, as the gateway
         stores one (``POST /hf/tasks/models/{id}/checks``, tested in tests/hf_check): the
         models these tests push live passed their conformance check."""
-        assert self.cli("models", "list").returncode == 0  # migrated and seeded
+        self.create_database()
+        assert self.cli("models", "list").returncode == 0  # seeded
         result = "pass" if passed else "fail"
         probe = {"probe": "call", "client": "python", "result": result, "reason": None}
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy writes

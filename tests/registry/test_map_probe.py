@@ -30,6 +30,7 @@ def gw(
             {"name": "chat", "kind": "openai", "base_url": llama_upstream.base_url},
             {"name": "images", "kind": "openai", "base_url": image_upstream.base_url},
             {"name": "down", "kind": "openai", "base_url": DOWN},
+            {"name": "local", "kind": "local"},
         ],
         "models": [],
     }
@@ -162,3 +163,49 @@ def test_the_cli_is_refused_the_same_way(gw: Gateway, tmp_path: Path) -> None:
     )
     assert down.returncode == 0, down.stderr
     assert "note: routes[0]: upstream 'down' could not be reached" in down.stderr
+
+
+@pytest.mark.parametrize(
+    ("task", "local_model", "why"),
+    [
+        ("text-to-image", "default", "no embedded model serves 'text-to-image'"),
+        ("fill-mask", "default", "no embedded model serves 'fill-mask'"),
+        (
+            "conversational",
+            "no-such-model",
+            "no embedded model named 'no-such-model'; known: smollm2-135m-instruct",
+        ),
+    ],
+)
+def test_an_embedded_route_is_asked_what_this_install_serves(
+    gw: Gateway, admin: dict[str, str], task: str, local_model: str, why: str
+) -> None:
+    model_id = f"local-{task}"
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json=body(model_id, task, "local", local_model),
+        headers=admin,
+        timeout=30,
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == (
+        f"task {task!r} does not fit model {model_id!r}: routes[0] goes to the embedded "
+        f"provider, and {why}"
+    )
+    assert inference_id(r) in r.text and model_id not in registered(gw, admin)
+
+
+def test_an_embedded_route_this_install_serves_is_mapped(
+    gw: Gateway, admin: dict[str, str]
+) -> None:
+    r = httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json={
+            **body("local-vectors", "feature-extraction", "local", "default"),
+            "tasks": ["sentence-similarity"],
+        },
+        headers=admin,
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    assert "notes" not in r.json() and "local-vectors" in registered(gw, admin)

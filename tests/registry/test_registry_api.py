@@ -333,3 +333,43 @@ def test_local_only_is_shown_and_left_out_of_the_hub_listing(
     assert "acme/smol-mine" not in listing.get("conversational", {})
     bad = _map(gw, admin, {**body, "local_only": "sometimes"})
     assert bad.status_code == 400 and bad.headers["inference-id"] in bad.text
+
+
+def test_a_remap_changes_only_the_fields_it_names(gw: Gateway, admin: dict[str, str]) -> None:
+    """Re-running a map block without ``pricing`` never makes a live model free, nor
+    resets its context length; the answer says which fields changed."""
+    made = _map(gw, admin, mapping("smol-priced"))
+    assert made.status_code == 201, made.text
+    assert "changed" not in made.json()
+    bare = {k: v for k, v in mapping("smol-priced").items() if k not in ("pricing", "status")}
+    del bare["context_length"]
+    again = _map(gw, admin, bare)
+    assert again.status_code == 200, again.text
+    doc = again.json()
+    assert doc["pricing"]["input_per_million_usd"] == "0.30"
+    assert doc["pricing"]["output_per_million_usd"] == "0.60"
+    assert doc["context_length"] == 8192 and doc["status"] == "live"
+    assert doc["changed"] == [] and "notes" not in doc
+    cheaper = _map(gw, admin, {**bare, "pricing": {"input_per_million_usd": "0.25"}})
+    assert cheaper.json()["changed"] == ["pricing"]
+    assert cheaper.json()["pricing"]["output_per_million_usd"] == "0"  # the pricing given
+    moved = _map(gw, admin, {**bare, "hub_model_id": "HuggingFaceTB/SmolLM2-1.7B-Instruct"})
+    assert moved.status_code == 200 and moved.json()["changed"] == ["hub_model_id"]
+    (note,) = moved.json()["notes"]
+    assert "hub_model_id of live model 'smol-priced' changed from " in note
+    assert "HuggingFaceTB/SmolLM2-360M-Instruct" in note and "--allow-delete" in note
+    audit = gw.rows(
+        "SELECT action, after FROM registry_audit WHERE model_id = ? ORDER BY id", "smol-priced"
+    )
+    prices = [json.loads(a["after"])["pricing"]["input_per_million_usd"] for a in audit]
+    assert prices == ["0.30", "0.30", "0.25", "0.25"]
+    # The CLI sends only what it is given, and says what changed.
+    hub = ("--hub", "HuggingFaceTB/SmolLM2-1.7B-Instruct", "--task", "conversational")
+    route = ("--route", "local:smollm2-135m-instruct", "--context-length", "2048")
+    config = ("--config", *gw.config_args[1:])
+    cli = gw.cli("models", "map", *config, "--id", "smol-priced", *hub, *route)
+    said = "(conversational, live) (status kept; --status changes it); changed: context_length"
+    assert said in cli.stdout, cli.stdout + cli.stderr
+    listed = json.loads(gw.cli("models", "list", "--config", *gw.config_args[1:], "--json").stdout)
+    row = next(r for r in listed if r["provider_model_id"] == "smol-priced")
+    assert row["pricing"]["input_per_million_usd"] == "0.25" and row["context_length"] == 2048

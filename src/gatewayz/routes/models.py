@@ -126,10 +126,10 @@ async def map_model(request: Request) -> Response:
     body = await read_json_object(request, gw.settings.max_body_bytes)
     request_body = MAP.validate(body)
     model = request_body.to_model()
-    mapped = await gw.registry.map(
-        model, _actor(ctx.principal.key_id), keep_status=request_body.status is None
-    )
+    mapped = await gw.registry.map(model, _actor(ctx.principal.key_id), given=request_body.given())
     body = _item(gw.registry, model.id)
+    if not mapped.created:
+        body["changed"] = mapped.changed  # a re-map changes only the fields it names
     if mapped.notes:
         body["notes"] = mapped.notes  # what could not be checked with the upstreams
     return JSONResponse(body, status_code=201 if mapped.created else 200)

@@ -49,6 +49,13 @@ class MappingRequest(BaseModel):
             raise ValueError("ids, routes and paths must not contain NUL characters")
         return self
 
+    def given(self) -> frozenset[str]:
+        """The ``ModelConfig`` fields this request names: a re-map of an existing model
+        changes only those, the others keep their stored values (``status`` included, so
+        a re-run never demotes a live model, and a missing ``pricing`` never makes one free)."""
+        named = self.model_fields_set - ({"status"} if self.status is None else set())
+        return frozenset(_FIELDS[name] for name in named)
+
     def to_model(self) -> ModelConfig:
         return ModelConfig(
             id=self.provider_model_id,
@@ -65,6 +72,24 @@ class MappingRequest(BaseModel):
             policy=self.policy,
             local_only=self.local_only,
         )
+
+
+# Request field -> ModelConfig field.
+_FIELDS = {
+    "provider_model_id": "id",
+    "hub_model_id": "hub_model_id",
+    "task_type": "task",
+    "tasks": "tasks",
+    "status": "status",
+    "routes": "routes",
+    "pricing": "pricing",
+    "context_length": "context_length",
+    "adapter_type": "adapter_type",
+    "base_model": "base_model",
+    "tokenizer": "tokenizer",
+    "policy": "policy",
+    "local_only": "local_only",
+}
 
 
 class StatusRequest(BaseModel):

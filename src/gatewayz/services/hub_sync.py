@@ -44,6 +44,7 @@ OK, FAILED, HELD_BACK = 0, 1, 3
 ALLOW_DELETE, ALLOW_DEMOTE = "--allow-delete", "--allow-demote"
 # What holds back a change to a live mapping of a model whose check is missing or failed.
 NEEDS_CHECK = "a current passing `gatewayz hf check`"
+CANNOT_READ = "cannot read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,7 @@ async def hub_model_problem(client: HubClient, mapping: HubMapping) -> str | Non
     if reply.status in (401, 404):
         return f"{mapping.key} is not a model on the Hub (HTTP {reply.status})"
     if not reply.ok or not isinstance(reply.body, dict):
-        return f"cannot read {mapping.key}'s model info: {reply.message()}"
+        return f"{CANNOT_READ} {mapping.key}'s model info: {reply.message()}"
     tag = reply.body.get("pipeline_tag")
     tags = reply.body.get("tags")
     tags = [str(t) for t in tags] if isinstance(tags, list) else []
@@ -176,8 +177,9 @@ async def sync(
     unverified: Mapping[str, str] | None = None,
 ) -> int:
     """Plan and (unless ``dry_run``) apply; print as it goes. Returns the exit status:
-    ``OK`` when the Hub matches (or would, for a dry run), ``FAILED`` when something
-    failed or cannot be pushed, ``HELD_BACK`` when changes were held back.
+    ``OK`` when the Hub matches (or would, for a dry run; entries skipped by rule are
+    reported, not failures), ``FAILED`` when a change failed or the Hub could not be
+    asked about an entry, ``HELD_BACK`` when changes were held back.
     ``unverified``: live models without a current passing check -> why (see the module)."""
     unverified = unverified or {}
     models = list(models)
@@ -197,15 +199,25 @@ async def sync(
     except ValueError as exc:
         out(f"cannot read the Hub's mappings for {provider!r}: {exc}")
         return FAILED
+    unread: list[str] = []  # the Hub could not be asked: a failure, unlike a skip by rule
     for ident, want in list(desired.items()):
         if ident in remote:
             continue  # the Hub took this task and model once: nothing to ask
         problem = await hub_model_problem(client, want)
         if problem is not None:
-            problems.append(f"{want.provider_model}: {problem}; not pushed")
+            unknown = problem.startswith(CANNOT_READ)
+            (unread if unknown else problems).append(f"{want.provider_model}: {problem}")
             del desired[ident]
     for note in problems:
-        out(f"  ! skipped {note}")
+        out(f"  ! skipped {note}; not pushed")
+    for note in unread:
+        out(f"  ! FAILED {note}; not pushed")
+    pushable = sum(not m.local_only for m in models)
+    out(
+        f"{len(desired)} of {pushable} entries to push"
+        + (f" ({len(local_only)} local-only left out)" if local_only else "")
+        + (f"; {len(problems) + len(unread)} skipped (see above)" if problems or unread else "")
+    )
     if not desired and remote:
         out(
             f"warning: the registry has no mapping to push, and the Hub holds {len(remote)} for "
@@ -215,9 +227,16 @@ async def sync(
     actions = hold_unverified(actions, remote, unverified)
     held = [a for a in actions if a.held_by is not None]
     todo = [a for a in actions if a.held_by is None]
-    failed_before = FAILED if problems else OK
+    # Entries skipped by rule (not a Hub model, another pipeline, a duplicate) are no
+    # failure: they are reported above; the Hub not answering about one is.
+    failed_before = FAILED if unread else OK
     if not actions:
-        out(f"nothing to do: the Hub's {len(remote)} mappings for {provider!r} match the registry")
+        skipped = f" (but for the {len(problems)} skipped above)" if problems else ""
+        unchecked = f"; {len(unread)} could not be checked" if unread else ""
+        out(
+            f"nothing to do: the Hub's {len(remote)} mappings for {provider!r} match the "
+            f"registry{skipped}{unchecked}"
+        )
         return failed_before
     counts = {k: sum(a.kind == k for a in todo) for k in _ORDER}
     out(
@@ -254,6 +273,6 @@ async def sync(
         detail = "" if o.reply.ok else f": {o.reply.message()}"
         out(f"  {verdict} {o.action.describe()}{detail}")
     out(f"applied {len(outcomes) - len(failed)} of {len(outcomes)} changes; {len(failed)} failed")
-    if failed or problems:
+    if failed or unread:
         return FAILED
     return HELD_BACK if held else OK

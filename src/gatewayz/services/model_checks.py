@@ -51,7 +51,8 @@ def verdict(model_id: str, check: LastCheck | None, changed_at: datetime | None)
     if check is None:
         return (
             f"model {model_id!r} has no conformance check: run "
-            f"'gatewayz hf check --model {model_id}' against the gateway first"
+            f"'gatewayz hf check --url URL --key KEY --model {model_id}' (URL: the running "
+            "gateway, KEY: an admin key, so that the result is recorded) first"
         )
     when = utc(check.checked_at).isoformat(timespec="seconds")
     if not check.passed:

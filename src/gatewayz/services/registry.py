@@ -26,7 +26,14 @@ from gatewayz.config import ModelConfig
 from gatewayz.errors import InvalidRequest, TaskMismatch
 from gatewayz.services.catalog import Catalog
 from gatewayz.services.model_checks import LastCheck, verdict
-from gatewayz.services.registry_store import AuditEntry, Entry, RegistryStore, Source
+from gatewayz.services.registry_store import (
+    AuditEntry,
+    Entry,
+    RegistryStore,
+    Source,
+    describe,
+    merged,
+)
 from gatewayz.services.route_probe import RouteProbe
 from gatewayz.tasks import Task
 
@@ -76,8 +83,9 @@ class Mapped:
     """The outcome of ``Registry.map``."""
 
     created: bool
-    model: ModelConfig  # as stored (with the status it kept)
-    notes: list[str]  # what could not be checked with the upstreams
+    model: ModelConfig  # as stored (with the fields it kept)
+    notes: list[str]  # what could not be checked with the upstreams, and live changes
+    changed: list[str]  # the fields a re-map changed (describe()'s names); [] when created
 
 
 class Registry(Catalog):
@@ -92,6 +100,7 @@ class Registry(Catalog):
         defaults: Mapping[Task, str] | None = None,
         refresh_interval_s: float = REFRESH_INTERVAL_S,
         probe: RouteProbe | None = None,
+        origin: str = "the configuration file",
     ) -> None:
         config_models = tuple(config_models)
         # Served until the first load from the database. The defaults name entries of the
@@ -101,6 +110,7 @@ class Registry(Catalog):
         self._config_models = config_models
         self._providers = dict(providers)
         self._probe = probe
+        self._origin = origin  # where config_models came from, for the log
         self._interval = refresh_interval_s
         self._version = -1
         self._sources: dict[str, Source] = {m.id: "config" for m in config_models}
@@ -115,7 +125,7 @@ class Registry(Catalog):
     async def load(self) -> None:
         changed = await self.store.seed(self._config_models)
         if changed:
-            log.info("registry: %d entries written from the configuration file", changed)
+            log.info("registry: %d entries written from %s", changed, self._origin)
         await self.refresh(force=True)
 
     async def close(self) -> None:
@@ -191,15 +201,32 @@ class Registry(Catalog):
         await self.refresh(force=True)
         return check
 
-    async def map(self, model: ModelConfig, actor: str, *, keep_status: bool = False) -> Mapped:
-        """Register or replace a mapping, once its upstreams are asked what they serve
-        (``RouteProbe``). ``keep_status``: a mapping that exists keeps its current status
-        (the request named none), so a re-run never silently demotes a live model."""
+    async def map(
+        self, model: ModelConfig, actor: str, *, given: frozenset[str] | None = None
+    ) -> Mapped:
+        """Register a mapping, or change one, once its upstreams are asked what they serve
+        (``RouteProbe``). ``given``: the fields the request named (None: all); a mapping
+        that exists keeps its stored value of the others - its status, prices and context
+        length above all, so a re-run never demotes a live model or makes it free."""
+        current = await self.store.entry(model.id)
+        if current is not None:
+            model = merged(current.model, model, given)
         check_mapping(model, self._providers)
         notes = await self._probe.check(model) if self._probe is not None else []
-        created, stored = await self.store.put(model, actor, keep_status=keep_status)
+        before, stored = await self.store.put(model, actor, given=given)
         await self.refresh(force=True)
-        return Mapped(created, stored, notes)
+        if before is None:
+            return Mapped(True, stored, notes, [])
+        old, new = describe(before), describe(stored)
+        changed = [name for name in new if old.get(name) != new[name]]
+        if before.status == "live" and before.hub_model_id != stored.hub_model_id:
+            notes.append(
+                f"hub_model_id of live model {stored.id!r} changed from "
+                f"{before.hub_model_id!r} to {stored.hub_model_id!r}: the next 'gatewayz hf "
+                f"sync' deletes the Hub's mapping of {before.hub_model_id} (with "
+                f"--allow-delete) and creates one for {stored.hub_model_id}"
+            )
+        return Mapped(False, stored, notes, changed)
 
     async def set_status(
         self, model_id: str, status: str, actor: str, *, force: bool = False

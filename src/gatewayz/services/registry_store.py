@@ -255,22 +255,28 @@ class RegistryStore:
             await self._bump(conn)
         return changed
 
+    async def entry(self, model_id: str) -> Entry | None:
+        """The stored entry of ``model_id`` (None if there is none)."""
+        async with self._engine.connect() as conn:
+            return await self._current_entry(conn, model_id)
+
     async def put(
-        self, model: ModelConfig, actor: str, *, keep_status: bool = False
-    ) -> tuple[bool, ModelConfig]:
-        """Create or replace one entry; True when it was created, and the entry written.
-        With ``keep_status``, an entry that exists keeps its status (read in the same
-        transaction, so a concurrent status change is not undone)."""
+        self, model: ModelConfig, actor: str, *, given: frozenset[str] | None = None
+    ) -> tuple[ModelConfig | None, ModelConfig]:
+        """Create or change one entry; returns the entry before (None: created) and the
+        entry written. ``given``: the fields the caller named (None: all); an entry that
+        exists keeps its stored value of every other field (read in the same transaction,
+        so a concurrent change of those is not undone)."""
         async with self._engine.begin() as conn:
             current = _owned(await self._current_entry(conn, model.id))
-            if keep_status and current is not None:
-                model = model.model_copy(update={"status": current.model.status})
+            if current is not None:
+                model = merged(current.model, model, given)
             await self._write(conn, model, "api", current=current)
             before = describe(current.model) if current else None
             action = "update" if current else "create"
             await self._audit(conn, actor, action, model.id, before, describe(model))
             await self._bump(conn)
-        return current is None, model
+        return (None if current is None else current.model), model
 
     async def set_status(
         self, model_id: str, status: str, actor: str, *, force: bool = False
@@ -445,6 +451,15 @@ class RegistryStore:
             .where(registry_state.c.id == 1)
             .values(version=registry_state.c.version + 1)
         )
+
+
+def merged(current: ModelConfig, wanted: ModelConfig, given: frozenset[str] | None) -> ModelConfig:
+    """``wanted`` where the caller named a field (``given``; None: every field), else the
+    ``current`` value."""
+    if given is None:
+        return wanted
+    kept = {name: getattr(current, name) for name in ModelConfig.model_fields if name not in given}
+    return wanted.model_copy(update=kept)
 
 
 def _not_found(model_id: str) -> ModelNotFound:

@@ -10,6 +10,10 @@ an OpenAI-compatible upstream, ``RouteProbe`` asks:
    means the server does not serve it, and the mapping is refused with a 400. Any other
    answer (a 400 or 422 for the missing input, above all) means the endpoint is there.
 
+A route to the embedded provider (kind ``local``) is asked of this install: which tasks
+its models serve with the packages installed (``gatewayz.local.installed``); a task no
+embedded model serves here is refused with a 400.
+
 When a question cannot be answered (the upstream is down, refuses the gateway's key, or
 is another kind), the mapping is made and the answer says so plainly: ``gatewayz hf
 check`` calls every mapped model before it goes live, and is where such a mapping fails.
@@ -67,8 +71,11 @@ class RouteProbe:
         async with aiohttp.ClientSession(timeout=self._timeout) as session:
             for index, route in enumerate(model.routes):
                 provider = self._providers.get(route.provider)
-                if provider is None or provider.kind == "local":
-                    continue  # embedded: the kind check is the whole answer
+                if provider is None:
+                    continue
+                if provider.kind == "local":
+                    self._check_local(model, index, route.model)
+                    continue
                 if provider.kind != "openai" or provider.base_url is None:
                     notes.append(
                         f"routes[{index}]: what a {provider.kind!r} upstream serves is not "
@@ -77,6 +84,19 @@ class RouteProbe:
                     continue
                 notes += await self._check_route(session, model, index, provider, route.model)
         return notes
+
+    @staticmethod
+    def _check_local(model: ModelConfig, index: int, local_model: str) -> None:
+        """The embedded provider is asked which tasks this install's models serve."""
+        from gatewayz.local.installed import unserved
+
+        for task in (model.task, *model.tasks):
+            why = unserved(task, local_model)
+            if why is not None:
+                raise TaskMismatch(
+                    f"task {task!r} does not fit model {model.id!r}: routes[{index}] goes to "
+                    f"the embedded provider, and {why}"
+                )
 
     async def _check_route(
         self,
