@@ -52,7 +52,7 @@ def cmd_provider_kit(args: argparse.Namespace) -> int:
         return entries, unverified
 
     opened = _open(args)
-    database = shown(opened[0].database_url)
+    database = shown(opened.database_url)
     print(f"registry: {database}")
     entries, unverified = _with_registry(args, models, opened)
     offer = offer_of(

@@ -274,7 +274,8 @@ def test_the_guide_works_end_to_end(tmp_path: Path) -> None:
             )
         wait_http(f"{hub_url}/api/partners/{PROVIDER}/models", stand_in, log)
         plan = shell("sync-dry-run").stdout
-        assert f"registry: sqlite:///{tmp_path / 'gatewayz.db'} (3 entries, 3 to push)" in plan
+        assert f"registry: sqlite:///{tmp_path / 'gatewayz.db'} (3 entries)" in plan
+        assert "3 of 3 entries to push" in plan
         assert "3 to create" in plan and "dry run: nothing was changed" in plan
         assert "not pushed as live" not in plan and "held back" not in plan, plan
         assert httpx.get(f"{hub_url}/api/partners/{PROVIDER}/models").json() == {}

@@ -257,10 +257,10 @@ async def sync(
             f"{len(held)} change(s) would take live models off the Hub and were held back; "
             f"run again with {' and '.join(flags)} if that is what you want"
         )
-    unchecked = sum(a.held_by == NEEDS_CHECK for a in held)
-    if unchecked:
+    held_for_check = sum(a.held_by == NEEDS_CHECK for a in held)
+    if held_for_check:
         out(
-            f"{unchecked} change(s) to mappings live on the Hub were held back until their "
+            f"{held_for_check} change(s) to mappings live on the Hub were held back until their "
             "models pass `gatewayz hf check` (no flag lets them through)"
         )
     if dry_run:
