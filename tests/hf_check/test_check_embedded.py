@@ -24,7 +24,9 @@ TASK_MODELS = (
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, str]]:
+def embedded(
+    tmp_path_factory: pytest.TempPathFactory, js_library: None
+) -> Iterator[tuple[Gateway, str]]:
     server = Gateway(tmp_path_factory.mktemp("hf-check-embedded"), None)
     try:
         yield server, server.create_key("admin", "--admin")
