@@ -40,8 +40,12 @@ function row(probe, result, reason = null, seconds = null) {
 
 function reasonOf(error) {
 	const status = error?.httpResponse?.status;
-	let text = `${error?.name ?? "Error"}: ${String(error?.message ?? error).replace(/\s+/g, " ")}`;
+	// The library decodes {"error": "..."} but not the OpenAI family's {"error": {"message"}}.
+	const said = error?.httpResponse?.body?.error?.message;
+	let text = `${error?.name ?? "Error"}: ${String(error?.message ?? error)}`;
+	if (typeof said === "string" && !text.includes(said)) text += ` The gateway said: ${said}`;
 	if (status !== undefined && !text.includes(String(status))) text += ` (HTTP ${status})`;
+	text = text.replace(/\s+/g, " ");
 	text = text.split(spec.key).join("***"); // a key echoed in an error is never printed
 	return text.length <= MAX_REASON ? text : `${text.slice(0, MAX_REASON - 3)}...`;
 }
