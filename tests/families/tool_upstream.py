@@ -114,8 +114,13 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
+# Every upstream model it answers as described above (a route's model is checked against
+# this list when it is mapped through the API).
+MODELS = ("tooly", "slow", "cutoff", "decider", "notools", "badjson", "slowstart")
+
+
 async def models(_request: Request) -> Response:
-    return _json({"object": "list", "data": [{"id": "tooly"}]})
+    return _json({"object": "list", "data": [{"id": m} for m in MODELS]})
 
 
 async def last(_request: Request) -> Response:
