@@ -64,3 +64,21 @@ def test_without_the_library_or_node_the_js_probes_are_skipped_saying_why(
     assert code == 0
     (skip,) = probes(doc, "good-chat", "js").values()
     assert skip["result"] == "skip" and skip["reason"] == "Node.js not found (no node on PATH)"
+
+
+def test_a_library_that_does_not_load_fails_the_check_saying_why(
+    gw: Gateway, admin_key: str, tmp_path: Path
+) -> None:
+    library = tmp_path / "node_modules" / "@huggingface" / "inference"
+    library.mkdir(parents=True)
+    (library / "package.json").write_text('{"type": "module", "main": "index.js"}')
+    (library / "index.js").write_text("export const notAClient = 1;\n")
+    code, doc = hf_check_json(
+        gw, admin_key, "--model", "good-chat", "--no-record", "--js-client", str(tmp_path)
+    )
+    assert code == 1 and doc["passed"] is False
+    (row,) = probes(doc, "good-chat", "js").values()
+    assert row["probe"] == "js_client" and row["result"] == "fail"
+    assert row["reason"] == (
+        f"cannot load @huggingface/inference from {library}: Error: it exports no InferenceClient"
+    )

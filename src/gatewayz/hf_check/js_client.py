@@ -85,9 +85,12 @@ def _outcome(line: str) -> Outcome | None:
     )
 
 
-def _tail(text: str, key: str) -> str:
-    last = " ".join(text.strip().splitlines()[-1:]).replace(key, "***")
-    return last[-300:] or "no output"
+def _first_error(text: str, key: str) -> str:
+    """The error's line in Node's output (not the source line or the stack around it)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line.split(":")[0]]
+    first = (errors or lines or ["no output"])[0]
+    return first.replace(key, "***")[:300]
 
 
 def run_js_probes(js: JsClient, url: str, key: str, model: str, task: str) -> list[Outcome]:
@@ -110,6 +113,6 @@ def run_js_probes(js: JsClient, url: str, key: str, model: str, task: str) -> li
         return [Outcome("js_client", CLIENT, "fail", why)]
     outcomes = [o for o in map(_outcome, done.stdout.splitlines()) if o is not None]
     if done.returncode != 0 or not outcomes:
-        why = f"the probe script failed (exit {done.returncode}): {_tail(done.stderr, key)}"
+        why = f"the probe script failed (exit {done.returncode}): {_first_error(done.stderr, key)}"
         outcomes.append(Outcome("js_client", CLIENT, "fail", why))
     return outcomes
