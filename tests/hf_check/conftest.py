@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.billing.conftest import FakeUpstream
 from tests.families.conftest import ToolUpstream
 from tests.provider_kit.test_js_client import _npm_ci
 from tests.servers import PYTHON, Gateway, free_port
@@ -34,13 +35,14 @@ def chat_model(model_id: str, provider: str, upstream_model: str) -> dict[str, A
     }
 
 
-def check_config(upstream: ToolUpstream, db: Path) -> dict[str, Any]:
+def check_config(upstream: ToolUpstream, db: Path, texts: FakeUpstream) -> dict[str, Any]:
     return {
         "database_url": f"sqlite:///{db}",
         "auth_cache_ttl_s": 0,
         "providers": [
             {"name": "tooly", "kind": "openai", "base_url": upstream.base_url},
             {"name": "tooly-hf", "kind": "hf", "base_url": upstream.root},
+            {"name": "texts", "kind": "openai", "base_url": texts.base_url},
             # Nothing listens there: every call through it fails.
             {"name": "down", "kind": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1"},
         ],
@@ -51,6 +53,14 @@ def check_config(upstream: ToolUpstream, db: Path) -> dict[str, Any]:
             chat_model("badjson-chat", "tooly", "badjson"),
             chat_model("slow-chat", "tooly", "slowstart"),
             chat_model("down-chat", "down", "decider"),
+            {
+                "id": "good-text",
+                "hub_model_id": "example/good-text",
+                "task": "text-generation",
+                "context_length": 4096,
+                "routes": [{"provider": "texts", "model": "words"}],
+                "pricing": PRICING,
+            },
         ],
     }
 
@@ -63,6 +73,14 @@ def check_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolUps
 
 
 @pytest.fixture(scope="session")
+def text_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeUpstream]:
+    """An OpenAI-compatible upstream with ``/v1/completions``, for text generation."""
+    server = FakeUpstream(tmp_path_factory.mktemp("text-upstream"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def js_library() -> None:
     """clients/js/node_modules with ``@huggingface/inference``, where ``hf check`` looks."""
     _npm_ci()
@@ -70,10 +88,13 @@ def js_library() -> None:
 
 @pytest.fixture(scope="session")
 def gw(
-    tmp_path_factory: pytest.TempPathFactory, check_upstream: ToolUpstream, js_library: None
+    tmp_path_factory: pytest.TempPathFactory,
+    check_upstream: ToolUpstream,
+    text_upstream: FakeUpstream,
+    js_library: None,
 ) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("hf-check")
-    server = Gateway(workdir, check_config(check_upstream, workdir / "gw.db"))
+    server = Gateway(workdir, check_config(check_upstream, workdir / "gw.db", text_upstream))
     yield server
     server.stop()
 

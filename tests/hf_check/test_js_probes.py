@@ -82,3 +82,13 @@ def test_a_library_that_does_not_load_fails_the_check_saying_why(
     assert row["reason"] == (
         f"cannot load @huggingface/inference from {library}: Error: it exports no InferenceClient"
     )
+
+
+def test_text_generation_through_both_clients(gw: Gateway, admin_key: str) -> None:
+    code, doc = hf_check_json(gw, admin_key, "--model", "good-text", "--no-record")
+    assert code == 0, doc
+    for client in ("python", "js"):
+        found = probes(doc, "good-text", client)
+        assert {name: p["result"] for name, p in found.items()} == dict.fromkeys(
+            STREAMED, "pass"
+        ), (client, found)
