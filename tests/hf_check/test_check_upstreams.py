@@ -57,7 +57,12 @@ def test_a_tool_capable_upstream_passes_every_probe(
         assert {r[3]: r[4] for r in rows if r[2] == "js"} == dict.fromkeys(JS_PROBES, "pass")
         assert f"{model}: PASSED (recorded)" in lines
     assert "2 of 2 models passed" in lines
-    # Through the HF-kind (TGI) provider the schema reached the upstream in TGI's form.
+    # Through the HF-kind (TGI) provider the schema reached the upstream in TGI's form
+    # (the Python probes alone, so that their json_schema call is the upstream's last).
+    alone = hf_check(
+        gw, admin_key, "--model", "good-chat-hf", "--no-record", "--js-client", str(gw.workdir)
+    )
+    assert alone.returncode == 0, alone.stdout + alone.stderr
     assert check_upstream.last()["response_format"] == {
         "type": "json_object",
         "value": PERSON_SCHEMA,
