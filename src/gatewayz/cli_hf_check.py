@@ -63,7 +63,14 @@ def cmd_hf_check(args: argparse.Namespace) -> int:
         if not args.json:
             print(line, file=sys.stderr, flush=True)
 
-    reports = run_check(args.url, key, args.model, save=not args.no_record, progress=progress)
+    reports = run_check(
+        args.url,
+        key,
+        args.model,
+        save=not args.no_record,
+        js_client=args.js_client,
+        progress=progress,
+    )
     if args.json:
         doc: dict[str, Any] = {
             "passed": all(r.passed for r in reports),
@@ -88,6 +95,12 @@ def add_command(hf: Any) -> None:
     )
     check.add_argument(
         "--model", action="append", default=[], help="a gateway model id (repeat; default: all)"
+    )
+    check.add_argument(
+        "--js-client",
+        metavar="DIR",
+        help="a directory whose node_modules holds @huggingface/inference, for the probes "
+        "through it (default: the repository's clients/js; skipped when absent)",
     )
     check.add_argument("--json", action="store_true", help="print JSON")
     check.add_argument(

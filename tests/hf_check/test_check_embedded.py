@@ -1,4 +1,5 @@
-"""``gatewayz hf check`` on the embedded default, honestly: every task model passes; the
+"""``gatewayz hf check`` on the embedded default, honestly: every task model passes,
+through ``huggingface_hub`` and ``@huggingface/inference`` alike; the
 135M chat model follows a JSON schema (a grammar holds it) but, asked with
 ``tool_choice: auto``, answers in text instead of calling the tool, and the check says so."""
 
@@ -24,7 +25,9 @@ TASK_MODELS = (
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, str]]:
+def embedded(
+    tmp_path_factory: pytest.TempPathFactory, js_library: None
+) -> Iterator[tuple[Gateway, str]]:
     server = Gateway(tmp_path_factory.mktemp("hf-check-embedded"), None)
     try:
         yield server, server.create_key("admin", "--admin")
@@ -56,6 +59,10 @@ def test_the_embedded_default_fails_only_the_tool_call(
     # The schema becomes a grammar: the 135M model's answer validates.
     assert chat["json_schema"]["result"] == "pass", chat["json_schema"]
     assert chat["first_token"]["latency_ms"] is not None
+    # Through @huggingface/inference too (tools and schemas are probed through Python only).
+    js = probes(doc, CHAT, "js")
+    for name in ("call", "shape", "inference_id", "stream", "inference_id_stream"):
+        assert js[name]["result"] == "pass", js[name]
 
 
 @pytest.mark.parametrize("model", TASK_MODELS)
@@ -63,9 +70,9 @@ def test_every_embedded_task_model_answers_in_its_tasks_shape(
     report: tuple[int, dict[str, Any]], model: str
 ) -> None:
     _, doc = report
-    found = probes(doc, model)
-    for name in ("call", "shape", "inference_id"):
-        assert found[name]["result"] == "pass", found[name]
-    assert found["latency"]["latency_ms"] is not None
+    for client in ("python", "js"):
+        found = probes(doc, model, client)
+        for name in ("call", "shape", "inference_id", "latency"):
+            assert found[name]["result"] == "pass", (client, found[name])
     (entry,) = [m for m in doc["models"] if m["model"] == model]
     assert entry["recorded"] is True

@@ -24,6 +24,9 @@ PYTHON_PROBES = {
     "no_tool_call",
     "json_schema",
 }
+# Through @huggingface/inference: the call, its shape, the stream and the ids (tools and
+# structured output are probed once, through huggingface_hub).
+JS_PROBES = {"call", "shape", "inference_id", "stream", "first_token", "inference_id_stream"}
 
 
 def registry_entry(gw: Gateway, key: str, hub_id: str) -> dict[str, object]:
@@ -51,11 +54,15 @@ def test_a_tool_capable_upstream_passes_every_probe(
         assert {r[3]: r[4] for r in rows if r[2] == "python"} == dict.fromkeys(
             PYTHON_PROBES, "pass"
         )
+        assert {r[3]: r[4] for r in rows if r[2] == "js"} == dict.fromkeys(JS_PROBES, "pass")
         assert f"{model}: PASSED (recorded)" in lines
     assert "2 of 2 models passed" in lines
-    # The JS client's probes are not run; the report says so rather than passing them.
-    assert any("js_client" in line and " skip " in line for line in lines)
-    # Through the HF-kind (TGI) provider the schema reached the upstream in TGI's form.
+    # Through the HF-kind (TGI) provider the schema reached the upstream in TGI's form
+    # (the Python probes alone, so that their json_schema call is the upstream's last).
+    alone = hf_check(
+        gw, admin_key, "--model", "good-chat-hf", "--no-record", "--js-client", str(gw.workdir)
+    )
+    assert alone.returncode == 0, alone.stdout + alone.stderr
     assert check_upstream.last()["response_format"] == {
         "type": "json_object",
         "value": PERSON_SCHEMA,
@@ -65,7 +72,10 @@ def test_a_tool_capable_upstream_passes_every_probe(
     check = entry["last_check"]
     assert isinstance(check, dict)
     assert check["passed"] is True and check["stale"] is False
-    assert {p["probe"] for p in check["probes"]} == PYTHON_PROBES | {"js_client"}
+    assert {(p["client"], p["probe"]) for p in check["probes"]} == {
+        *(("python", p) for p in PYTHON_PROBES),
+        *(("js", p) for p in JS_PROBES),
+    }
     # Other keys see the Hub's shape only.
     assert "last_check" not in registry_entry(gw, user_key, "example/good-chat")
 

@@ -43,6 +43,7 @@ def test_the_documented_commands_do_what_the_doc_says(gw: Gateway, admin_key: st
         "GATEWAYZ_URL": gw.url,
         "ADMIN_KEY": admin_key,
         "GATEWAYZ_CONFIG": str(gw.workdir / "gatewayz.yaml"),
+        "JS_CLIENT_DIR": str(ROOT / "clients" / "js"),
         "PATH": f"{os.path.dirname(PYTHON)}{os.pathsep}{os.environ['PATH']}",
     }
 
@@ -60,8 +61,13 @@ def test_the_documented_commands_do_what_the_doc_says(gw: Gateway, admin_key: st
     assert run.returncode == 0, run.stdout + run.stderr
     printed = run.stdout.splitlines()
     shown = docs["run-output"].splitlines()
-    assert [columns(line) for line in printed] == [columns(line) for line in shown]
+    assert [columns(line) for line in printed] == [columns(line) for line in shown], run.stdout
     assert printed[-2:] == shown[-2:]
+
+    js = shell("js-client")
+    assert js.returncode == 0, js.stdout + js.stderr
+    shown = docs["js-client-output"].splitlines()
+    assert [columns(line) for line in js.stdout.splitlines()] == [columns(r) for r in shown]
 
     live = shell("live")
     assert live.returncode == 0, live.stdout + live.stderr

@@ -157,6 +157,8 @@ def test_the_wheel_carries_the_tokenizer_and_its_notice(venv: tuple[Path, Path])
     assert len(shipped) > 15 and shipped <= names, shipped - names
     # The API reference page (/docs) works offline.
     assert {"gatewayz/openapi/static/docs.html", "gatewayz/openapi/static/init.js"} <= names
+    # gatewayz hf check runs its @huggingface/inference probes with this script.
+    assert "gatewayz/hf_check/js/probe.mjs" in names
 
 
 def test_with_the_local_extra_every_embedded_task_answers_without_torch(

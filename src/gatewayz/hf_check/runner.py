@@ -18,15 +18,12 @@ import httpx
 
 from gatewayz.errors import InvalidRequest
 from gatewayz.hf_check.headers import InferenceIds
+from gatewayz.hf_check.js_client import JsClient, find_js_client, run_js_probes
 from gatewayz.hf_check.outcome import Outcome
 from gatewayz.hf_check.registry import TASK_PROBES
 from gatewayz.hf_check.target import Target
 
 API_TIMEOUT_S = 30.0
-JS_SKIPPED = (
-    "the @huggingface/inference probes are not part of this version of hf check; "
-    "only huggingface_hub's InferenceClient was used"
-)
 
 
 @dataclass(slots=True)
@@ -87,14 +84,16 @@ def models_to_check(
     return [by_id[w] for w in wanted]
 
 
-def check_model(url: str, key: str, entry: dict[str, Any], ids: InferenceIds) -> ModelReport:
+def check_model(
+    url: str, key: str, entry: dict[str, Any], ids: InferenceIds, js: JsClient
+) -> ModelReport:
     model, task = entry["provider_model_id"], entry["task_type"]
     probe = TASK_PROBES.get(task)
     if probe is None:
         outcome = Outcome("call", "python", "fail", f"hf check has no probe for task {task!r}")
         return ModelReport(model, task, [outcome])
     outcomes = probe.run(Target(url, key, model, ids))
-    outcomes.append(Outcome("js_client", "js", "skip", JS_SKIPPED))
+    outcomes += run_js_probes(js, url, key, model, task)
     return ModelReport(model, task, outcomes)
 
 
@@ -121,15 +120,19 @@ def run_check(
     wanted: Sequence[str],
     *,
     save: bool = True,
+    js_client: str | None = None,
     progress: Callable[[str], None] = lambda _line: None,
 ) -> list[ModelReport]:
     url = url.rstrip("/")
     ids = InferenceIds()
+    js = find_js_client(js_client)
+    if js.skip_reason is not None:
+        progress(f"the @huggingface/inference probes are skipped: {js.skip_reason}")
     reports = []
     with httpx.Client(timeout=API_TIMEOUT_S) as http:
         for entry in models_to_check(http, url, key, wanted):
             progress(f"checking {entry['provider_model_id']} ({entry['task_type']})")
-            report = check_model(url, key, entry, ids)
+            report = check_model(url, key, entry, ids, js)
             if save:
                 record(http, url, key, entry, report)
             else:
