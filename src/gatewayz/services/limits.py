@@ -59,7 +59,7 @@ class Rule:
     concurrency: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RuleState:
     """After a decision: what the rule's window holds, and in how many seconds its oldest
     entry leaves it (when the remaining count next goes up)."""
@@ -70,7 +70,7 @@ class RuleState:
     tokens_reset_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     admitted: bool
     states: Sequence[RuleState]
@@ -129,14 +129,46 @@ def estimate_tokens(bound: Bound) -> int:
 
 
 def duration(seconds: float) -> str:
-    """OpenAI's reset format: ``20ms``, ``1s``, ``1.5s``, ``6m0s``."""
+    """OpenAI's reset format: ``20ms``, ``1s``, ``1.5s``, ``6m0s`` (under a second, up
+    to the next millisecond; from a second on, to the nearest one)."""
     if seconds <= 0:
         return "0s"
     if seconds < 1:
         return f"{max(1, math.ceil(seconds * 1000))}ms"
-    minutes, rest = divmod(round(seconds, 3), 60)
-    text = f"{rest:.3f}".rstrip("0").rstrip(".")
-    return f"{int(minutes)}m{text}s" if minutes else f"{text}s"
+    return _of_ms(round(seconds * 1000))
+
+
+def _of_ms(ms: int) -> str:
+    """``duration`` of a whole number of milliseconds from one second on, in integers."""
+    minutes, ms = divmod(ms, 60_000)
+    whole, frac = divmod(ms, 1000)
+    text = f"{whole}.{frac:03d}".rstrip("0").rstrip(".") if frac else str(whole)
+    return f"{minutes}m{text}s" if minutes else f"{text}s"
+
+
+class _Durations:
+    """``duration(seconds).encode()`` for response headers, kept per millisecond: every
+    response of a limited key carries two, and a window holds only so many milliseconds."""
+
+    __slots__ = ("_made",)
+    _MAX = 200_000
+
+    def __init__(self) -> None:
+        self._made: dict[int, bytes] = {}
+
+    def __call__(self, seconds: float) -> bytes:
+        if seconds < 1:  # (rounded up: ``duration``)
+            ms = math.ceil(seconds * 1000) if seconds > 0 else 0
+            tag = -ms  # under a second: its own key, ``ms`` differs in meaning
+        else:
+            ms = tag = round(seconds * 1000)
+        made = self._made.get(tag)
+        if made is None:
+            if len(self._made) >= self._MAX:
+                self._made.clear()
+            text = (f"{ms}ms" if ms else "0s") if tag <= 0 else _of_ms(ms)
+            made = self._made[tag] = text.encode()
+        return made
 
 
 def _pick(key: int | None, default: int | None) -> int:
@@ -162,6 +194,7 @@ class RateLimiter:
         self._down_until = 0.0
         self._failures = 0
         self._logged_at = 0.0
+        self._durations = _Durations()
 
     async def start(self) -> None:
         if self._backend is not None:
@@ -217,7 +250,7 @@ class RateLimiter:
         except BackendUnavailable as exc:
             self._unavailable(exc)
             return None
-        ctx.rate_headers = _headers(rules, decision.states)
+        ctx.rate_headers = _headers(rules, decision.states, self._durations)
         if not decision.admitted:
             self._refuse(ctx, rules, decision, tokens)
         return Lease(
@@ -314,9 +347,13 @@ _TOKENS = (b"x-ratelimit-limit-tokens", b"x-ratelimit-remaining-tokens")
 _TOKENS_RESET = b"x-ratelimit-reset-tokens"
 
 
-def _headers(rules: Sequence[Rule], states: Sequence[RuleState]) -> list[tuple[bytes, bytes]]:
+def _headers(
+    rules: Sequence[Rule], states: Sequence[RuleState], durations: _Durations
+) -> list[tuple[bytes, bytes]]:
     """The ``x-ratelimit-*`` headers: for requests and for tokens, the applicable limit
     with the fewest remaining (then the lowest limit)."""
+    if len(rules) == 1:  # the common case: one rule, nothing to choose
+        return _headers_of(rules[0], states[0], durations)
     requests: tuple[int, int, float] | None = None
     tokens: tuple[int, int, float] | None = None
     for rule, state in zip(rules, states, strict=True):
@@ -333,13 +370,31 @@ def _headers(rules: Sequence[Rule], states: Sequence[RuleState]) -> list[tuple[b
         out += [
             (_REQUESTS[0], b"%d" % requests[0]),
             (_REQUESTS[1], b"%d" % requests[1]),
-            (_REQUESTS_RESET, duration(requests[2]).encode()),
+            (_REQUESTS_RESET, durations(requests[2])),
         ]
     if tokens is not None:
         out += [
             (_TOKENS[0], b"%d" % tokens[0]),
             (_TOKENS[1], b"%d" % tokens[1]),
-            (_TOKENS_RESET, duration(tokens[2]).encode()),
+            (_TOKENS_RESET, durations(tokens[2])),
+        ]
+    return out
+
+
+def _headers_of(rule: Rule, state: RuleState, durations: _Durations) -> list[tuple[bytes, bytes]]:
+    """``_headers`` of a single rule."""
+    out = []
+    if rule.rpm:
+        out += [
+            (_REQUESTS[0], b"%d" % rule.rpm),
+            (_REQUESTS[1], b"%d" % max(rule.rpm - state.requests_used, 0)),
+            (_REQUESTS_RESET, durations(state.requests_reset_s)),
+        ]
+    if rule.tpm:
+        out += [
+            (_TOKENS[0], b"%d" % rule.tpm),
+            (_TOKENS[1], b"%d" % max(rule.tpm - state.tokens_used, 0)),
+            (_TOKENS_RESET, durations(state.tokens_reset_s)),
         ]
     return out
 
