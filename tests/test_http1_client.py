@@ -144,3 +144,83 @@ def test_refused_connection_and_silence() -> None:
         server.close()
 
     run(main())
+
+
+SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+)
+
+
+def sse_chunk(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+def test_a_streamed_body_is_read_as_it_arrives_then_the_connection_serves_again() -> None:
+    connections = 0
+    release = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        for _ in range(2):
+            await read_request(reader)
+            writer.write(SSE_HEAD + sse_chunk(b"data: 1\n\n"))
+            await writer.drain()
+            await release.wait()  # the second event only once the first was read
+            writer.write(sse_chunk(b"data: 2\n\n") + b"0\r\n\r\n")
+            await writer.drain()
+
+    async def main() -> None:
+        server, url = await serve(handler)
+        http = client()
+        for _ in range(2):
+            answer = await http.stream(url, b"{}")
+            assert (answer.status, answer.content_type) == (200, "text/event-stream")
+            assert await answer.read() == b"data: 1\n\n"
+            release.set()
+            assert await answer.read() == b"data: 2\n\n"
+            assert await answer.read() == b""
+            answer.close()
+            release.clear()
+        await http.close()
+        server.close()
+
+    run(main())
+    assert connections == 1
+
+
+def test_a_stream_left_midway_or_silent_or_cut_does_not_serve_again() -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        request = await read_request(reader)
+        writer.write(SSE_HEAD + sse_chunk(b"data: 1\n\n"))
+        await writer.drain()
+        if b"cut" in request:
+            writer.close()  # hangs up without the chunked body's last chunk
+            return
+        await asyncio.sleep(3)
+
+    async def main() -> None:
+        server, url = await serve(handler)
+        http = client(read_timeout=0.3)
+        answer = await http.stream(url, b"{}")
+        assert await answer.read() == b"data: 1\n\n"
+        answer.close()  # left midway: the connection cannot be reused
+        answer = await http.stream(url, b"{}")
+        await answer.read()
+        with pytest.raises(TimeoutError):
+            await answer.read()
+        answer.close()
+        answer = await http.stream(url, b"cut")
+        await answer.read()
+        with pytest.raises(ProtocolFailed):
+            await answer.read()
+        answer.close()
+        await http.close()
+        server.close()
+
+    run(main())
+    assert connections == 3

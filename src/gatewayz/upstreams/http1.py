@@ -4,8 +4,10 @@ A general client (aiohttp) costs ~100 us of CPU per request in object set-up alo
 gateway that is most of its own overhead. This one does only what an upstream POST needs:
 keep-alive connections pooled per origin, a request written in one ``write``, the response
 parsed by ``httptools`` (the parser uvicorn uses, so chunked bodies, framing and malformed
-responses are handled by a proven implementation), and connect/read timeouts. Streams keep
-using aiohttp, where per-request set-up is noise next to the stream itself.
+responses are handled by a proven implementation), and connect/read timeouts. Streamed
+answers (``stream``) use the same connections: their body is handed on as it arrives, with
+the read timeout counted between arrivals, and the connection goes back to the pool once
+the body has been read to its end.
 
 The read timeout is not a timer per request (``asyncio.timeout`` creates and cancels one,
 ~5% of the gateway's CPU): each exchange stores its deadline, and one timer per client,
@@ -18,12 +20,14 @@ import asyncio
 import ssl
 from collections import deque
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["ConnectFailed", "HTTP1Client", "ProtocolFailed", "Response"]
+T = TypeVar("T")
+
+__all__ = ["ConnectFailed", "HTTP1Client", "ProtocolFailed", "Response", "StreamedResponse"]
 
 
 class ConnectFailed(OSError):
@@ -43,6 +47,28 @@ class Response:
     content_type: str
     body: bytes
     retry_after: str | None = None
+
+
+# Bytes of a streamed body buffered unread before the upstream is no longer read from.
+_STREAM_HIGH_WATER = 256 * 1024
+
+
+class _Body:
+    """A streamed body as it arrives: filled by the connection, drained by ``read``."""
+
+    __slots__ = ("buffered", "chunks", "done", "error", "waiter")
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.buffered = 0
+        self.done = False
+        self.error: Exception | None = None
+        self.waiter: asyncio.Future[None] | None = None
+
+    def wake(self) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +91,10 @@ class _Connection(asyncio.Protocol):
         self._retry_after: bytes | None = None
         self._keep_alive = True
         self._received = False
+        # Streamed answers: the status once the headers are in, then the body as it comes.
+        self._head: asyncio.Future[int] | None = None
+        self.body: _Body | None = None
+        self._paused = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -90,11 +120,29 @@ class _Connection(asyncio.Protocol):
         elif lowered == b"retry-after":
             self._retry_after = value
 
+    def on_headers_complete(self) -> None:
+        head, self._head = self._head, None
+        if head is not None and not head.done():
+            head.set_result(self._parser.get_status_code())
+
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        sink = self.body
+        if sink is None:
+            self._body.append(body)
+            return
+        sink.chunks.append(body)
+        sink.buffered += len(body)
+        if sink.buffered > _STREAM_HIGH_WATER and not self._paused and self.transport:
+            self._paused = True
+            self.transport.pause_reading()
+        sink.wake()
 
     def on_message_complete(self) -> None:
         self._keep_alive = self._parser.should_keep_alive()
+        if self.body is not None:
+            self.body.done = True
+            self.body.wake()
+            return
         future, self._future = self._future, None
         if future is not None and not future.done():
             media = self._content_type.split(b";", 1)[0].strip().decode("latin-1").lower()
@@ -106,6 +154,7 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes) -> asyncio.Future[Response]:
         assert self.transport is not None
         self._future = asyncio.get_running_loop().create_future()
+        self.body = None
         self._body = []
         self._content_type = b""
         self._retry_after = None
@@ -113,9 +162,40 @@ class _Connection(asyncio.Protocol):
         self.transport.write(data)
         return self._future
 
+    def send_streamed(self, data: bytes) -> asyncio.Future[int]:
+        """Send ``data``; the future is the answer's status once its headers are in, and
+        its body goes to ``self.body``."""
+        assert self.transport is not None
+        self._head = asyncio.get_running_loop().create_future()
+        self.body = _Body()
+        self._paused = False
+        self._content_type = b""
+        self._retry_after = None
+        self._received = False
+        self.transport.write(data)
+        return self._head
+
+    def took(self, size: int) -> None:
+        """``size`` bytes of the streamed body were read: read on from the upstream."""
+        assert self.body is not None
+        self.body.buffered -= size
+        if self._paused and self.body.buffered <= _STREAM_HIGH_WATER // 2 and self.transport:
+            self._paused = False
+            self.transport.resume_reading()
+
+    def header(self) -> tuple[str, str | None]:
+        """The media type and ``Retry-After`` of the answer being received."""
+        media = self._content_type.split(b";", 1)[0].strip().decode("latin-1").lower()
+        return media, self._retry_after.decode("latin-1") if self._retry_after else None
+
     @property
     def reusable(self) -> bool:
-        return not self.closed and self._keep_alive and self._future is None
+        return (
+            not self.closed
+            and self._keep_alive
+            and self._future is None
+            and (self.body is None or self.body.done)
+        )
 
     @property
     def received_anything(self) -> bool:
@@ -128,12 +208,67 @@ class _Connection(asyncio.Protocol):
         future, self._future = self._future, None
         if future is not None and not future.done():
             future.set_exception(exc)
+        head, self._head = self._head, None
+        if head is not None and not head.done():
+            head.set_exception(exc)
+        if self.body is not None and not self.body.done and self.body.error is None:
+            self.body.error = exc
+            self.body.wake()
         self.close()
 
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+class StreamedResponse:
+    """A streamed answer: its status and headers, and its body read as it arrives."""
+
+    def __init__(
+        self, client: HTTP1Client, conn: _Connection, origin: tuple[str, str, int], status: int
+    ) -> None:
+        self.status = status
+        self.content_type, self.retry_after = conn.header()
+        self._client = client
+        self._conn: _Connection | None = conn
+        self._origin = origin
+
+    async def read(self) -> bytes:
+        """What has arrived of the body since the last read (waiting for something), or
+        b"" at its end. Raises ProtocolFailed (the connection broke) or TimeoutError
+        (nothing arrived within the read timeout)."""
+        conn = self._conn
+        if conn is None or conn.body is None:
+            return b""
+        body = conn.body
+        while not body.chunks:
+            if body.error is not None:
+                raise body.error
+            if body.done:
+                return b""
+            body.waiter = asyncio.get_running_loop().create_future()
+            await self._client._await(conn, body.waiter)
+        data = body.chunks[0] if len(body.chunks) == 1 else b"".join(body.chunks)
+        body.chunks.clear()
+        conn.took(len(data))
+        return data
+
+    async def read_all(self, limit: int) -> bytes:
+        """The rest of the body, up to ``limit`` bytes (the rest is left unread)."""
+        parts: list[bytes] = []
+        size = 0
+        while size < limit and (data := await self.read()):
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts)[:limit]
+
+    def close(self) -> None:
+        """Give the connection back (or close it if its body was not read to the end).
+        Safe to call more than once."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._client._give_back(conn, self._origin)
 
 
 class HTTP1Client:
@@ -191,19 +326,51 @@ class HTTP1Client:
                 conn.close()
             return response
 
+    async def stream(self, url: str, body: bytes) -> StreamedResponse:
+        """POST ``body`` and return once the answer's headers are in; its body is then
+        read with ``read`` and the answer must be ``close``d. Raises as ``post`` does."""
+        target = self._target(url)
+        request = target.head + str(len(body)).encode() + b"\r\n\r\n" + body
+        await self._slots.acquire()
+        try:
+            conn, reused = await self._checkout(target.origin)
+            try:
+                status = await self._await(conn, conn.send_streamed(request))
+            except ProtocolFailed:
+                if not reused or conn.received_anything:
+                    raise
+                conn = await self._open(target.origin)  # as in ``post``
+                status = await self._await(conn, conn.send_streamed(request))
+        except BaseException:
+            self._slots.release()
+            raise
+        return StreamedResponse(self, conn, target.origin, status)
+
     async def _exchange(self, conn: _Connection, request: bytes) -> Response:
+        return await self._await(conn, conn.send(request))
+
+    async def _await(self, conn: _Connection, future: asyncio.Future[T]) -> T:
+        """``future`` of ``conn``, failed with TimeoutError once the read timeout passes."""
         loop = asyncio.get_running_loop()
         conn.deadline = loop.time() + self._read_timeout
         self._waiting.add(conn)
         if self._sweeper is None:
             self._sweeper = loop.call_at(conn.deadline, self._sweep)
         try:
-            return await conn.send(request)
+            return await future
         except BaseException:
             conn.close()
             raise
         finally:
             self._waiting.discard(conn)
+
+    def _give_back(self, conn: _Connection, origin: tuple[str, str, int]) -> None:
+        """The end of a streamed answer: ``conn`` back to the pool if it can serve again."""
+        if conn.reusable:
+            self._idle.setdefault(origin, deque()).append(conn)
+        else:
+            conn.close()
+        self._slots.release()
 
     def _sweep(self) -> None:
         """Fail the exchanges past their deadline; come back while any is waiting."""

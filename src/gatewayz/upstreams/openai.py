@@ -3,14 +3,12 @@ server, OpenAI itself, Together and the rest."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-import aiohttp
 import orjson
 
 from gatewayz.config import ProviderConfig
@@ -44,6 +42,9 @@ _PASS_THROUGH = frozenset({400, 413, 422, 429})
 _MAX_RETRY_AFTER_S = 86_400
 # Bytes of an upstream's error body that are looked at (each UTF-8 character is <= 4).
 _MAX_ERROR_BYTES = 4 * LOG_MAX_CHARS
+# The longest line of a stream taken from an upstream (a Responses stream's last event
+# carries the whole answer).
+_MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 log = logging.getLogger("gatewayz.upstreams")
 
@@ -87,22 +88,12 @@ class OpenAIUpstream(Upstream):
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if config.api_key:
             self._headers["Authorization"] = f"Bearer {config.api_key}"
-        self._session: aiohttp.ClientSession | None = None
         self._http1: HTTP1Client | None = None
         # The ``Call.fallback_when`` of requests this server rejected: their fallback form
         # is sent first from then on (e.g. llama.cpp's way of taking a JSON schema).
         self._rejected_forms: set[str] = set()
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            limit=self.config.max_connections, keepalive_timeout=60, ttl_dns_cache=300
-        )
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=self.config.connect_timeout_s, sock_read=self.config.timeout_s
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, headers=self._headers, auto_decompress=True
-        )
         self._http1 = HTTP1Client(
             max_connections=self.config.max_connections,
             connect_timeout_s=self.config.connect_timeout_s,
@@ -111,8 +102,6 @@ class OpenAIUpstream(Upstream):
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
         if self._http1 is not None:
             await self._http1.close()
 
@@ -126,16 +115,10 @@ class OpenAIUpstream(Upstream):
 
     @property
     def http(self) -> HTTP1Client:
-        """The lean pooled client for non-streamed calls."""
+        """The lean pooled client every call goes through."""
         if self._http1 is None:
             raise RuntimeError("upstream used before start()")
         return self._http1
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            raise RuntimeError("upstream used before start()")
-        return self._session
 
     async def run_task(self, model: str, request: TaskRequest, watch: Stopwatch) -> TaskResult:
         helper = self.helpers.get(request.task)
@@ -223,49 +206,75 @@ class OpenAIUpstream(Upstream):
         payload = self.prepare(op, payload)
         try:
             url = self.url(self.api_prefix + _PATHS[op], payload.get("model"))
-            resp = await self.session.post(url, data=orjson.dumps(payload))
+            resp = await self.http.stream(url, orjson.dumps(payload))
         except Exception as exc:
             watch.since(start)
             raise self._translate(exc) from None
         try:
             if resp.status != 200:
-                body = await resp.read()
-                watch.since(start)
-                raise self._status_error(resp.status, body, resp.headers.get("Retry-After"))
-            watch.since(start)
-            while True:
-                start = time.perf_counter()
                 try:
-                    line = await resp.content.readline()
+                    body = await resp.read_all(_MAX_ERROR_BYTES)
                 except Exception as exc:
                     raise self._translate(exc) from None
                 finally:
                     watch.since(start)
-                if not line:
-                    raise UpstreamBadResponse(f"upstream {self.name!r} ended the stream early")
-                if not line.startswith(b"data:"):
-                    continue
-                data = line[5:].strip()
-                if data == b"[DONE]":
-                    return
+                raise self._status_error(resp.status, body, resp.retry_after)
+            watch.since(start)
+            pending: list[bytes] = []  # the start of a line not yet complete
+            pending_size = 0
+            while True:
+                start = time.perf_counter()
                 try:
-                    chunk = orjson.loads(data)
-                except orjson.JSONDecodeError:
-                    raise UpstreamBadResponse(
-                        f"upstream {self.name!r} sent an unparsable stream event"
-                    ) from None
-                if not isinstance(chunk, dict):
-                    raise UpstreamBadResponse(f"upstream {self.name!r} sent a non-object event")
-                if "error" in chunk:
-                    message = self.error_message(orjson.dumps(chunk), "failed mid-stream")
-                    raise UpstreamBadResponse(
-                        f"upstream {self.name!r} failed mid-stream: {message}"
-                    )
-                yield chunk
-                if op == "responses" and chunk.get("type") in RESPONSES_LAST_EVENTS:
-                    return
+                    data = await resp.read()
+                except Exception as exc:
+                    raise self._translate(exc) from None
+                finally:
+                    watch.since(start)
+                if not data:
+                    raise UpstreamBadResponse(f"upstream {self.name!r} ended the stream early")
+                if b"\n" not in data:
+                    pending.append(data)
+                    pending_size += len(data)
+                    if pending_size > _MAX_EVENT_BYTES:
+                        raise UpstreamBadResponse(
+                            f"upstream {self.name!r} sent a stream event over "
+                            f"{_MAX_EVENT_BYTES} bytes"
+                        )
+                    continue
+                if pending:
+                    data = b"".join(pending) + data
+                lines = data.split(b"\n")
+                last = lines.pop()
+                pending, pending_size = ([last], len(last)) if last else ([], 0)
+                for line in lines:
+                    if not line.startswith(b"data:"):
+                        continue
+                    chunk = self._event(line)
+                    if chunk is None:
+                        return
+                    yield chunk
+                    if op == "responses" and chunk.get("type") in RESPONSES_LAST_EVENTS:
+                        return
         finally:
-            resp.release()
+            resp.close()
+
+    def _event(self, line: bytes) -> JSONDict | None:
+        """The object of one ``data:`` line of a stream, or None for ``[DONE]``."""
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            return None
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise UpstreamBadResponse(
+                f"upstream {self.name!r} sent an unparsable stream event"
+            ) from None
+        if not isinstance(chunk, dict):
+            raise UpstreamBadResponse(f"upstream {self.name!r} sent a non-object event")
+        if "error" in chunk:
+            message = self.error_message(orjson.dumps(chunk), "failed mid-stream")
+            raise UpstreamBadResponse(f"upstream {self.name!r} failed mid-stream: {message}")
+        return chunk
 
     def error_message(self, body: bytes, what: str) -> str:
         """An upstream's error ``body`` as a caller may see it (redacted, short); the
@@ -299,9 +308,7 @@ class OpenAIUpstream(Upstream):
             # The connection dropped before an answer: retried as a 5xx would be.
             error.upstream_status = NO_ANSWER
         # No connection within connect_timeout_s: the circuit breaker opens at once.
-        error.connect_timed_out = isinstance(exc, aiohttp.ConnectionTimeoutError) or (
-            isinstance(exc, ConnectFailed) and exc.timed_out
-        )
+        error.connect_timed_out = isinstance(exc, ConnectFailed) and exc.timed_out
         return error
 
     def _translate_of(self, exc: BaseException) -> UpstreamError:
@@ -309,14 +316,10 @@ class OpenAIUpstream(Upstream):
             return UpstreamUnavailable(f"upstream {self.name!r} is unreachable")
         if isinstance(exc, ProtocolFailed):
             return self._broke(exc)
-        if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        if isinstance(exc, TimeoutError):
             return UpstreamTimeout(
                 f"upstream {self.name!r} did not answer within {self.config.timeout_s:g} s"
             )
-        if isinstance(exc, aiohttp.ClientConnectorError):
-            return UpstreamUnavailable(f"upstream {self.name!r} is unreachable")
-        if isinstance(exc, aiohttp.ClientError):
-            return self._broke(exc)
         raise exc
 
     def _broke(self, exc: Exception) -> UpstreamBadResponse:
