@@ -201,9 +201,13 @@ def cmd_map(args: argparse.Namespace) -> int:
         body["policy"] = args.policy
     if args.local_only:
         body["local_only"] = True
+    if args.force:
+        body["force"] = True
     request = validate(MappingRequest, body)
     model, given = request.to_model(), request.given()
-    mapped = _with_registry(args, lambda registry: registry.map(model, CLI_ACTOR, given=given))
+    mapped = _with_registry(
+        args, lambda registry: registry.map(model, CLI_ACTOR, given=given, force=args.force)
+    )
     stored = mapped.model
     said = ""
     if not mapped.created:
@@ -350,6 +354,11 @@ def add_commands(sub: Any) -> Any:
         "--status",
         choices=statuses,
         help="default: staging for a new mapping; a re-map keeps the current status",
+    )
+    mapping.add_argument(
+        "--force",
+        action="store_true",
+        help="take the model live without a current passing 'gatewayz hf check' (audited)",
     )
     mapping.add_argument(
         "--route",

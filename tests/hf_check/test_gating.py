@@ -143,6 +143,7 @@ def test_a_never_checked_model_lists_unknown_capabilities(
     gw: Gateway, admin_key: str, user_key: str
 ) -> None:
     body = {**mapping("decider"), "provider_model_id": "unchecked-chat", "status": "live"}
+    body["force"] = True  # live without a check: only forced
     body["hub_model_id"] = "example/unchecked-chat"
     r = httpx.post(f"{gw.url}/hf/tasks/models/map", json=body, headers=bearer(admin_key))
     assert r.status_code == 201, r.text

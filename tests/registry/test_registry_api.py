@@ -59,6 +59,7 @@ def mapping(model_id: str, **extra: Any) -> dict[str, Any]:
         "hub_model_id": "HuggingFaceTB/SmolLM2-360M-Instruct",
         "task_type": "conversational",
         "status": "live",
+        "force": True,  # live at once without a check (test_a_new_model_mapped_live_... says why)
         "routes": [{"provider": "local", "model": "smollm2-135m-instruct"}],
         "pricing": {"input_per_million_usd": "0.30", "output_per_million_usd": "0.60"},
         "context_length": 8192,
@@ -263,6 +264,30 @@ def test_registry_listing_has_the_hub_shape(
 
 def _map(gw: Gateway, admin: dict[str, str], body: dict[str, Any]) -> httpx.Response:
     return httpx.post(f"{gw.url}/hf/tasks/models/map", json=body, headers=admin)
+
+
+def test_a_new_model_mapped_live_needs_a_check_as_set_status_does(
+    gw: Gateway, admin: dict[str, str], user: dict[str, str]
+) -> None:
+    """Mapping is no way around the check gate: straight to live (new, or staging -> live
+    by a re-map) is refused without a current passing check, and nothing is written."""
+    body = mapping("gated-map")
+    del body["force"]
+    refused = _map(gw, admin, body)
+    assert refused.status_code == 409, refused.text
+    assert "has no conformance check" in refused.text and "--force" in refused.text
+    assert refused.json()["request_id"]
+    assert "gated-map" not in v1_ids(gw, user)
+    assert not gw.rows("SELECT id FROM registry_models WHERE id = ?", "gated-map")
+    staged = _map(gw, admin, {**body, "status": "staging"})
+    assert staged.status_code == 201, staged.text
+    assert _map(gw, admin, body).status_code == 409  # staging -> live by a re-map: the same
+    forced = _map(gw, admin, {**body, "force": True})
+    assert forced.status_code == 200 and forced.json()["status"] == "live", forced.text
+    actions = gw.rows(
+        "SELECT action FROM registry_audit WHERE model_id = ? ORDER BY id", "gated-map"
+    )
+    assert [a["action"] for a in actions] == ["create", "update_forced"]
 
 
 def test_a_remap_keeps_the_status_unless_one_is_given(

@@ -13,7 +13,7 @@ BIGGER = "HuggingFaceTB/SmolLM2-360M-Instruct"
 def map_live(workdir: Workdir) -> None:
     out = workdir.cli(
         "models", "map", "--id", "smol-360", "--hub", BIGGER, "--task", "conversational",
-        "--status", "live", "--route", "chat:smollm2-360m",
+        "--status", "live", "--force", "--route", "chat:smollm2-360m",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
 

@@ -40,6 +40,7 @@ MAPPING = {
     "task_type": "conversational",
     "tasks": ["text-generation"],
     "status": "live",
+    "force": True,
     "routes": [{"provider": "fake", "model": "fast", "priority": 0, "weight": 1}],
     "pricing": {"input_per_million_usd": "0.5", "output_per_million_usd": "1.5"},
     "context_length": 4096,

@@ -189,6 +189,7 @@ def _mapping(model_id: str, price: Any) -> dict[str, Any]:
         "hub_model_id": f"example/{model_id}",
         "task_type": "conversational",
         "status": "live",
+        "force": True,
         "routes": [{"provider": "fake", "model": "fast"}],
         "pricing": {"input_per_million_usd": price},
     }

@@ -126,7 +126,9 @@ async def map_model(request: Request) -> Response:
     body = await read_json_object(request, gw.settings.max_body_bytes)
     request_body = MAP.validate(body)
     model = request_body.to_model()
-    mapped = await gw.registry.map(model, _actor(ctx.principal.key_id), given=request_body.given())
+    mapped = await gw.registry.map(
+        model, _actor(ctx.principal.key_id), given=request_body.given(), force=request_body.force
+    )
     body = _item(gw.registry, model.id)
     if not mapped.created:
         body["changed"] = mapped.changed  # a re-map changes only the fields it names

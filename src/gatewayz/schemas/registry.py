@@ -33,6 +33,9 @@ class MappingRequest(BaseModel):
     policy: Literal["fastest", "cheapest"] | None = None
     # Served, but never pushed to the Hub by ``hf sync``.
     local_only: bool = False
+    # Going live here needs a current passing ``gatewayz hf check``, as with set-status;
+    # ``force`` takes it live without one (audited as forced).
+    force: bool = False
 
     @model_validator(mode="after")
     def _no_nul(self) -> MappingRequest:
@@ -53,7 +56,7 @@ class MappingRequest(BaseModel):
         """The ``ModelConfig`` fields this request names: a re-map of an existing model
         changes only those, the others keep their stored values (``status`` included, so
         a re-run never demotes a live model, and a missing ``pricing`` never makes one free)."""
-        named = self.model_fields_set - ({"status"} if self.status is None else set())
+        named = self.model_fields_set - {"force"} - ({"status"} if self.status is None else set())
         return frozenset(_FIELDS[name] for name in named)
 
     def to_model(self) -> ModelConfig:

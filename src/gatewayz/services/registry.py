@@ -202,18 +202,25 @@ class Registry(Catalog):
         return check
 
     async def map(
-        self, model: ModelConfig, actor: str, *, given: frozenset[str] | None = None
+        self,
+        model: ModelConfig,
+        actor: str,
+        *,
+        given: frozenset[str] | None = None,
+        force: bool = False,
     ) -> Mapped:
         """Register a mapping, or change one, once its upstreams are asked what they serve
         (``RouteProbe``). ``given``: the fields the request named (None: all); a mapping
         that exists keeps its stored value of the others - its status, prices and context
-        length above all, so a re-run never demotes a live model or makes it free."""
+        length above all, so a re-run never demotes a live model or makes it free. Taking a
+        model live here needs a current passing check, as ``set_status`` does, unless
+        ``force``."""
         current = await self.store.entry(model.id)
         if current is not None:
             model = merged(current.model, model, given)
         check_mapping(model, self._providers)
         notes = await self._probe.check(model) if self._probe is not None else []
-        before, stored = await self.store.put(model, actor, given=given)
+        before, stored = await self.store.put(model, actor, given=given, force=force)
         await self.refresh(force=True)
         if before is None:
             return Mapped(True, stored, notes, [])

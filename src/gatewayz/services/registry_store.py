@@ -261,7 +261,12 @@ class RegistryStore:
             return await self._current_entry(conn, model_id)
 
     async def put(
-        self, model: ModelConfig, actor: str, *, given: frozenset[str] | None = None
+        self,
+        model: ModelConfig,
+        actor: str,
+        *,
+        given: frozenset[str] | None = None,
+        force: bool = False,
     ) -> tuple[ModelConfig | None, ModelConfig]:
         """Create or change one entry; returns the entry before (None: created) and the
         entry written. ``given``: the fields the caller named (None: all); an entry that
@@ -271,9 +276,18 @@ class RegistryStore:
             current = _owned(await self._current_entry(conn, model.id))
             if current is not None:
                 model = merged(current.model, model, given)
+            action = "update" if current else "create"
+            if model.status == "live" and (current is None or current.model.status != "live"):
+                check = None if current is None else await self._check(conn, model.id)
+                reason = verdict(model.id, check, None if current is None else current.changed_at)
+                if reason is not None and not force:
+                    raise Conflict(
+                        f"{reason} (or map it as staging and check it first; or force it: "
+                        "'models map --force', {\"force\": true} in the API)"
+                    )
+                action += "" if reason is None else "_forced"
             await self._write(conn, model, "api", current=current)
             before = describe(current.model) if current else None
-            action = "update" if current else "create"
             await self._audit(conn, actor, action, model.id, before, describe(model))
             await self._bump(conn)
         return (None if current is None else current.model), model
