@@ -134,6 +134,38 @@ def test_response_format_json_schema_is_passed_through(http: httpx.Client) -> No
     assert isinstance(parsed["answer"], bool)
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_tgi_json_form_reaches_llama_cpp_as_a_schema_it_takes(
+    http: httpx.Client, stream: bool
+) -> None:
+    """huggingface_hub's documented ``{"type": "json", "value": schema}``: OpenAI's
+    json_schema is sent, which llama-cpp-python's server rejects naming ``json_schema``;
+    llama.cpp's own form is then sent, and its grammar holds the answer to the schema."""
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "boolean"}},
+        "required": ["answer"],
+    }
+    body = chat_body(
+        MODEL,
+        "Is the sky blue? Reply in JSON.",
+        temperature=0,
+        max_tokens=24,
+        stream=stream,
+        response_format={"type": "json", "value": schema},
+    )
+    resp = http.post("/v1/chat/completions", json=body)
+    assert resp.status_code == 200, resp.text
+    if stream:
+        chunks = [json.loads(e) for e in sse_events(resp)[:-1]]
+        text = "".join(
+            c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]
+        )
+    else:
+        text = resp.json()["choices"][0]["message"]["content"]
+    assert isinstance(json.loads(text)["answer"], bool)
+
+
 def test_forced_tool_call_comes_back(sdk: openai.OpenAI) -> None:
     completion = sdk.chat.completions.create(
         model=MODEL,

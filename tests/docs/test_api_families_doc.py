@@ -13,7 +13,12 @@ import httpx
 import pytest
 
 from tests.docs.test_tasks_doc import same_shape
-from tests.families.conftest import families, key, tool_upstream  # noqa: F401 (fixtures)
+from tests.families.conftest import (  # noqa: F401 (fixtures)
+    ToolUpstream,
+    families,
+    key,
+    tool_upstream,
+)
 from tests.servers import ROOT, Gateway
 
 DOC = (ROOT / "docs" / "API_FAMILIES.md").read_text()
@@ -75,3 +80,42 @@ def test_the_error_table_matches_the_gateway() -> None:
         payload: Any = ANTHROPIC.body(ErrorInfo("rid", "m", cls.type, cls.code))
         expected = table.get(status, "api_error")
         assert payload["error"]["type"] == expected, status
+
+
+CITY = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+FORMS = re.findall(r"^\| `(\{.*?\})` \| `(\{.*?\})` \| `(\{.*?\})` \|$", DOC, re.M)
+
+
+def with_schema(cell: str) -> Any:
+    """A table cell as JSON, the schema ``S`` filled in."""
+    return json.loads(re.sub(r"\bS\b", json.dumps(CITY), cell))
+
+
+def test_the_forms_table_has_every_dialect() -> None:
+    sent = [with_schema(row[0])["type"] for row in FORMS]
+    assert len(FORMS) == 7 and {"json", "json_object", "json_schema", "text"} <= set(sent)
+
+
+@pytest.mark.parametrize(("sent", "openai_gets", "tgi_gets"), FORMS)
+def test_each_form_reaches_each_upstream_as_the_table_says(
+    families: Gateway,  # noqa: F811
+    key: str,  # noqa: F811
+    tool_upstream: ToolUpstream,  # noqa: F811
+    sent: str,
+    openai_gets: str,
+    tgi_gets: str,
+) -> None:
+    for model, wanted in (("tooly", openai_gets), ("tooly-hf", tgi_gets)):
+        body = {
+            "model": model,
+            "messages": [{"role": "user", "content": "A big city?"}],
+            "response_format": with_schema(sent),
+        }
+        r = httpx.post(
+            f"{families.url}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        assert tool_upstream.last()["response_format"] == with_schema(wanted), model

@@ -237,3 +237,43 @@ def test_a_json_schema_is_enforced(embedded: tuple[Gateway, str]) -> None:
     )
     answer = json.loads(response.output_text)
     assert set(answer) == {"city", "country"} and all(isinstance(v, str) for v in answer.values())
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_huggingface_hubs_json_form_is_enforced(
+    embedded: tuple[Gateway, str], stream: bool
+) -> None:
+    """``{"type": "json", "value": schema}``, as ``InferenceClient.chat_completion``'s
+    docstring sends it, is held to the schema by the embedded model's grammar."""
+    from huggingface_hub import InferenceClient
+
+    gateway, key = embedded
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+        "required": ["city", "country"],
+    }
+    client = InferenceClient(base_url=f"{gateway.url}/v1", api_key=key)
+    fmt: Any = {"type": "json", "value": schema}
+    messages = [{"role": "user", "content": "Name a city and its country."}]
+    if stream:
+        chunks = client.chat_completion(
+            messages, model=MODEL, response_format=fmt, max_tokens=64, stream=True
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        answer = client.chat_completion(messages, model=MODEL, response_format=fmt, max_tokens=64)
+        text = answer.choices[0].message.content or ""
+    answer_json = json.loads(text)
+    assert set(answer_json) == {"city", "country"}
+    assert all(isinstance(v, str) for v in answer_json.values())
+
+
+def test_a_regex_format_is_a_clear_400(embedded: tuple[Gateway, str]) -> None:
+    gateway, key = embedded
+    fmt = {"type": "regex", "value": "[a-z]+"}
+    answer = _chat(
+        gateway, key, {"messages": [{"role": "user", "content": "hi"}], "response_format": fmt}
+    )
+    assert answer.status_code == 400 and "regex" in answer.text, answer.text
+    assert answer.json()["error"]["request_id"] == answer.headers["inference-id"]

@@ -9,8 +9,10 @@ from typing import Any
 import anthropic
 import httpx
 import orjson
+import pydantic
 import pytest
 
+from tests.checks import error_message
 from tests.families.conftest import ToolUpstream, anthropic_client, usage_row
 from tests.servers import Gateway
 
@@ -182,3 +184,54 @@ def test_count_tokens_without_a_tokenizer_is_an_estimate(families: Gateway, key:
         )
         == []
     )
+
+
+class City(pydantic.BaseModel):
+    name: str
+    population: int
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_structured_output_reaches_each_upstream_in_its_form(
+    families: Gateway, key: str, tool_upstream: ToolUpstream, model: str, stream: bool
+) -> None:
+    """``output_config.format`` (what ``messages.parse(output_format=...)`` sends) becomes
+    a ``response_format``: OpenAI's ``json_schema`` for an OpenAI-kind upstream, TGI's
+    ``json_object`` + ``value`` for an HF-kind one; the SDK parses the answer."""
+    client = anthropic_client(families, key)
+    messages: Any = [{"role": "user", "content": "A big city?"}]
+    if stream:
+        with client.messages.stream(
+            model=model, max_tokens=64, messages=messages, output_format=City
+        ) as events:
+            parsed = events.get_final_message().parsed_output
+    else:
+        parsed = client.messages.parse(
+            model=model, max_tokens=64, messages=messages, output_format=City
+        ).parsed_output
+    assert parsed == City(name="Paris", population=3)
+    sent = tool_upstream.last()["response_format"]
+    if model == "tooly-hf":
+        assert sent["type"] == "json_object"
+        assert set(sent["value"]["properties"]) == {"name", "population"}
+    else:
+        assert sent["type"] == "json_schema" and sent["json_schema"]["name"] == "schema"
+        assert set(sent["json_schema"]["schema"]["properties"]) == {"name", "population"}
+
+
+@pytest.mark.parametrize("schema", ["{}", [1], None])
+def test_an_output_format_without_an_object_schema_is_a_400(
+    families: Gateway, key: str, schema: Any
+) -> None:
+    resp = httpx.post(
+        f"{families.url}/v1/messages",
+        json={
+            "model": "tooly",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "hi"}],
+            "output_config": {"format": {"type": "json_schema", "schema": schema}},
+        },
+        headers={"x-api-key": key},
+    )
+    assert "output_config.format.schema" in error_message(resp, 400)

@@ -216,6 +216,7 @@ def test_422_when_the_hub_model_pipeline_tag_does_not_fit_the_task(workdir: Work
         "conversational",
         "--status",
         "live",
+        "--force",
         "--route",
         "chat:smollm2-base",
     )

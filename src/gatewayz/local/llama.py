@@ -195,12 +195,16 @@ def _check_tool_choice(params: JSONDict) -> None:
 
 
 def _schema_grammar(params: JSONDict) -> None:
-    """``response_format`` json_schema (or TGI's ``json_object`` with a ``value``) in the
-    form llama-cpp turns into a grammar, so the answer is JSON that validates against the
-    schema."""
+    """``response_format`` json_schema (the gateway reads every dialect into that form:
+    ``services/response_format.py``) in the form llama-cpp turns into a grammar, so the
+    answer is JSON that validates against the schema. TGI's ``regex`` has no grammar here."""
     fmt = params.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_object" and "value" in fmt:
         fmt = {"type": "json_schema", "json_schema": {"schema": fmt["value"]}}  # TGI's form
+    if isinstance(fmt, dict) and fmt.get("type") == "regex":
+        raise InvalidRequest(
+            "response_format: the embedded model takes a JSON schema, not TGI's regex format"
+        )
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         schema = (fmt.get("json_schema") or {}).get("schema")
         params["response_format"] = (

@@ -17,6 +17,7 @@ from gatewayz.routes.common import begin, primed_sse
 from gatewayz.schemas.answers import ChatCompletion, Completion, ModelList
 from gatewayz.schemas.openai import ChatCompletionRequest, CompletionRequest
 from gatewayz.services.provider_listing import provider_entries
+from gatewayz.services.response_format import with_canonical_format
 from gatewayz.upstreams.base import Operation
 
 TAG = "OpenAI"
@@ -26,7 +27,11 @@ CHAT = Api(
     body=ChatCompletionRequest,
     answer=ChatCompletion,
     stream=True,
-    description="OpenAI's chat completions; fields not listed are passed to the upstream.",
+    description=(
+        "OpenAI's chat completions; fields not listed are passed to the upstream. "
+        "response_format is taken in OpenAI's, TGI's and llama.cpp's forms and sent to "
+        "each upstream in its own."
+    ),
 )
 COMPLETION = Api(
     "Create a text completion", TAG, body=CompletionRequest, answer=Completion, stream=True
@@ -43,6 +48,8 @@ async def serve_openai(
     gw, ctx = await begin(request, route)
     body = await read_json_object(request, gw.settings.max_body_bytes)
     req = _APIS[op].validate(body)
+    if op == "chat":  # every dialect of response_format, in OpenAI's form
+        body = with_canonical_format(body)
     task = "conversational" if op == "chat" else "text-generation"
     model = gw.inference.resolve(ctx, model_id or req.model, task)
     if req.stream:

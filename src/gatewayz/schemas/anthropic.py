@@ -75,6 +75,19 @@ class ToolChoice(_Block):
     disable_parallel_tool_use: StrictBool | None = None
 
 
+class JSONOutputFormat(_Block):
+    type: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
+class OutputConfig(_Block):
+    """Anthropic's structured output: the answer held to ``format``'s JSON schema."""
+
+    format: JSONOutputFormat | None = None
+    # Accepted and ignored: the upstream's effort is not the caller's to set.
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
+
+
 class Prompt(BaseModel):
     """What reaches the model's prompt: the fields ``count_tokens`` takes too."""
 
@@ -85,6 +98,7 @@ class Prompt(BaseModel):
     system: StrictStr | list[TextBlock] | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
+    output_config: OutputConfig | None = None
 
 
 class CountTokensRequest(Prompt):

@@ -94,7 +94,11 @@ class NamedFunction(_Item):
 
 
 class TextFormat(_Item):
-    type: Literal["text", "json_object", "json_schema"]
+    """OpenAI's format; TGI's ``json``/``json_object`` with the schema in ``value`` is
+    taken too (``services/response_format.py``)."""
+
+    type: Literal["text", "json_object", "json", "json_schema"]
+    value: Any = None
     name: StrictStr | None = Field(default=None, min_length=1, max_length=64)
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     description: StrictStr | None = None

@@ -27,6 +27,7 @@ from gatewayz.schemas.anthropic import (
     ToolResultBlock,
     ToolUseBlock,
 )
+from gatewayz.services.response_format import canonical_response_format
 from gatewayz.services.streams import chat_deltas, prepend
 from gatewayz.upstreams.base import JSONDict
 
@@ -63,6 +64,10 @@ def to_chat(req: Prompt, model: ModelConfig) -> JSONDict:
         ]
     if req.tool_choice is not None:
         body.update(_tool_choice(req.tool_choice))
+    fmt = req.output_config.format if req.output_config is not None else None
+    if fmt is not None:  # sent to each upstream in its own dialect, as a response_format
+        raw = {"type": "json_schema", "json_schema": {"name": "schema", "schema": fmt.schema_}}
+        body["response_format"] = canonical_response_format(raw, "output_config.format")
     if isinstance(req, MessagesRequest):
         if req.max_tokens > model.context_length:
             raise InvalidRequest(

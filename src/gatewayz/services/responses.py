@@ -25,6 +25,7 @@ from gatewayz.schemas.responses import (
     Refusal,
     ResponsesRequest,
 )
+from gatewayz.services.response_format import canonical_response_format
 from gatewayz.services.streams import chat_deltas, prepend
 from gatewayz.upstreams.base import JSONDict
 
@@ -83,17 +84,23 @@ def to_chat(req: ResponsesRequest, model: ModelConfig) -> JSONDict:
 
 
 def _response_format(req: ResponsesRequest) -> JSONDict | None:
+    """``text.format`` as a chat ``response_format``, in OpenAI's form whichever dialect
+    it came in (a json_schema's name is ``schema`` when none is given)."""
     fmt = req.text.format if req.text is not None else None
     if fmt is None or fmt.type == "text":
         return None
-    if fmt.type == "json_object":
-        return {"type": "json_object"}
-    if fmt.name is None or fmt.schema_ is None:
-        raise InvalidRequest("text.format: a json_schema format needs a name and a schema")
-    schema: JSONDict = {"name": fmt.name, "schema": fmt.schema_}
-    if fmt.strict is not None:
-        schema["strict"] = fmt.strict
-    return {"type": "json_schema", "json_schema": schema}
+    raw: JSONDict = {"type": fmt.type}
+    if fmt.value is not None:
+        raw["value"] = fmt.value
+    for key, value in (
+        ("name", fmt.name),
+        ("description", fmt.description),
+        ("strict", fmt.strict),
+        ("schema", fmt.schema_),
+    ):
+        if value is not None:  # flat beside the type, as the Responses API has them
+            raw[key] = value
+    return canonical_response_format(raw, "text.format")
 
 
 def _part_text(part: ContentPart) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 import orjson
@@ -45,6 +45,8 @@ _MAX_ERROR_BYTES = 4 * LOG_MAX_CHARS
 # The longest line of a stream taken from an upstream (a Responses stream's last event
 # carries the whole answer).
 _MAX_EVENT_BYTES = 16 * 1024 * 1024
+# What the error of a server that takes no OpenAI-form JSON schema names.
+_JSON_SCHEMA = "json_schema"
 
 log = logging.getLogger("gatewayz.upstreams")
 
@@ -135,9 +137,39 @@ class OpenAIUpstream(Upstream):
         """The body as this server wants it; OpenAI's own form here (see ``HFUpstream``)."""
         return payload
 
-    async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
+    def _forms(self, op: Operation, payload: JSONDict) -> tuple[JSONDict, JSONDict | None]:
+        """The body to send and, for a JSON schema in OpenAI's form, llama.cpp's form to
+        send instead if this server rejects OpenAI's (llama-cpp-python's server does, its
+        error naming ``json_schema``); once rejected, llama.cpp's form is sent first."""
         payload = self.prepare(op, payload)
-        reply = await self.post(self.api_prefix + _PATHS[op], payload, payload.get("model"), watch)
+        fmt = payload.get("response_format")
+        spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+            return payload, None
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+            return payload, None
+        llama = {**payload, "response_format": {"type": "json_object", "schema": spec["schema"]}}
+        if _JSON_SCHEMA in self._rejected_forms:
+            return llama, None
+        return payload, llama
+
+    def _rejects_json_schema(self, exc: UpstreamError) -> bool:
+        if not isinstance(exc, (UpstreamRejected, UpstreamBadResponse)):
+            return False
+        if _JSON_SCHEMA not in exc.message:
+            return False
+        self._rejected_forms.add(_JSON_SCHEMA)
+        return True
+
+    async def create(self, op: Operation, payload: JSONDict, watch: Stopwatch) -> JSONDict:
+        payload, fallback = self._forms(op, payload)
+        path = self.api_prefix + _PATHS[op]
+        try:
+            reply = await self.post(path, payload, payload.get("model"), watch)
+        except UpstreamError as exc:
+            if fallback is None or not self._rejects_json_schema(exc):
+                raise
+            reply = await self.post(path, fallback, fallback.get("model"), watch)
         data = self._json_object(reply.body)
         field = "output" if op == "responses" else "choices"
         if not isinstance(data.get(field), list):
@@ -202,8 +234,28 @@ class OpenAIUpstream(Upstream):
     async def stream(
         self, op: Operation, payload: JSONDict, watch: Stopwatch
     ) -> AsyncIterator[JSONDict]:
+        payload, fallback = self._forms(op, payload)
+        chunks = self._stream(op, payload, watch)
+        try:
+            first = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        except UpstreamError as exc:
+            if fallback is None or not self._rejects_json_schema(exc):
+                raise
+            chunks = self._stream(op, fallback, watch)
+            first = await anext(chunks)
+        try:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()  # the connection goes back when the caller stops early
+
+    async def _stream(
+        self, op: Operation, payload: JSONDict, watch: Stopwatch
+    ) -> AsyncGenerator[JSONDict, None]:
         start = time.perf_counter()
-        payload = self.prepare(op, payload)
         try:
             url = self.url(self.api_prefix + _PATHS[op], payload.get("model"))
             resp = await self.http.stream(url, orjson.dumps(payload))
