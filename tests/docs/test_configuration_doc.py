@@ -63,7 +63,10 @@ def block(kind: str) -> object:
 
 
 def test_the_embedded_default_as_a_file_is_the_embedded_default() -> None:
-    assert parse_settings(block("embedded-default"), {}) == embedded_default()
+    # The same settings; only the log's word for where they came from differs (``origin``).
+    from_file, default = parse_settings(block("embedded-default"), {}), embedded_default()
+    assert from_file.model_dump() == default.model_dump()
+    assert (from_file.origin, default.origin) == ("the configuration file", "the embedded default")
 
 
 def test_the_local_example_applies_to_the_embedded_default() -> None:

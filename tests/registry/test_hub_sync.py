@@ -328,7 +328,7 @@ def test_two_models_claiming_one_hub_mapping_are_reported(workdir: Workdir) -> N
     )
     assert mapped.returncode == 0, mapped.stderr
     out = workdir.sync()
-    assert out.returncode == 1
+    assert out.returncode == 0  # skipped by rule and said so: not a failure (hf sync --help)
     assert (
         "! skipped smol-chat-2: conversational HuggingFaceTB/SmolLM2-135M-Instruct is "
         "already mapped to smol-chat" in out.stdout
