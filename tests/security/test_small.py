@@ -397,7 +397,9 @@ def hub() -> Iterator[HubStandin]:
 @pytest.fixture
 def workdir(tmp_path: Path, hub: HubStandin) -> Workdir:
     hub.reset(PROVIDER, TOKEN)
-    return Workdir(tmp_path, hub)
+    workdir = Workdir(tmp_path, hub)
+    workdir.create_database()  # as the gateway's first start does: hf sync makes none
+    return workdir
 
 
 class _Listener:
