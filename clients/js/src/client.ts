@@ -326,10 +326,12 @@ export class GatewayzClient {
   async setModelStatus(
     modelId: string,
     status: ModelStatus,
-    options?: RequestOptions,
+    options?: RequestOptions & { force?: boolean },
   ): Promise<WithRequestId<RegistryModel>> {
     const path = `/hf/tasks/models/${modelPath(modelId)}/status`;
-    return this.#json({ method: "PUT", path, body: { status } }, options);
+    // Going live needs a current passing `gatewayz hf check` (else ConflictError), unless forced.
+    const body = options?.force ? { status, force: true } : { status };
+    return this.#json({ method: "PUT", path, body }, options);
   }
 
   /** Remove a mapping registered through the API (admin keys). */

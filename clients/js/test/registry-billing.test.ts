@@ -51,7 +51,9 @@ describe("models", () => {
     expect(staging.map((m) => m.provider_model_id)).toContain(id);
     const hidden = await client().listModels("conversational", { status: "staging" });
     expect(hidden.map((m) => m.provider_model_id)).not.toContain(id); // staging: admins only
-    const live = await admin.setModelStatus(id, "live");
+    // Never checked with `gatewayz hf check`: going live is refused unless forced.
+    await expect(admin.setModelStatus(id, "live")).rejects.toThrow(/no conformance check/);
+    const live = await admin.setModelStatus(id, "live", { force: true });
     expect(live.status).toBe("live");
     const registry = await client().modelRegistry({ status: "live" });
     expect(registry["conversational"]?.["HuggingFaceTB/SmolLM2-135M-Instruct"]).toBeDefined();

@@ -42,7 +42,9 @@ def test_map_set_status_unmap(admin: Client) -> None:
         routes=[{"provider": "local", "model": "default"}],
     )
     assert not again.created
-    live = admin.set_model_status(name, "live")
+    with pytest.raises(ConflictError):  # never checked with gatewayz hf check
+        admin.set_model_status(name, "live")
+    live = admin.set_model_status(name, "live", force=True)
     assert live.status == "live"
     assert name in {m.provider_model_id for m in admin.list_models(status="live")}
     assert admin.unmap_model(name).deleted == name

@@ -743,10 +743,15 @@ class AsyncGatewayzClient(BaseClient):
             data = {**data, "created": response.status_code == 201}
         return build(ModelMapping, data, response)
 
-    async def set_model_status(self, model_id: str, status: ModelStatus) -> RegistryModel:
-        """``PUT /hf/tasks/models/{id}/status`` (admin keys): staging <-> live."""
+    async def set_model_status(
+        self, model_id: str, status: ModelStatus, *, force: bool = False
+    ) -> RegistryModel:
+        """``PUT /hf/tasks/models/{id}/status`` (admin keys): staging <-> live. Going live
+        needs a current passing ``gatewayz hf check`` of the model (else ``ConflictError``),
+        unless ``force`` (audited as forced)."""
         path = f"/hf/tasks/models/{quote(model_id, safe='/')}/status"
-        return await self._call("PUT", path, RegistryModel, body={"status": status})
+        body: dict[str, Any] = {"status": status, **({"force": True} if force else {})}
+        return await self._call("PUT", path, RegistryModel, body=body)
 
     async def unmap_model(self, model_id: str) -> UnmappedModel:
         """``DELETE /hf/tasks/models/{id}`` (admin keys): remove a mapping."""
