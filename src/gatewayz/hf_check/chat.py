@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from gatewayz.hf_check.outcome import Outcome, reason_of
-from gatewayz.hf_check.probes import CLIENT, TaskProbe, attempt, skipped, verdict, within
+from gatewayz.hf_check.probes import CLIENT, CallProbe, TaskProbe, attempt, skipped, verdict, within
 from gatewayz.hf_check.target import Target
 
 # Hugging Face's bound on the first streamed token of chat and text generation models.
@@ -199,7 +199,7 @@ def _text_of(content: Any) -> bool:
     return isinstance(content, str) and bool(content.strip())
 
 
-class TextGeneration(TaskProbe):
+class TextGeneration(CallProbe):
     task = "text-generation"
     PROMPT = "The capital of France is"
 

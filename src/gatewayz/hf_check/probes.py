@@ -9,6 +9,7 @@ Adding a task is one subclass and one line in ``registry.TASK_PROBES``.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -36,17 +37,27 @@ def _labels(output: Any) -> str | None:
     return None
 
 
-class TaskProbe:
-    """Probes of one task: ``call`` it through the client, check ``shape``."""
+class TaskProbe(ABC):
+    """The probes of one task, run against one model (``registry.TASK_PROBES``)."""
 
     task: ClassVar[str]
 
-    def call(self, client: Any) -> Any:
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, target: Target) -> list[Outcome]:
+        """Every probe's outcome for ``target``."""
 
+
+class CallProbe(TaskProbe):
+    """A task probed by one client call: ``call`` it, check ``shape``, the ``Inference-Id``
+    and, on a second call, the latency bound."""
+
+    @abstractmethod
+    def call(self, client: Any) -> Any:
+        """Call the task's method of ``client`` (an ``InferenceClient``)."""
+
+    @abstractmethod
     def shape(self, output: Any) -> str | None:
         """Why ``output`` lacks the task's shape, or None."""
-        raise NotImplementedError
 
     def run(self, target: Target) -> list[Outcome]:
         client = target.task_client()
@@ -113,7 +124,7 @@ def skipped(probes: tuple[str, ...], why: str = "the call failed") -> list[Outco
     return [Outcome(p, CLIENT, "skip", why) for p in probes]
 
 
-class Summarization(TaskProbe):
+class Summarization(CallProbe):
     task = "summarization"
     TEXT = (
         "The tower is 324 metres tall, about the same height as an 81-storey building, and "
@@ -129,7 +140,7 @@ class Summarization(TaskProbe):
         return None if _text(output.summary_text) else "summary_text is empty"
 
 
-class Translation(TaskProbe):
+class Translation(CallProbe):
     task = "translation"
 
     def call(self, client: Any) -> Any:
@@ -139,7 +150,7 @@ class Translation(TaskProbe):
         return None if _text(output.translation_text) else "translation_text is empty"
 
 
-class QuestionAnswering(TaskProbe):
+class QuestionAnswering(CallProbe):
     task = "question-answering"
 
     def call(self, client: Any) -> Any:
@@ -153,7 +164,7 @@ class QuestionAnswering(TaskProbe):
         return None if ok else "expected an answer (text) and a score"
 
 
-class TextClassification(TaskProbe):
+class TextClassification(CallProbe):
     task = "text-classification"
 
     def call(self, client: Any) -> Any:
@@ -163,7 +174,7 @@ class TextClassification(TaskProbe):
         return _labels(output)
 
 
-class ZeroShotClassification(TaskProbe):
+class ZeroShotClassification(CallProbe):
     task = "zero-shot-classification"
     LABELS = ("refund", "legal", "faq")
 
@@ -181,7 +192,7 @@ class ZeroShotClassification(TaskProbe):
         return why
 
 
-class TokenClassification(TaskProbe):
+class TokenClassification(CallProbe):
     task = "token-classification"
 
     def call(self, client: Any) -> Any:
@@ -196,7 +207,7 @@ class TokenClassification(TaskProbe):
         return None
 
 
-class FeatureExtraction(TaskProbe):
+class FeatureExtraction(CallProbe):
     task = "feature-extraction"
 
     def call(self, client: Any) -> Any:
@@ -209,7 +220,7 @@ class FeatureExtraction(TaskProbe):
         return None if all(math.isfinite(float(v)) for v in output.flat) else "non-finite values"
 
 
-class SentenceSimilarity(TaskProbe):
+class SentenceSimilarity(CallProbe):
     task = "sentence-similarity"
     OTHERS = ("That is a happy dog", "Today is a sunny day")
 
@@ -224,7 +235,7 @@ class SentenceSimilarity(TaskProbe):
         return f"expected {len(self.OTHERS)} scores, one per sentence"
 
 
-class FillMask(TaskProbe):
+class FillMask(CallProbe):
     task = "fill-mask"
 
     def call(self, client: Any) -> Any:
@@ -237,7 +248,7 @@ class FillMask(TaskProbe):
         return None if ok else "every filler needs a sequence, a score and a token_str"
 
 
-class TextToImage(TaskProbe):
+class TextToImage(CallProbe):
     task = "text-to-image"
 
     def call(self, client: Any) -> Any:
