@@ -254,39 +254,41 @@ class HubStandin:
         existing[mid] = Mapping(mid, task, key, body["providerModel"], status, tags, adapter)
         return JSONResponse({"_id": mid})
 
-    async def _status(self, request: Request) -> Response:
+    def _mapping(self, request: Request) -> Mapping | Response:
+        """The mapping ``{provider}/models/{mid}`` names, once the caller may change it; else
+        the error to answer (401/403, 404, or an injected failure)."""
         provider, mid = request.path_params["provider"], request.path_params["mid"]
+        denied = self._auth(request, provider)
+        if denied is not None:
+            return denied
+        mapping = self.state.mappings.get(provider, {}).get(mid)
+        if mapping is None:
+            return _error(404, f"no mapping {mid}")
+        injected = self._injected(mapping.key)
+        return mapping if injected is None else injected
+
+    async def _status(self, request: Request) -> Response:
         try:
             body = await request.json()
         except ValueError:
             body = None
         with self.lock:
-            denied = self._auth(request, provider)
-            if denied is not None:
-                return self._record(request, denied)
-            mapping = self.state.mappings.get(provider, {}).get(mid)
-            if mapping is None:
-                return self._record(request, _error(404, f"no mapping {mid}"))
-            injected = self._injected(mapping.key)
-            if injected is not None:
-                return self._record(request, injected)
-            status = body.get("status") if isinstance(body, dict) else None
-            if status not in ("staging", "live"):
-                return self._record(request, _error(400, "status must be staging or live"))
-            mapping.status = status
-            return self._record(request, JSONResponse({"_id": mid, "status": status}))
+            return self._record(request, self._status_locked(request, body))
+
+    def _status_locked(self, request: Request, body: Any) -> Response:
+        mapping = self._mapping(request)
+        if isinstance(mapping, Response):
+            return mapping
+        status = body.get("status") if isinstance(body, dict) else None
+        if status not in ("staging", "live"):
+            return _error(400, "status must be staging or live")
+        mapping.status = status
+        return JSONResponse({"_id": mapping.id, "status": status})
 
     async def _delete(self, request: Request) -> Response:
-        provider, mid = request.path_params["provider"], request.path_params["mid"]
         with self.lock:
-            denied = self._auth(request, provider)
-            if denied is not None:
-                return self._record(request, denied)
-            mapping = self.state.mappings.get(provider, {}).get(mid)
-            if mapping is None:
-                return self._record(request, _error(404, f"no mapping {mid}"))
-            injected = self._injected(mapping.key)
-            if injected is not None:
-                return self._record(request, injected)
-            del self.state.mappings[provider][mid]
+            mapping = self._mapping(request)
+            if isinstance(mapping, Response):
+                return self._record(request, mapping)
+            del self.state.mappings[request.path_params["provider"]][mapping.id]
             return self._record(request, Response(status_code=204))
