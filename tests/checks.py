@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -45,6 +46,15 @@ def hf_error(resp: httpx.Response, status: int) -> str:
     assert isinstance(body["error"], str) and body["error"]
     assert body["request_id"] == inference_id(resp)
     return str(body["error"])
+
+
+def loop_not_blocked(http: httpx.Client) -> None:
+    """A second on (for the requests in flight to reach what holds them), ``/health`` still
+    answers within half a second: the gateway's event loop is not the one waiting."""
+    time.sleep(1.0)
+    started = time.perf_counter()
+    assert http.get("/health").status_code == 200
+    assert time.perf_counter() - started < 0.5, "the event loop waited for the lock"
 
 
 def chat_body(model: str, content: str = "Say hello.", **extra: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,18 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server did not come up at {url}:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def write_lock(db: Path) -> Iterator[None]:
+    """Hold SQLite's write lock on ``db``, as another process writing would."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
 
 
 def smollm2_path() -> str:
