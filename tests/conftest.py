@@ -5,13 +5,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import Gateway, ImageUpstream, LlamaUpstream, free_port
+from tests.servers import Gateway, ImageUpstream, LlamaUpstream, ToolUpstream, free_port
 from tests.upstreams import TroubleUpstream
 
 
 @pytest.fixture(scope="session")
 def llama_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaUpstream]:
     server = LlamaUpstream(tmp_path_factory.mktemp("llama"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tool_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolUpstream]:
+    """The deterministic tool-calling upstream (tests/families/tool_upstream.py)."""
+    server = ToolUpstream(tmp_path_factory.mktemp("tool-upstream"))
     yield server
     server.stop()
 

@@ -93,6 +93,23 @@ class UvicornUpstream(Process):
         wait_http(f"{self.base_url}/models", self.proc, self.log)
 
 
+class ToolUpstream(UvicornUpstream):
+    """tests/families/tool_upstream.py: a deterministic tool-calling, structured-output
+    chat upstream (``/v1``, and under ``root`` the HF-kind routes)."""
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__("tests.families.tool_upstream:app", workdir, "tool-upstream")
+
+    @property
+    def root(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+    def last(self) -> dict[str, Any]:
+        """The chat completion body the upstream last received."""
+        body: dict[str, Any] = httpx.get(f"{self.root}/last").json()
+        return body
+
+
 class LlamaUpstream(Process):
     """llama-cpp-python's own OpenAI-compatible server on the packaged SmolLM2 model."""
 

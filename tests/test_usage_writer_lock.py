@@ -11,23 +11,18 @@ import httpx
 import pytest
 
 from tests.checks import bearer, inference_id, loop_not_blocked
-from tests.families.conftest import ToolUpstream, families_config
-from tests.servers import Gateway, write_lock
+from tests.families.conftest import families_config
+from tests.servers import Gateway, ToolUpstream, write_lock
 
 CHAT = {"model": "tooly", "messages": [{"role": "user", "content": "hello there"}]}
 
 
 @pytest.fixture(scope="module")
-def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolUpstream]:
-    server = ToolUpstream(tmp_path_factory.mktemp("lock-upstream"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: ToolUpstream) -> Iterator[Gateway]:
+def gateway(
+    tmp_path_factory: pytest.TempPathFactory, tool_upstream: ToolUpstream
+) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("lock-gateway")
-    server = Gateway(workdir, families_config(upstream, workdir / "gw.db"))
+    server = Gateway(workdir, families_config(tool_upstream, workdir / "gw.db"))
     yield server
     server.stop()
 

@@ -13,13 +13,8 @@ import httpx
 import pytest
 
 from tests.docs.test_tasks_doc import same_shape
-from tests.families.conftest import (  # noqa: F401 (fixtures)
-    ToolUpstream,
-    families,
-    key,
-    tool_upstream,
-)
-from tests.servers import ROOT, Gateway
+from tests.families.conftest import families, key  # noqa: F401 (fixtures)
+from tests.servers import ROOT, Gateway, ToolUpstream
 
 DOC = (ROOT / "docs" / "API_FAMILIES.md").read_text()
 EXAMPLE = re.compile(
@@ -100,7 +95,7 @@ def test_the_forms_table_has_every_dialect() -> None:
 def test_each_form_reaches_each_upstream_as_the_table_says(
     families: Gateway,  # noqa: F811
     key: str,  # noqa: F811
-    tool_upstream: ToolUpstream,  # noqa: F811
+    tool_upstream: ToolUpstream,
     sent: str,
     openai_gets: str,
     tgi_gets: str,

@@ -8,47 +8,41 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 import pytest
 
-from tests.servers import Gateway, UvicornUpstream
+from tests.servers import Gateway, ToolUpstream
 
 PRICING = {"input_per_million_usd": "0.50", "output_per_million_usd": "1.50"}
 CONTEXT = 4096
 
 
-class ToolUpstream(UvicornUpstream):
-    def __init__(self, workdir: Path) -> None:
-        super().__init__("tests.families.tool_upstream:app", workdir, "tool-upstream")
+def chat_model(model_id: str, provider: str, upstream_model: str) -> dict[str, Any]:
+    """A priced conversational model served by one route."""
+    return {
+        "id": model_id,
+        "hub_model_id": f"example/{model_id}",
+        "task": "conversational",
+        "context_length": CONTEXT,
+        "routes": [{"provider": provider, "model": upstream_model}],
+        "pricing": PRICING,
+    }
 
-    @property
-    def root(self) -> str:
-        return self.base_url.removesuffix("/v1")
 
-    def last(self) -> dict[str, Any]:
-        """The chat completion body the upstream last received."""
-        body: dict[str, Any] = httpx.get(f"{self.root}/last").json()
-        return body
+def tool_providers(upstream: ToolUpstream) -> list[dict[str, Any]]:
+    """``upstream`` as an OpenAI-kind provider (``tooly``) and an HF-kind one (``tooly-hf``)."""
+    return [
+        {"name": "tooly", "kind": "openai", "base_url": upstream.base_url},
+        {"name": "tooly-hf", "kind": "hf", "base_url": upstream.root},
+    ]
 
 
 def families_config(upstream: ToolUpstream, db: Path) -> dict[str, Any]:
-    def model(model_id: str, provider: str, upstream_model: str) -> dict[str, Any]:
-        return {
-            "id": model_id,
-            "hub_model_id": f"example/{model_id}",
-            "task": "conversational",
-            "context_length": CONTEXT,
-            "routes": [{"provider": provider, "model": upstream_model}],
-            "pricing": PRICING,
-        }
-
     return {
         "database_url": f"sqlite:///{db}",
         "auth_cache_ttl_s": 0,
         "providers": [
-            {"name": "tooly", "kind": "openai", "base_url": upstream.base_url},
-            {"name": "tooly-hf", "kind": "hf", "base_url": upstream.root},
+            *tool_providers(upstream),
             {
                 "name": "tooly-native",
                 "kind": "openai",
@@ -57,20 +51,13 @@ def families_config(upstream: ToolUpstream, db: Path) -> dict[str, Any]:
             },
         ],
         "models": [
-            model("tooly", "tooly", "tooly"),
-            model("tooly-hf", "tooly-hf", "tooly"),
-            model("tooly-native", "tooly-native", "tooly"),
-            model("tooly-slow", "tooly", "slow"),
-            model("tooly-cutoff", "tooly", "cutoff"),
+            chat_model("tooly", "tooly", "tooly"),
+            chat_model("tooly-hf", "tooly-hf", "tooly"),
+            chat_model("tooly-native", "tooly-native", "tooly"),
+            chat_model("tooly-slow", "tooly", "slow"),
+            chat_model("tooly-cutoff", "tooly", "cutoff"),
         ],
     }
-
-
-@pytest.fixture(scope="session")
-def tool_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolUpstream]:
-    server = ToolUpstream(tmp_path_factory.mktemp("tool-upstream"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ import pydantic
 import pytest
 
 from tests.checks import error_message
-from tests.families.conftest import ToolUpstream, anthropic_client, usage_row
-from tests.servers import Gateway
+from tests.families.conftest import anthropic_client, usage_row
+from tests.servers import Gateway, ToolUpstream
 
 MODELS = ["tooly", "tooly-hf"]
 WEATHER: Any = {

@@ -9,8 +9,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from tests.families.conftest import ToolUpstream, openai_client, usage_row
-from tests.servers import Gateway
+from tests.families.conftest import openai_client, usage_row
+from tests.servers import Gateway, ToolUpstream
 
 MODELS = ["tooly", "tooly-hf"]
 WEATHER = {

@@ -17,22 +17,9 @@ from typing import Any
 import pytest
 
 from tests.billing.conftest import FakeUpstream
-from tests.families.conftest import ToolUpstream
+from tests.families.conftest import PRICING, chat_model, tool_providers
 from tests.provider_kit.test_js_client import _npm_ci
-from tests.servers import PYTHON, Gateway, free_port
-
-PRICING = {"input_per_million_usd": "0.50", "output_per_million_usd": "1.50"}
-
-
-def chat_model(model_id: str, provider: str, upstream_model: str) -> dict[str, Any]:
-    return {
-        "id": model_id,
-        "hub_model_id": f"example/{model_id}",
-        "task": "conversational",
-        "context_length": 4096,
-        "routes": [{"provider": provider, "model": upstream_model}],
-        "pricing": PRICING,
-    }
+from tests.servers import PYTHON, Gateway, ToolUpstream, free_port
 
 
 def check_config(upstream: ToolUpstream, db: Path, texts: FakeUpstream) -> dict[str, Any]:
@@ -40,8 +27,7 @@ def check_config(upstream: ToolUpstream, db: Path, texts: FakeUpstream) -> dict[
         "database_url": f"sqlite:///{db}",
         "auth_cache_ttl_s": 0,
         "providers": [
-            {"name": "tooly", "kind": "openai", "base_url": upstream.base_url},
-            {"name": "tooly-hf", "kind": "hf", "base_url": upstream.root},
+            *tool_providers(upstream),
             {"name": "texts", "kind": "openai", "base_url": texts.base_url},
             # Nothing listens there: every call through it fails.
             {"name": "down", "kind": "openai", "base_url": f"http://127.0.0.1:{free_port()}/v1"},
@@ -66,13 +52,6 @@ def check_config(upstream: ToolUpstream, db: Path, texts: FakeUpstream) -> dict[
 
 
 @pytest.fixture(scope="session")
-def check_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolUpstream]:
-    server = ToolUpstream(tmp_path_factory.mktemp("check-upstream"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
 def text_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeUpstream]:
     """An OpenAI-compatible upstream with ``/v1/completions``, for text generation."""
     server = FakeUpstream(tmp_path_factory.mktemp("text-upstream"))
@@ -89,12 +68,12 @@ def js_library() -> None:
 @pytest.fixture(scope="session")
 def gw(
     tmp_path_factory: pytest.TempPathFactory,
-    check_upstream: ToolUpstream,
+    tool_upstream: ToolUpstream,
     text_upstream: FakeUpstream,
     js_library: None,
 ) -> Iterator[Gateway]:
     workdir = tmp_path_factory.mktemp("hf-check")
-    server = Gateway(workdir, check_config(check_upstream, workdir / "gw.db", text_upstream))
+    server = Gateway(workdir, check_config(tool_upstream, workdir / "gw.db", text_upstream))
     yield server
     server.stop()
 

@@ -9,9 +9,8 @@ import httpx
 
 from gatewayz.hf_check.chat import PERSON_SCHEMA
 from tests.checks import bearer
-from tests.families.conftest import ToolUpstream
 from tests.hf_check.conftest import hf_check, hf_check_json, probes
-from tests.servers import Gateway
+from tests.servers import Gateway, ToolUpstream
 
 PYTHON_PROBES = {
     "call",
@@ -44,7 +43,7 @@ def v1_providers(gw: Gateway, key: str, model: str) -> list[dict[str, object]]:
 
 
 def test_a_tool_capable_upstream_passes_every_probe(
-    gw: Gateway, admin_key: str, user_key: str, check_upstream: ToolUpstream
+    gw: Gateway, admin_key: str, user_key: str, tool_upstream: ToolUpstream
 ) -> None:
     out = hf_check(gw, admin_key, "--model", "good-chat", "--model", "good-chat-hf")
     assert out.returncode == 0, out.stdout + out.stderr
@@ -63,7 +62,7 @@ def test_a_tool_capable_upstream_passes_every_probe(
         gw, admin_key, "--model", "good-chat-hf", "--no-record", "--js-client", str(gw.workdir)
     )
     assert alone.returncode == 0, alone.stdout + alone.stderr
-    assert check_upstream.last()["response_format"] == {
+    assert tool_upstream.last()["response_format"] == {
         "type": "json_object",
         "value": PERSON_SCHEMA,
     }

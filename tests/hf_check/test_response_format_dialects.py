@@ -17,8 +17,7 @@ from huggingface_hub import InferenceClient
 
 from gatewayz.hf_check.chat import PERSON_SCHEMA, schema_errors
 from tests.checks import bearer, chat_body, error_message
-from tests.families.conftest import ToolUpstream
-from tests.servers import Gateway
+from tests.servers import Gateway, ToolUpstream
 
 NAMED = {"name": "person", "schema": PERSON_SCHEMA, "strict": True}
 # The dialect a caller sends -> (what an OpenAI-kind upstream gets, what TGI gets)
@@ -62,14 +61,14 @@ def streamed_text(resp: httpx.Response) -> str:
 @pytest.mark.parametrize("model", KINDS)
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_each_dialect_reaches_each_upstream_in_its_form(
-    gw: Gateway, user_key: str, check_upstream: ToolUpstream, dialect: str, model: str, path: str
+    gw: Gateway, user_key: str, tool_upstream: ToolUpstream, dialect: str, model: str, path: str
 ) -> None:
     body = chat_body(model, "Invent a person.", response_format=DIALECTS[dialect][0])
     body["max_tokens"] = 64
     url = gw.url + PATHS[path].format(model=model)
     resp = httpx.post(url, json=body, headers=bearer(user_key), timeout=30)
     assert resp.status_code == 200, resp.text
-    assert check_upstream.last()["response_format"] == expected(dialect, model)
+    assert tool_upstream.last()["response_format"] == expected(dialect, model)
     text = resp.json()["choices"][0]["message"]["content"]
     assert schema_errors(json.loads(text), PERSON_SCHEMA) is None
 
@@ -77,7 +76,7 @@ def test_each_dialect_reaches_each_upstream_in_its_form(
 @pytest.mark.parametrize("model", KINDS)
 @pytest.mark.parametrize("dialect", ["tgi-json", "llama-cpp"])
 def test_a_stream_sends_the_upstream_its_form(
-    gw: Gateway, user_key: str, check_upstream: ToolUpstream, dialect: str, model: str
+    gw: Gateway, user_key: str, tool_upstream: ToolUpstream, dialect: str, model: str
 ) -> None:
     body = chat_body(model, "Invent a person.", response_format=DIALECTS[dialect][0])
     body.update(max_tokens=64, stream=True)
@@ -85,14 +84,14 @@ def test_a_stream_sends_the_upstream_its_form(
     with httpx.stream("POST", url, json=body, headers=bearer(user_key), timeout=30) as resp:
         assert resp.status_code == 200
         text = streamed_text(resp)
-    assert check_upstream.last()["response_format"] == expected(dialect, model)
+    assert tool_upstream.last()["response_format"] == expected(dialect, model)
     assert schema_errors(json.loads(text), PERSON_SCHEMA) is None
 
 
 @pytest.mark.parametrize("model", KINDS)
 @pytest.mark.parametrize("stream", [False, True])
 def test_huggingface_hub_as_its_docstring_calls_it(
-    gw: Gateway, user_key: str, check_upstream: ToolUpstream, model: str, stream: bool
+    gw: Gateway, user_key: str, tool_upstream: ToolUpstream, model: str, stream: bool
 ) -> None:
     """``chat_completion(response_format={"type": "json", "value": ...})``, the example in
     ``InferenceClient.chat_completion``'s docstring, with the gateway as the base URL."""
@@ -107,13 +106,13 @@ def test_huggingface_hub_as_its_docstring_calls_it(
     else:
         answer = client.chat_completion(messages, model=model, response_format=fmt, max_tokens=64)
         text = answer.choices[0].message.content or ""
-    assert check_upstream.last()["response_format"] == expected("tgi-json", model)
+    assert tool_upstream.last()["response_format"] == expected("tgi-json", model)
     assert schema_errors(json.loads(text), PERSON_SCHEMA) is None
 
 
 @pytest.mark.parametrize("model", KINDS)
 def test_huggingface_hub_with_the_model_url(
-    gw: Gateway, user_key: str, check_upstream: ToolUpstream, model: str
+    gw: Gateway, user_key: str, tool_upstream: ToolUpstream, model: str
 ) -> None:
     """Given the model's URL, the client (its hf-inference helper) rewrites OpenAI's
     json_schema into TGI's form; an OpenAI-kind upstream still gets OpenAI's."""
@@ -121,7 +120,7 @@ def test_huggingface_hub_with_the_model_url(
     fmt: Any = {"type": "json_schema", "json_schema": NAMED}
     messages = [{"role": "user", "content": "Invent a person."}]
     answer = client.chat_completion(messages, response_format=fmt, max_tokens=64)
-    assert check_upstream.last()["response_format"] == expected("tgi-json", model)
+    assert tool_upstream.last()["response_format"] == expected("tgi-json", model)
     assert schema_errors(json.loads(answer.choices[0].message.content or ""), PERSON_SCHEMA) is None
 
 
@@ -134,7 +133,7 @@ def test_huggingface_hub_with_the_model_url(
     ],
 )
 def test_text_and_a_bare_json_object_pass(
-    gw: Gateway, user_key: str, check_upstream: ToolUpstream, model: str, fmt: dict[str, Any]
+    gw: Gateway, user_key: str, tool_upstream: ToolUpstream, model: str, fmt: dict[str, Any]
 ) -> None:
     resp = httpx.post(
         f"{gw.url}/v1/chat/completions",
@@ -143,7 +142,7 @@ def test_text_and_a_bare_json_object_pass(
         timeout=30,
     )
     assert resp.status_code == 200, resp.text
-    sent = check_upstream.last()["response_format"]
+    sent = tool_upstream.last()["response_format"]
     if fmt["type"] == "text":
         assert sent == {"type": "text"}
     elif KINDS[model] == "openai":
@@ -166,7 +165,7 @@ def responses_body(model: str, fmt: dict[str, Any]) -> dict[str, Any]:
     ],
 )
 def test_responses_text_format_in_each_dialect(
-    gw: Gateway, user_key: str, check_upstream: ToolUpstream, model: str, fmt: dict[str, Any]
+    gw: Gateway, user_key: str, tool_upstream: ToolUpstream, model: str, fmt: dict[str, Any]
 ) -> None:
     resp = httpx.post(
         f"{gw.url}/v1/responses",
@@ -175,7 +174,7 @@ def test_responses_text_format_in_each_dialect(
         timeout=30,
     )
     assert resp.status_code == 200, resp.text
-    assert check_upstream.last()["response_format"] == expected("tgi-json", model)
+    assert tool_upstream.last()["response_format"] == expected("tgi-json", model)
     (message,) = resp.json()["output"]
     assert schema_errors(json.loads(message["content"][0]["text"]), PERSON_SCHEMA) is None
 
@@ -206,7 +205,7 @@ BAD_FORMATS = {
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("case", BAD_FORMATS)
 def test_a_bad_format_is_a_400_and_no_upstream_is_asked(
-    gw: Gateway, user_key: str, check_upstream: ToolUpstream, case: str, stream: bool, path: str
+    gw: Gateway, user_key: str, tool_upstream: ToolUpstream, case: str, stream: bool, path: str
 ) -> None:
     marker = f"marker {uuid.uuid4().hex}"
     url = gw.url + PATHS[path].format(model="good-chat")
@@ -218,7 +217,7 @@ def test_a_bad_format_is_a_400_and_no_upstream_is_asked(
     message = error_message(resp, 400)
     assert "response_format" in message
     assert "Traceback" not in resp.text
-    assert check_upstream.last()["messages"][0]["content"] == marker
+    assert tool_upstream.last()["messages"][0]["content"] == marker
     rows = gw.rows(
         "SELECT status FROM usage_records WHERE request_id = ?", resp.headers["inference-id"]
     )

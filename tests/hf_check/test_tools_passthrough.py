@@ -12,8 +12,7 @@ import openai
 import pytest
 
 from gatewayz.hf_check.chat import PERSON_SCHEMA, WEATHER_TOOL, schema_errors
-from tests.families.conftest import ToolUpstream
-from tests.servers import Gateway
+from tests.servers import Gateway, ToolUpstream
 
 FORCED = {"type": "function", "function": {"name": "get_weather"}}
 SCHEMA_FORMAT = {
@@ -41,12 +40,12 @@ def ask(model: str, text: str = "What is the weather in Paris? Use get_weather."
 
 @pytest.mark.parametrize("model", KINDS)
 def test_a_tool_call_passes_through_unstreamed(
-    sdk: openai.OpenAI, check_upstream: ToolUpstream, model: str
+    sdk: openai.OpenAI, tool_upstream: ToolUpstream, model: str
 ) -> None:
     answer = sdk.chat.completions.create(
         model=model, messages=ask(model), tools=[WEATHER_TOOL], tool_choice=FORCED
     )
-    sent = check_upstream.last()
+    sent = tool_upstream.last()
     assert sent["tools"] == [WEATHER_TOOL] and sent["tool_choice"] == FORCED
     (call,) = answer.choices[0].message.tool_calls or []
     assert call.function.name == "get_weather"
@@ -56,7 +55,7 @@ def test_a_tool_call_passes_through_unstreamed(
 
 @pytest.mark.parametrize("model", KINDS)
 def test_a_tool_call_streams_as_deltas(
-    sdk: openai.OpenAI, check_upstream: ToolUpstream, model: str
+    sdk: openai.OpenAI, tool_upstream: ToolUpstream, model: str
 ) -> None:
     stream = sdk.chat.completions.create(
         model=model, messages=ask(model), tools=[WEATHER_TOOL], tool_choice="auto", stream=True
@@ -67,7 +66,7 @@ def test_a_tool_call_streams_as_deltas(
         if chunk.choices
         for call in chunk.choices[0].delta.tool_calls or ()
     ]
-    assert check_upstream.last()["tool_choice"] == "auto"
+    assert tool_upstream.last()["tool_choice"] == "auto"
     assert len(deltas) == 2  # the upstream sends the arguments in two pieces
     assert deltas[0].id and deltas[0].function and deltas[0].function.name == "get_weather"
     arguments = "".join((d.function.arguments or "") for d in deltas if d.function)
@@ -77,7 +76,7 @@ def test_a_tool_call_streams_as_deltas(
 @pytest.mark.parametrize("model", KINDS)
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_json_schema_reaches_the_upstream_in_its_form(
-    sdk: openai.OpenAI, check_upstream: ToolUpstream, model: str, stream: bool
+    sdk: openai.OpenAI, tool_upstream: ToolUpstream, model: str, stream: bool
 ) -> None:
     messages = ask(model, "Invent a person.")
     fmt: Any = SCHEMA_FORMAT
@@ -89,15 +88,15 @@ def test_a_json_schema_reaches_the_upstream_in_its_form(
     else:
         answer = sdk.chat.completions.create(model=model, messages=messages, response_format=fmt)
         text = answer.choices[0].message.content or ""
-    assert check_upstream.last()["response_format"] == KINDS[model][0]
+    assert tool_upstream.last()["response_format"] == KINDS[model][0]
     assert schema_errors(json.loads(text), PERSON_SCHEMA) is None
 
 
 @pytest.mark.parametrize("model", KINDS)
 def test_a_bare_json_object_reaches_the_upstream_in_its_form(
-    sdk: openai.OpenAI, check_upstream: ToolUpstream, model: str
+    sdk: openai.OpenAI, tool_upstream: ToolUpstream, model: str
 ) -> None:
     sdk.chat.completions.create(
         model=model, messages=ask(model, "Hi"), response_format={"type": "json_object"}
     )
-    assert check_upstream.last()["response_format"] == KINDS[model][1]
+    assert tool_upstream.last()["response_format"] == KINDS[model][1]

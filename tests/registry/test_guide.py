@@ -19,8 +19,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.families.conftest import ToolUpstream
-from tests.servers import PYTHON, ROOT, Gateway, free_port, wait_http
+from tests.servers import PYTHON, ROOT, Gateway, ToolUpstream, free_port, wait_http
 
 GUIDE = ROOT / "docs" / "HUGGINGFACE_IMPLEMENTATION_GUIDE.md"
 PROVIDER = "acme-ai"
