@@ -4,6 +4,7 @@ nothing behind it."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,18 +56,51 @@ def body(model_id: str, task: str, provider: str, upstream_model: str) -> dict[s
     }
 
 
+def map_model(
+    gw: Gateway,
+    admin: dict[str, str],
+    model_id: str,
+    task: str,
+    provider: str,
+    upstream_model: str,
+    **extra: Any,
+) -> httpx.Response:
+    """``POST /hf/tasks/models/map`` of ``body(...)`` (and ``extra`` fields) as the admin."""
+    return httpx.post(
+        f"{gw.url}/hf/tasks/models/map",
+        json={**body(model_id, task, provider, upstream_model), **extra},
+        headers=admin,
+        timeout=30,
+    )
+
+
+def cli_map(
+    gw: Gateway, model_id: str, hub: str, task: str, route: str
+) -> subprocess.CompletedProcess[str]:
+    """``gatewayz models map`` of one route, as an operator runs it."""
+    return gw.cli(
+        "models",
+        "map",
+        *gw.config_args,
+        "--id",
+        model_id,
+        "--hub",
+        hub,
+        "--task",
+        task,
+        "--route",
+        route,
+        check=False,
+    )
+
+
 def registered(gw: Gateway, admin: dict[str, str]) -> set[str]:
     models = httpx.get(f"{gw.url}/hf/tasks/models", headers=admin).json()["models"]
     return {m["provider_model_id"] for m in models}
 
 
 def test_text_to_image_on_a_chat_upstream_is_refused(gw: Gateway, admin: dict[str, str]) -> None:
-    r = httpx.post(
-        f"{gw.url}/hf/tasks/models/map",
-        json=body("chat-images", "text-to-image", "chat", "smollm2"),
-        headers=admin,
-        timeout=30,
-    )
+    r = map_model(gw, admin, "chat-images", "text-to-image", "chat", "smollm2")
     assert r.status_code == 400, r.text
     assert r.json()["error"] == (
         "task 'text-to-image' does not fit model 'chat-images': routes[0]: upstream 'chat' "
@@ -77,12 +111,7 @@ def test_text_to_image_on_a_chat_upstream_is_refused(gw: Gateway, admin: dict[st
 
 
 def test_a_model_the_upstream_does_not_list_is_refused(gw: Gateway, admin: dict[str, str]) -> None:
-    r = httpx.post(
-        f"{gw.url}/hf/tasks/models/map",
-        json=body("llama-typo", "conversational", "chat", "smollm3"),
-        headers=admin,
-        timeout=30,
-    )
+    r = map_model(gw, admin, "llama-typo", "conversational", "chat", "smollm3")
     assert r.status_code == 400, r.text
     assert r.json()["error"] == (
         "routes[0]: upstream 'chat' does not serve model 'smollm3': its /models lists smollm2"
@@ -93,21 +122,11 @@ def test_a_model_the_upstream_does_not_list_is_refused(gw: Gateway, admin: dict[
 def test_what_the_upstream_serves_is_mapped_without_notes(
     gw: Gateway, admin: dict[str, str]
 ) -> None:
-    r = httpx.post(
-        f"{gw.url}/hf/tasks/models/map",
-        json=body("smol-up", "conversational", "chat", "smollm2"),
-        headers=admin,
-        timeout=30,
-    )
+    r = map_model(gw, admin, "smol-up", "conversational", "chat", "smollm2")
     assert r.status_code == 201, r.text
     assert "notes" not in r.json()
     # The image server has no /v1/models: said, and its endpoint is still asked.
-    r = httpx.post(
-        f"{gw.url}/hf/tasks/models/map",
-        json=body("flux", "text-to-image", "images", "flux-dev"),
-        headers=admin,
-        timeout=30,
-    )
+    r = map_model(gw, admin, "flux", "text-to-image", "images", "flux-dev")
     assert r.status_code == 201, r.text
     assert r.json()["notes"] == [
         "routes[0]: upstream 'images' does not list its models (GET /models: HTTP 404): "
@@ -116,12 +135,7 @@ def test_what_the_upstream_serves_is_mapped_without_notes(
 
 
 def test_an_upstream_that_is_down_is_said_plainly(gw: Gateway, admin: dict[str, str]) -> None:
-    r = httpx.post(
-        f"{gw.url}/hf/tasks/models/map",
-        json=body("on-down", "text-to-image", "down", "anything"),
-        headers=admin,
-        timeout=30,
-    )
+    r = map_model(gw, admin, "on-down", "text-to-image", "down", "anything")
     assert r.status_code == 201, r.text
     (note,) = r.json()["notes"]
     assert note.startswith("routes[0]: upstream 'down' could not be reached (")
@@ -131,35 +145,11 @@ def test_an_upstream_that_is_down_is_said_plainly(gw: Gateway, admin: dict[str, 
 
 
 def test_the_cli_is_refused_the_same_way(gw: Gateway, tmp_path: Path) -> None:
-    out = gw.cli(
-        "models",
-        "map",
-        *gw.config_args,
-        "--id",
-        "cli-images",
-        "--hub",
-        "black-forest-labs/FLUX.1-dev",
-        "--task",
-        "text-to-image",
-        "--route",
-        "chat:smollm2",
-        check=False,
-    )
+    out = cli_map(gw, "cli-images", "black-forest-labs/FLUX.1-dev", "text-to-image", "chat:smollm2")
     assert out.returncode == 1
     assert "upstream 'chat' answers HTTP 404 to POST /images/generations" in out.stderr
-    down = gw.cli(
-        "models",
-        "map",
-        *gw.config_args,
-        "--id",
-        "cli-down",
-        "--hub",
-        "HuggingFaceTB/SmolLM2-135M-Instruct",
-        "--task",
-        "conversational",
-        "--route",
-        "down:x",
-        check=False,
+    down = cli_map(
+        gw, "cli-down", "HuggingFaceTB/SmolLM2-135M-Instruct", "conversational", "down:x"
     )
     assert down.returncode == 0, down.stderr
     assert "note: routes[0]: upstream 'down' could not be reached" in down.stderr
@@ -181,12 +171,7 @@ def test_an_embedded_route_is_asked_what_this_install_serves(
     gw: Gateway, admin: dict[str, str], task: str, local_model: str, why: str
 ) -> None:
     model_id = f"local-{task}"
-    r = httpx.post(
-        f"{gw.url}/hf/tasks/models/map",
-        json=body(model_id, task, "local", local_model),
-        headers=admin,
-        timeout=30,
-    )
+    r = map_model(gw, admin, model_id, task, "local", local_model)
     assert r.status_code == 400, r.text
     assert r.json()["error"] == (
         f"task {task!r} does not fit model {model_id!r}: routes[0] goes to the embedded "
@@ -198,14 +183,14 @@ def test_an_embedded_route_is_asked_what_this_install_serves(
 def test_an_embedded_route_this_install_serves_is_mapped(
     gw: Gateway, admin: dict[str, str]
 ) -> None:
-    r = httpx.post(
-        f"{gw.url}/hf/tasks/models/map",
-        json={
-            **body("local-vectors", "feature-extraction", "local", "default"),
-            "tasks": ["sentence-similarity"],
-        },
-        headers=admin,
-        timeout=30,
+    r = map_model(
+        gw,
+        admin,
+        "local-vectors",
+        "feature-extraction",
+        "local",
+        "default",
+        tasks=["sentence-similarity"],
     )
     assert r.status_code == 201, r.text
     assert "notes" not in r.json() and "local-vectors" in registered(gw, admin)
