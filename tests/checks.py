@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from starlette.routing import Match
 
 from gatewayz.http.families import family_of_unrouted
 from gatewayz.routes import ROUTES
+
+if TYPE_CHECKING:
+    from huggingface_hub import InferenceClient
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -64,6 +67,28 @@ def chat_body(model: str, content: str = "Say hello.", **extra: Any) -> dict[str
         "max_tokens": 8,
         **extra,
     }
+
+
+def hub_chat_text(
+    client: InferenceClient,
+    model: str | None,
+    content: str,
+    response_format: Any,
+    *,
+    stream: bool = False,
+) -> str:
+    """What ``InferenceClient.chat_completion`` answers one user turn with (at most 64
+    tokens; a stream's deltas joined). ``model`` None: the client's own."""
+    messages = [{"role": "user", "content": content}]
+    if stream:
+        chunks = client.chat_completion(
+            messages, model=model, response_format=response_format, max_tokens=64, stream=True
+        )
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    answer = client.chat_completion(
+        messages, model=model, response_format=response_format, max_tokens=64
+    )
+    return answer.choices[0].message.content or ""
 
 
 def route_family(method: str, path: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.checks import hub_chat_text
 from tests.families.conftest import anthropic_client, openai_client
 from tests.servers import Gateway
 
@@ -254,16 +255,8 @@ def test_huggingface_hubs_json_form_is_enforced(
         "required": ["city", "country"],
     }
     client = InferenceClient(base_url=f"{gateway.url}/v1", api_key=key)
-    fmt: Any = {"type": "json", "value": schema}
-    messages = [{"role": "user", "content": "Name a city and its country."}]
-    if stream:
-        chunks = client.chat_completion(
-            messages, model=MODEL, response_format=fmt, max_tokens=64, stream=True
-        )
-        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    else:
-        answer = client.chat_completion(messages, model=MODEL, response_format=fmt, max_tokens=64)
-        text = answer.choices[0].message.content or ""
+    fmt = {"type": "json", "value": schema}
+    text = hub_chat_text(client, MODEL, "Name a city and its country.", fmt, stream=stream)
     answer_json = json.loads(text)
     assert set(answer_json) == {"city", "country"}
     assert all(isinstance(v, str) for v in answer_json.values())

@@ -16,7 +16,7 @@ import pytest
 from huggingface_hub import InferenceClient
 
 from gatewayz.hf_check.chat import PERSON_SCHEMA, schema_errors
-from tests.checks import bearer, chat_body, error_message
+from tests.checks import bearer, chat_body, error_message, hub_chat_text
 from tests.servers import Gateway, ToolUpstream
 
 NAMED = {"name": "person", "schema": PERSON_SCHEMA, "strict": True}
@@ -96,16 +96,8 @@ def test_huggingface_hub_as_its_docstring_calls_it(
     """``chat_completion(response_format={"type": "json", "value": ...})``, the example in
     ``InferenceClient.chat_completion``'s docstring, with the gateway as the base URL."""
     client = InferenceClient(base_url=f"{gw.url}/v1", api_key=user_key)
-    fmt: Any = {"type": "json", "value": PERSON_SCHEMA}
-    messages = [{"role": "user", "content": "Invent a person."}]
-    if stream:
-        chunks = client.chat_completion(
-            messages, model=model, response_format=fmt, max_tokens=64, stream=True
-        )
-        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    else:
-        answer = client.chat_completion(messages, model=model, response_format=fmt, max_tokens=64)
-        text = answer.choices[0].message.content or ""
+    fmt = {"type": "json", "value": PERSON_SCHEMA}
+    text = hub_chat_text(client, model, "Invent a person.", fmt, stream=stream)
     assert tool_upstream.last()["response_format"] == expected("tgi-json", model)
     assert schema_errors(json.loads(text), PERSON_SCHEMA) is None
 
@@ -117,11 +109,10 @@ def test_huggingface_hub_with_the_model_url(
     """Given the model's URL, the client (its hf-inference helper) rewrites OpenAI's
     json_schema into TGI's form; an OpenAI-kind upstream still gets OpenAI's."""
     client = InferenceClient(model=f"{gw.url}/models/{model}", api_key=user_key)
-    fmt: Any = {"type": "json_schema", "json_schema": NAMED}
-    messages = [{"role": "user", "content": "Invent a person."}]
-    answer = client.chat_completion(messages, response_format=fmt, max_tokens=64)
+    fmt = {"type": "json_schema", "json_schema": NAMED}
+    text = hub_chat_text(client, None, "Invent a person.", fmt)
     assert tool_upstream.last()["response_format"] == expected("tgi-json", model)
-    assert schema_errors(json.loads(answer.choices[0].message.content or ""), PERSON_SCHEMA) is None
+    assert schema_errors(json.loads(text), PERSON_SCHEMA) is None
 
 
 @pytest.mark.parametrize("model", KINDS)
