@@ -279,4 +279,4 @@ def test_inference_id_is_a_fresh_uuid_on_every_response(
     ]
     ids = [inference_id(r) for r in responses]
     assert len(set(ids)) == len(ids)
-    assert all(uuid.UUID(i).version == 4 for i in ids)
+    assert all(uuid.UUID(i).version == 7 for i in ids)

@@ -21,6 +21,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, text
@@ -76,6 +77,28 @@ class EngineUsageWriter(UsageWriter):
         return True
 
 
+# A datetime as SQLAlchemy's SQLite dialect stores it ("2026-12-07 17:42:15.123456"), by
+# one C call instead of a dict and a %-format (~1% of the gateway's CPU per request).
+def _sqlite_datetime(value: datetime) -> str:
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+_SAMPLES = (
+    datetime(2026, 12, 7, 17, 42, 15, 123456, tzinfo=UTC),
+    datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    datetime(1999, 12, 31, 23, 59, 59, 999999),
+)
+
+
+def _faster(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``_sqlite_datetime`` where it gives what ``process`` gives, else ``process``."""
+    try:
+        same = all(process(d) == _sqlite_datetime(d) for d in _SAMPLES)
+    except (TypeError, ValueError):  # not a datetime's processor
+        same = False
+    return _sqlite_datetime if same else process
+
+
 def _busy(exc: sqlite3.Error) -> bool:
     """The database was locked by another connection (nothing was written)."""
     return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
@@ -101,7 +124,7 @@ class SqliteUsageWriter(UsageWriter):
             column_type = usage_records.c[name].type
             process = column_type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                processors.append((index, process))
+                processors.append((index, _faster(process)))
         self._processors = processors
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-writer")
         self._conn: sqlite3.Connection | None = None  # the thread's

@@ -42,13 +42,22 @@ def request_id_of(scope: Scope) -> str:
 
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-_POOL_BYTES = 16 * 1024
+_RANDOM_BYTES = 10  # 80 random bits drawn per id; 74 of them are used
+_POOL_BYTES = 1_600 * _RANDOM_BYTES  # a whole number of ids
 
 
 class UUIDSource:
-    """Random (version 4) UUIDs as strings, drawn from a buffer of ``os.urandom`` bytes:
-    one system call per 1,024 ids instead of one per id (it showed as ~8% of the gateway's
-    CPU at 3,000 requests/s)."""
+    """Version 7 UUIDs (RFC 9562) as strings: 48 bits of Unix time in milliseconds, then
+    74 random bits, drawn from a buffer of ``os.urandom`` bytes (one system call per
+    1,600 ids instead of one per id: it showed as ~8% of the gateway's CPU at 3,000
+    requests/s).
+
+    Time first, so ids sort by creation: a usage row's primary-key entry goes at the end
+    of its index, not on a random page of it. With version 4 ids each row of a group
+    commit dirtied a page of its own in that index (another 4 KB in SQLite's WAL, and
+    again at the checkpoint): a sampling profile at 32 connections put usage commits and
+    checkpoints at 18.8% of the gateway's CPU with version 4 ids, 13.9% with these. The
+    random part keeps ids unguessable and unique across processes and instances."""
 
     __slots__ = ("_buffer", "_offset")
 
@@ -59,9 +68,10 @@ class UUIDSource:
     def __call__(self) -> str:
         if self._offset >= len(self._buffer):
             self._buffer, self._offset = os.urandom(_POOL_BYTES), 0
-        h = self._buffer[self._offset : self._offset + 16].hex()
-        self._offset += 16
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+        h = self._buffer[self._offset : self._offset + _RANDOM_BYTES].hex()
+        self._offset += _RANDOM_BYTES
+        t = f"{time.time_ns() // 1_000_000:012x}"
+        return f"{t[:8]}-{t[8:]}-7{h[:3]}-{_VARIANT[h[3]]}{h[4:7]}-{h[7:19]}"
 
 
 class RequestIdMiddleware:
