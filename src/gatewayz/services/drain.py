@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import text
+from sqlalchemy import BigInteger, DateTime, Integer, String, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.outage import is_outage
@@ -55,6 +55,31 @@ START_WAIT_S = 10.0
 CLOSE_WAIT_S = 5.0
 
 
+# The array type each column's values are sent as. Unbounded ones: PostgreSQL assigns
+# them to the column as an INSERT would, so a value too long is refused, not cut.
+_ARRAYS = (
+    (BigInteger, "bigint"),
+    (Integer, "integer"),
+    (DateTime, "timestamptz"),
+    (String, "text"),
+)
+
+
+def _insert_sql(columns: Sequence[str]) -> str:
+    """One INSERT of a whole batch: each column's values as one array parameter, the rows
+    zipped back by ``unnest`` (asyncpg's ``executemany`` binds and executes each row on its
+    own: ~3.5% of a gateway's CPU at 32 connections); rows already there are skipped."""
+    arrays = []
+    for i, name in enumerate(columns, start=1):
+        kind = usage_records.c[name].type
+        array = next(t for cls, t in _ARRAYS if isinstance(kind, cls))
+        arrays.append(f"${i}::{array}[]")
+    return (
+        f"INSERT INTO {usage_records.name} ({', '.join(columns)}) "
+        f"SELECT * FROM unnest({', '.join(arrays)}) ON CONFLICT (request_id) DO NOTHING"
+    )
+
+
 class _Closing(Exception):
     """The drain stopped retrying because the process is stopping."""
 
@@ -78,12 +103,7 @@ class SpoolDrainer:
         self._forgotten = 0  # ... and deleted from the spool
         self._pg: asyncpg.Connection | None = None  # the drain's own connection
         self._pg_lock = asyncio.Lock()
-        cols = ", ".join(self.columns)
-        marks = ", ".join(f"${i}" for i in range(1, len(self.columns) + 1))
-        self._sql = (
-            f"INSERT INTO {usage_records.name} ({cols}) VALUES ({marks}) "
-            "ON CONFLICT (request_id) DO NOTHING"
-        )
+        self._sql = _insert_sql(self.columns)
         self._connect_kwargs = engine.dialect.create_connect_args(engine.url)[1]
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
@@ -196,10 +216,9 @@ class SpoolDrainer:
                         self._pg = await asyncpg.connect(
                             **self._connect_kwargs, timeout=PG_TIMEOUT_S
                         )
-                    # One round trip, atomic (asyncpg runs executemany as one transaction).
-                    await self._pg.executemany(
-                        self._sql, [row for _, row in batch], timeout=PG_TIMEOUT_S
-                    )
+                    # One statement: one round trip, atomic.
+                    columns = [list(c) for c in zip(*(row for _, row in batch), strict=True)]
+                    await self._pg.execute(self._sql, *columns, timeout=PG_TIMEOUT_S)
                 return []
             except Exception as exc:  # the driver's errors vary; PostgreSQL is asked why
                 if not isinstance(exc, asyncpg.PostgresError) or is_outage(exc):
