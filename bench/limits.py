@@ -1,15 +1,21 @@
-"""What rate limits cost: the same gateway with limits off, in memory, and in Redis.
+"""What rate limits cost: the same gateway serving a key without limits and a limited one,
+with the limits counted in memory, and again in Redis.
 
     python bench/limits.py [--duration S] [--repeat N]
 
 Like ``run.py`` (nginx as a static upstream, ``gatewayz serve`` with one worker on
-SQLite, wrk), three times: with no limits; with a key whose requests, tokens and
-concurrency are all limited (limits high enough that nothing is refused, so every
-request pays for a full decision and its release) counted in memory; and the same
-counted in a private ``redis-server`` on a free port. Prints requests/s at 32
-connections, the gateway's CPU per request and p50 at 1 connection, side by side; the
-three gateways run at once and are measured in turn (interleaved), so that whatever else
-the machine does hits each alike.
+SQLite, wrk), twice: a gateway counting limits in memory, and one counting them in a
+private ``redis-server`` on a free port. Each has two keys: one without limits, and one
+whose requests, tokens and concurrency are all limited (limits high enough that nothing
+is refused, so every request pays for a full decision and its release).
+
+The two keys of a gateway are compared on that one process, in short wrk slices ordered
+``off limited limited off`` in each round: this machine's speed drifts by 2-3x over
+minutes (its other tenants), and a comparison of two processes measured minutes apart,
+or of two slices far apart in time, mostly measures that drift. Prints, per gateway, the
+median over rounds of the limited key's requests/s over the unlimited key's at 32
+connections (with every round's ratio), the CPU per request and the p50 at 1 connection
+each key cost, then the limiter's own CPU without HTTP and the Redis server's.
 """
 
 from __future__ import annotations
@@ -22,9 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 
 from run import (
+    LIMIT_FLAGS,
     MODEL,
     Processes,
     WrkResult,
@@ -32,14 +41,11 @@ from run import (
     free_port,
     gateway_config,
     gatewayz,
-    median,
     run_wrk,
     start_nginx,
     wait_http,
     which,
 )
-
-LIMIT_FLAGS = ("--rpm", "100000000", "--tpm", "100000000000", "--max-concurrency", "100000")
 
 
 def start_redis(procs: Processes) -> str:
@@ -59,17 +65,6 @@ def start_redis(procs: Processes) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def limited_key(config: Path, cwd: Path) -> str:
-    out = subprocess.run(
-        gatewayz("--config", str(config), "keys", "create", "--name", "limited", *LIMIT_FLAGS),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout.strip().splitlines()[-1]
-
-
 def _start_gateway(procs: Processes, config: Path, name: str) -> str:
     port = free_port()
     args = gatewayz("serve", "--config", str(config), "--port", str(port))
@@ -79,50 +74,100 @@ def _start_gateway(procs: Processes, config: Path, name: str) -> str:
     return base
 
 
+@dataclass
+class Setup:
+    """One gateway (one worker) and its two keys: one without limits, one limited."""
+
+    name: str
+    url: str
+    pid: int
+    keys: dict[str, str]  # "off", "limited"
+
+
 def start_setup(
     procs: Processes, root: Path, upstream: str, name: str, redis_url: str | None
-) -> tuple[str, str, int]:
-    """One gateway (one worker) of the setup ``name``: (its URL, its key, its pid)."""
+) -> Setup:
     workdir = root / name
     workdir.mkdir()
     config, _ = gateway_config(workdir, upstream)
     if redis_url is not None:
         raw = json.loads(config.read_text())
         config.write_text(json.dumps({**raw, "redis_url": redis_url}))
-    gateway = _start_gateway(procs, config, f"gateway-{name}")
-    key = create_key(config, workdir) if name == "off" else limited_key(config, workdir)
-    run_wrk(gateway, 32, 2, key)  # warm up
-    return gateway, key, procs.pid(f"gateway-{name}")
+    url = _start_gateway(procs, config, f"gateway-{name}")
+    limited = create_key(config, workdir, "limited", *LIMIT_FLAGS)
+    keys = {"off": create_key(config, workdir), "limited": limited}
+    for key in keys.values():
+        run_wrk(url, 32, 2, key)  # warm up
+    return Setup(name, url, procs.pid(f"gateway-{name}"), keys)
+
+
+@dataclass
+class Pairs:
+    """A setup's figures: per round, the unlimited and the limited key's results (each
+    the sum of two slices, ``off limited limited off``)."""
+
+    off: dict[int, list[WrkResult]] = field(default_factory=lambda: {1: [], 32: []})
+    limited: dict[int, list[WrkResult]] = field(default_factory=lambda: {1: [], 32: []})
+
+    def ratios(self, conns: int, figure: str) -> list[float]:
+        return [
+            getattr(lim, figure) / getattr(off, figure)
+            for off, lim in zip(self.off[conns], self.limited[conns], strict=True)
+        ]
+
+
+def _slice(setup: Setup, key: str, conns: int, duration: float) -> WrkResult:
+    before = _cpu(setup.pid)
+    result = run_wrk(setup.url, conns, duration, setup.keys[key])
+    result.cpu_us = (_cpu(setup.pid) - before) / max(result.requests, 1) * 1e6
+    if result.failed:
+        print(f"  ! {setup.name} {key} @{conns}: {result.failed} failed requests", flush=True)
+    return result
+
+
+def _joined(a: WrkResult, b: WrkResult) -> WrkResult:
+    """Two slices as one: requests/s and CPU per request over both, the mean p50."""
+    requests = a.requests + b.requests
+    cpu = (a.cpu_us * a.requests + b.cpu_us * b.requests) / max(requests, 1)
+    return WrkResult(
+        (a.rps + b.rps) / 2,
+        (a.p50_ms + b.p50_ms) / 2,
+        max(a.p99_ms, b.p99_ms),
+        requests,
+        a.failed + b.failed,
+        cpu,
+    )
 
 
 def measure(
-    targets: dict[str, tuple[str, str, int]],
-    duration: float,
-    repeat: int,
-    redis_pid: int,
-    server_us: list[float],
-) -> dict[str, dict[int, list[WrkResult]]]:
-    """Interleaved, so that whatever else the machine does hits every setup alike. The
-    Redis server's CPU per request at 32 connections goes to ``server_us``."""
-    results: dict[str, dict[int, list[WrkResult]]] = {n: {1: [], 32: []} for n in targets}
-    for _ in range(repeat):
-        for conns in (1, 32):
-            for name, (url, key, pid) in targets.items():
-                before, server_before = _cpu(pid), _cpu(redis_pid)
-                result = run_wrk(url, conns, duration, key)
-                result.cpu_us = (_cpu(pid) - before) / max(result.requests, 1) * 1e6
-                if name == "redis" and conns == 32:
-                    server = _cpu(redis_pid) - server_before
-                    server_us.append(server / max(result.requests, 1) * 1e6)
-                if result.failed:
-                    print(f"  ! {name} @{conns}: {result.failed} failed requests", flush=True)
+    setups: list[Setup], duration: float, rounds: int, redis_pid: int, server_us: list[float]
+) -> dict[str, Pairs]:
+    """Each setup's unlimited and limited key on the same gateway process, in slices of
+    ``duration`` seconds ordered ``off limited limited off`` (a drift of the machine's
+    speed during a round hits both keys alike), the setups in turn. The Redis server's
+    CPU per limited request at 32 connections goes to ``server_us``."""
+    pairs = {s.name: Pairs() for s in setups}
+    for n in range(rounds):
+        for conns in (32, 1):
+            for setup in setups:
+                slices: dict[str, list[WrkResult]] = {"off": [], "limited": []}
+                for key in ("off", "limited", "limited", "off"):
+                    server_before = _cpu(redis_pid)
+                    result = _slice(setup, key, conns, duration)
+                    if setup.name == "redis" and key == "limited" and conns == 32:
+                        used = _cpu(redis_pid) - server_before
+                        server_us.append(used / max(result.requests, 1) * 1e6)
+                    slices[key].append(result)
+                off, lim = (_joined(*slices[k]) for k in ("off", "limited"))
+                pairs[setup.name].off[conns].append(off)
+                pairs[setup.name].limited[conns].append(lim)
                 print(
-                    f"  {name:<7} {conns:>2} conn  {result.rps:>8,.0f} req/s  "
-                    f"p50 {result.p50_ms:.3f} ms  cpu {result.cpu_us:.0f} us/req",
+                    f"  round {n + 1} {setup.name:<7}{conns:>3} conn  off {off.rps:>7,.0f} req/s "
+                    f"p50 {off.p50_ms:.3f} ms {off.cpu_us:4.0f} us  limited {lim.rps:>7,.0f} req/s "
+                    f"p50 {lim.p50_ms:.3f} ms {lim.cpu_us:4.0f} us  ratio {lim.rps / off.rps:.3f}",
                     flush=True,
                 )
-                results[name][conns].append(result)
-    return results
+    return pairs
 
 
 def _commands(redis_url: str) -> tuple[int, int]:
@@ -215,10 +260,46 @@ def limiter_alone(
     }
 
 
+def report(pairs: dict[str, Pairs]) -> None:
+    heads = ("limits off", "in memory", "limits off", "redis")
+    print("\nmedians over rounds" + " " * 14 + "".join(f"{h:>12}" for h in heads))
+    rows = [
+        ("requests/s @32 conns", 32, "rps", "{:,.0f}"),
+        ("CPU us/request @32 conns", 32, "cpu_us", "{:.0f}"),
+        ("p50 @1 conn (ms)", 1, "p50_ms", "{:.3f}"),
+    ]
+    for label, conns, figure, form in rows:
+        cells = [
+            form.format(median([getattr(r, figure) for r in getattr(pairs[name], key)[conns]]))
+            for name in ("memory", "redis")
+            for key in ("off", "limited")
+        ]
+        print(f"{label:<33}" + "".join(f"{c:>12}" for c in cells))
+    for name in ("memory", "redis"):
+        ratios = pairs[name].ratios(32, "rps")
+        spread = ", ".join(f"{r:.3f}" for r in sorted(ratios))
+        print(
+            f"requests/s lost with limits in {name}: {1 - median(ratios):.1%} (median of the "
+            f"rounds' limited/off ratios on one gateway: {spread})"
+        )
+        p50 = [
+            lim.p50_ms - off.p50_ms
+            for off, lim in zip(pairs[name].off[1], pairs[name].limited[1], strict=True)
+        ]
+        cpu = [
+            lim.cpu_us - off.cpu_us
+            for off, lim in zip(pairs[name].off[32], pairs[name].limited[32], strict=True)
+        ]
+        print(
+            f"  CPU per request added by the limits @32 conns: {median(cpu):+.0f} us; "
+            f"p50 added @1 conn: {median(p50) * 1000:+.0f} us"
+        )
+
+
 def main() -> int:
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    cli.add_argument("--duration", type=float, default=8, help="seconds per wrk run")
-    cli.add_argument("--repeat", type=int, default=1, help="runs per figure (median)")
+    cli.add_argument("--duration", type=float, default=2, help="seconds per wrk slice")
+    cli.add_argument("--repeat", type=int, default=8, help="rounds (figures are medians)")
     args = cli.parse_args()
     root = Path(tempfile.mkdtemp(prefix="gatewayz-bench-limits-"))
     procs = Processes(root)
@@ -226,25 +307,18 @@ def main() -> int:
         upstream = start_nginx(procs, root)
         redis_url = start_redis(procs)
         alone = limiter_alone(redis_url, procs.pid("redis"))
-        setups = {"off": None, "memory": None, "redis": redis_url}
-        targets = {n: start_setup(procs, root, upstream, n, u) for n, u in setups.items()}
+        setups = [
+            start_setup(procs, root, upstream, name, url)
+            for name, url in (("memory", None), ("redis", redis_url))
+        ]
         server_us: list[float] = []
-        figures = measure(targets, args.duration, args.repeat, procs.pid("redis"), server_us)
+        pairs = measure(setups, args.duration, args.repeat, procs.pid("redis"), server_us)
     except KeyboardInterrupt:
         return 130
     finally:
         procs.stop_all()
         shutil.rmtree(root, ignore_errors=True)
-    off = median(figures["off"][32], "rps")
-    print(f"\n{'':<26}{'limits off':>12}{'in memory':>12}{'redis':>12}")
-    rows = [
-        ("requests/s @32 conns", 32, "rps", "{:,.0f}"),
-        ("CPU us/request @32 conns", 32, "cpu_us", "{:.0f}"),
-        ("p50 @1 conn (ms)", 1, "p50_ms", "{:.3f}"),
-    ]
-    for label, conns, field, form in rows:
-        cells = [form.format(median(figures[n][conns], field)) for n in setups]
-        print(f"{label:<26}" + "".join(f"{c:>12}" for c in cells))
+    report(pairs)
     print(
         f"\nthe limiter alone (admit + release, 32 clients, no HTTP): "
         f"{alone['memory']:.0f} us of CPU per request in memory, {alone['redis']:.0f} us with "
@@ -252,11 +326,7 @@ def main() -> int:
         f"{alone['redis_commands']:.1f} commands run by its scripts and "
         f"{alone['redis_script_us']:.0f} us in script calls per request (INFO commandstats)"
     )
-    server = sorted(server_us)[len(server_us) // 2]
-    print(f"the Redis server's own CPU per request @32 conns: {server:.0f} us")
-    for name in ("memory", "redis"):
-        loss = 1 - median(figures[name][32], "rps") / off
-        print(f"requests/s lost with limits {name}: {loss:.1%}")
+    print(f"the Redis server's own CPU per limited request @32 conns: {median(server_us):.0f} us")
     return 0
 
 

@@ -284,6 +284,24 @@ def sse_fig(res: Results, name: str, what: str) -> float:
     return _med([getattr(s, what) for s in res.sse[name]])
 
 
+def _rounds(res: Results, name: str) -> str:
+    """Each round's ratios to the bare proxy, measured minutes apart from the other rounds'
+    but seconds apart from each other: how far the machine's drift moves them."""
+    rps = [
+        g.rps / b.rps for g, b in zip(res.wrk[(name, 32)], res.wrk[("bare proxy", 32)], strict=True)
+    ]
+    p50 = [
+        (g.p50_ms - n.p50_ms) / (b.p50_ms - n.p50_ms)
+        for g, b, n in zip(
+            res.wrk[(name, 1)], res.wrk[("bare proxy", 1)], res.wrk[("nginx", 1)], strict=True
+        )
+    ]
+    return (
+        f"per round: requests/s {', '.join(f'{r:.2f}x' for r in rps)}; "
+        f"added p50 {', '.join(f'{r:.2f}x' for r in p50)}"
+    )
+
+
 def report(res: Results, targets: list[Target], workers2: Target | None) -> list[tuple[str, bool]]:
     """Prints the tables and ratios; returns each goal with whether it was met."""
     names = [t.name for t in targets]
@@ -319,6 +337,7 @@ def report(res: Results, targets: list[Target], workers2: Target | None) -> list
             f"nginx); added @1 conn p50 {p50:+.3f} ms ({p50 / bare_p50:.2f}x the bare proxy's), "
             f"p99 {p99:+.3f} ms ({p99 - bare_p99:+.3f} ms vs the bare proxy's)"
         )
+        print(f"{'':<21}{_rounds(res, t.name)}")
         goals.append((f"{t.name}: requests/s @32 conns >= the bare proxy's", rps >= bare_rps))
         goals.append((f"{t.name}: added p50 @1 conn <= the bare proxy's", p50 <= bare_p50))
         goals.append(

@@ -34,3 +34,46 @@ def test_bench_run_prints_every_figure_and_checks_the_records() -> None:
     ):
         assert re.search(figure, out), f"{figure!r} not in:\n{out}\n{done.stderr}"
     assert "MISMATCH" not in out
+
+
+def test_bench_limits_prints_both_backends_side_by_side() -> None:
+    """``bench/limits.py`` (shortened: one round of 1-second slices) compares each
+    backend's limited key with the unlimited key of the same gateway, and every request
+    of both is answered (limits high enough that none is refused)."""
+    done = subprocess.run(
+        [sys.executable, "bench/limits.py", "--duration", "1", "--repeat", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = done.stdout
+    assert done.returncode == 0, f"{out}\n{done.stderr}"
+    for figure in (
+        r"requests/s @32 conns(\s+[\d,]+){4}",
+        r"CPU us/request @32 conns(\s+\d+){4}",
+        r"requests/s lost with limits in memory: -?[\d.]+% \(median of the rounds' "
+        r"limited/off ratios on one gateway: [\d.]+\)",
+        r"requests/s lost with limits in redis: -?[\d.]+%",
+        r"CPU per request added by the limits @32 conns: [+-]\d+ us; p50 added @1 conn: "
+        r"[+-]\d+ us",
+        r"the Redis server's own CPU per limited request @32 conns: \d+ us",
+    ):
+        assert re.search(figure, out), f"{figure!r} not in:\n{out}\n{done.stderr}"
+    assert "failed requests" not in out
+
+
+def test_bench_ledger_cost_prints_the_commit_and_the_append() -> None:
+    done = subprocess.run(
+        [sys.executable, "bench/ledger_cost.py", "--rows", "600"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    for what in ("SQLite commit (the ledger's writer)", "append to a file (one write)"):
+        for group in ("1 row", "12 rows"):
+            assert re.search(rf"{re.escape(what)}, {group}(\s+[\d.]+){{3}}", done.stdout), (
+                done.stdout
+            )

@@ -1,0 +1,130 @@
+"""What the durable usage commit costs a request, apart from everything else.
+
+    python bench/ledger_cost.py [--rows N]
+
+Creates a fresh SQLite database with one API key (``gatewayz keys create``), and commits
+usage records through the ledger's own writer (``SqliteUsageWriter``, as ``gatewayz serve``
+does: on the event loop's thread, with the server's checkpoint thread running) in groups
+of 1 (one connection: every request commits alone) and of 12 (about what a group commit
+holds at 32 connections on this machine). Prints wall time and CPU time (all threads of
+this process: the checkpoint thread included) per group and per row, and beside them what
+appending the same rows to a plain file costs (one ``write`` per group, one JSON line per
+row): the floor of any design that makes a record durable before the answer by a write to
+the local disk. ``bench/run.py``'s added p50 at 1 connection is the figure to set these
+against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import astuple
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from harness import create_key, gateway_config
+
+from gatewayz.db.engine import create_engine
+from gatewayz.db.usage_writer import SqliteUsageWriter
+from gatewayz.services.ledger import UsageRecord
+
+COLUMNS = tuple(UsageRecord.__dataclass_fields__)
+
+
+def record(key_id: int) -> UsageRecord:
+    return UsageRecord(
+        str(uuid.uuid4()),
+        key_id,
+        datetime.now(UTC),
+        "chat_completions",
+        "bench-model",
+        "conversational",
+        "mock",
+        14,
+        16,
+        0,
+        0,
+        11_700,
+        3,
+        200,
+    )
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+async def commits(db: Path, key_id: int, rows: int, group: int) -> tuple[float, float]:
+    """(wall us, CPU us) per group through the gateway's writer."""
+    url = f"sqlite:///{db}"
+    engine = create_engine(url)
+    writer = SqliteUsageWriter(engine, str(db), COLUMNS)
+    try:
+        for _ in range(200):  # warm up: connections, statement cache, pages
+            await writer.write([astuple(record(key_id)) for _ in range(group)])
+        wall = cpu = 0.0
+        for _ in range(rows // group):
+            batch = [astuple(record(key_id)) for _ in range(group)]
+            w0, c0 = _clock()
+            await writer.write(batch)
+            w1, c1 = _clock()
+            wall, cpu = wall + w1 - w0, cpu + c1 - c0
+    finally:
+        await writer.close()
+        await engine.dispose()
+    groups = rows // group
+    return wall / groups * 1e6, cpu / groups * 1e6
+
+
+def appends(path: Path, key_id: int, rows: int, group: int) -> tuple[float, float]:
+    """(wall us, CPU us) per group: one JSON line per row, one ``write`` per group."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        wall = cpu = 0.0
+        for _ in range(rows // group):
+            batch = [astuple(record(key_id)) for _ in range(group)]
+            w0, c0 = _clock()
+            os.write(fd, b"".join(orjson.dumps(row) + b"\n" for row in batch))
+            w1, c1 = _clock()
+            wall, cpu = wall + w1 - w0, cpu + c1 - c0
+    finally:
+        os.close(fd)
+    groups = rows // group
+    return wall / groups * 1e6, cpu / groups * 1e6
+
+
+def main() -> int:
+    cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    cli.add_argument("--rows", type=int, default=24_000, help="records per measurement")
+    args = cli.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gatewayz-bench-ledger-") as tmp:
+        config, db = gateway_config(Path(tmp), "http://127.0.0.1:9")
+        create_key(config, Path(tmp))  # migrates the database, like ``gatewayz serve``
+        with sqlite3.connect(db) as conn:
+            (key_id,) = conn.execute("SELECT id FROM api_keys").fetchone()
+        print(f"{'':<44}{'wall us':>10}{'CPU us':>10}{'wall us/row':>13}")
+        for group in (1, 12):
+            for name, (wall, cpu) in (
+                (
+                    "SQLite commit (the ledger's writer)",
+                    asyncio.run(commits(db, key_id, args.rows, group)),
+                ),
+                (
+                    "append to a file (one write)",
+                    appends(Path(tmp) / f"log-{group}", key_id, args.rows, group),
+                ),
+            ):
+                label = f"{name}, {group} row{'s' if group > 1 else ''}"
+                print(f"{label:<44}{wall:>10.1f}{cpu:>10.1f}{wall / group:>13.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
