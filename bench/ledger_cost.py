@@ -24,7 +24,8 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import astuple
+from collections.abc import Awaitable, Callable
+from dataclasses import astuple, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from gatewayz.db.engine import create_engine
 from gatewayz.db.usage_writer import SqliteUsageWriter
 from gatewayz.services.ledger import UsageRecord
 
-COLUMNS = tuple(UsageRecord.__dataclass_fields__)
+COLUMNS = tuple(f.name for f in fields(UsageRecord))
+Row = tuple[object, ...]
 
 
 def record(key_id: int) -> UsageRecord:
@@ -57,47 +59,46 @@ def record(key_id: int) -> UsageRecord:
     )
 
 
-def _clock() -> tuple[float, float]:
-    return time.perf_counter(), time.process_time()
+async def timed(
+    write: Callable[[list[Row]], Awaitable[None] | None], key_id: int, rows: int, group: int
+) -> tuple[float, float]:
+    """(wall us, CPU us) per group of ``group`` new records given to ``write``."""
+    wall = cpu = 0.0
+    for _ in range(rows // group):
+        batch = [astuple(record(key_id)) for _ in range(group)]
+        w0, c0 = time.perf_counter(), time.process_time()
+        pending = write(batch)
+        if pending is not None:
+            await pending
+        wall += time.perf_counter() - w0
+        cpu += time.process_time() - c0
+    groups = rows // group
+    return wall / groups * 1e6, cpu / groups * 1e6
 
 
 async def commits(db: Path, key_id: int, rows: int, group: int) -> tuple[float, float]:
-    """(wall us, CPU us) per group through the gateway's writer."""
-    url = f"sqlite:///{db}"
-    engine = create_engine(url)
+    """Through the gateway's writer."""
+    engine = create_engine(f"sqlite:///{db}")
     writer = SqliteUsageWriter(engine, str(db), COLUMNS)
     try:
-        for _ in range(200):  # warm up: connections, statement cache, pages
-            await writer.write([astuple(record(key_id)) for _ in range(group)])
-        wall = cpu = 0.0
-        for _ in range(rows // group):
-            batch = [astuple(record(key_id)) for _ in range(group)]
-            w0, c0 = _clock()
-            await writer.write(batch)
-            w1, c1 = _clock()
-            wall, cpu = wall + w1 - w0, cpu + c1 - c0
+        await timed(writer.write, key_id, 200 * group, group)  # warm up: connections, pages
+        return await timed(writer.write, key_id, rows, group)
     finally:
         await writer.close()
         await engine.dispose()
-    groups = rows // group
-    return wall / groups * 1e6, cpu / groups * 1e6
 
 
-def appends(path: Path, key_id: int, rows: int, group: int) -> tuple[float, float]:
-    """(wall us, CPU us) per group: one JSON line per row, one ``write`` per group."""
+async def appends(path: Path, key_id: int, rows: int, group: int) -> tuple[float, float]:
+    """One JSON line per row, one ``write`` per group."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def write(batch: list[Row]) -> None:
+        os.write(fd, b"".join(orjson.dumps(row) + b"\n" for row in batch))
+
     try:
-        wall = cpu = 0.0
-        for _ in range(rows // group):
-            batch = [astuple(record(key_id)) for _ in range(group)]
-            w0, c0 = _clock()
-            os.write(fd, b"".join(orjson.dumps(row) + b"\n" for row in batch))
-            w1, c1 = _clock()
-            wall, cpu = wall + w1 - w0, cpu + c1 - c0
+        return await timed(write, key_id, rows, group)
     finally:
         os.close(fd)
-    groups = rows // group
-    return wall / groups * 1e6, cpu / groups * 1e6
 
 
 def main() -> int:
@@ -118,7 +119,7 @@ def main() -> int:
                 ),
                 (
                     "append to a file (one write)",
-                    appends(Path(tmp) / f"log-{group}", key_id, args.rows, group),
+                    asyncio.run(appends(Path(tmp) / f"log-{group}", key_id, args.rows, group)),
                 ),
             ):
                 label = f"{name}, {group} row{'s' if group > 1 else ''}"

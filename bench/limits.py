@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -37,13 +36,13 @@ from run import (
     MODEL,
     Processes,
     WrkResult,
+    cpu_seconds,
     create_key,
     free_port,
     gateway_config,
-    gatewayz,
     run_wrk,
+    start_gateway,
     start_nginx,
-    wait_http,
     which,
 )
 
@@ -65,15 +64,6 @@ def start_redis(procs: Processes) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def _start_gateway(procs: Processes, config: Path, name: str) -> str:
-    port = free_port()
-    args = gatewayz("serve", "--config", str(config), "--port", str(port))
-    log = procs.start(name, args, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/health", procs, name, log)
-    return base
-
-
 @dataclass
 class Setup:
     """One gateway (one worker) and its two keys: one without limits, one limited."""
@@ -93,7 +83,7 @@ def start_setup(
     if redis_url is not None:
         raw = json.loads(config.read_text())
         config.write_text(json.dumps({**raw, "redis_url": redis_url}))
-    url = _start_gateway(procs, config, f"gateway-{name}")
+    url = start_gateway(procs, config, name=f"gateway-{name}")
     limited = create_key(config, workdir, "limited", *LIMIT_FLAGS)
     keys = {"off": create_key(config, workdir), "limited": limited}
     for key in keys.values():
@@ -115,11 +105,17 @@ class Pairs:
             for off, lim in zip(self.off[conns], self.limited[conns], strict=True)
         ]
 
+    def differences(self, conns: int, figure: str) -> list[float]:
+        return [
+            getattr(lim, figure) - getattr(off, figure)
+            for off, lim in zip(self.off[conns], self.limited[conns], strict=True)
+        ]
+
 
 def _slice(setup: Setup, key: str, conns: int, duration: float) -> WrkResult:
-    before = _cpu(setup.pid)
+    before = cpu_seconds(setup.pid)
     result = run_wrk(setup.url, conns, duration, setup.keys[key])
-    result.cpu_us = (_cpu(setup.pid) - before) / max(result.requests, 1) * 1e6
+    result.cpu_us = (cpu_seconds(setup.pid) - before) / max(result.requests, 1) * 1e6
     if result.failed:
         print(f"  ! {setup.name} {key} @{conns}: {result.failed} failed requests", flush=True)
     return result
@@ -152,10 +148,10 @@ def measure(
             for setup in setups:
                 slices: dict[str, list[WrkResult]] = {"off": [], "limited": []}
                 for key in ("off", "limited", "limited", "off"):
-                    server_before = _cpu(redis_pid)
+                    server_before = cpu_seconds(redis_pid)
                     result = _slice(setup, key, conns, duration)
                     if setup.name == "redis" and key == "limited" and conns == 32:
-                        used = _cpu(redis_pid) - server_before
+                        used = cpu_seconds(redis_pid) - server_before
                         server_us.append(used / max(result.requests, 1) * 1e6)
                     slices[key].append(result)
                 off, lim = (_joined(*slices[k]) for k in ("off", "limited"))
@@ -188,12 +184,6 @@ def _commands(redis_url: str) -> tuple[int, int]:
         elif name not in ("info", "script|load", "ping"):
             commands += int(stats["calls"])
     return commands, script_us
-
-
-def _cpu(pid: int) -> float:
-    from run import cpu_seconds
-
-    return cpu_seconds(pid)
 
 
 def limiter_alone(
@@ -236,11 +226,11 @@ def limiter_alone(
                 await limiter.release(lease, 30)
 
         await asyncio.gather(*(client(n) for n in range(clients)))  # warm up
-        started, server_started = time.process_time(), _cpu(redis_pid)
+        started, server_started = time.process_time(), cpu_seconds(redis_pid)
         commands, script_us = _commands(redis_url)
         await asyncio.gather(*(client(n) for n in range(clients)))
         used = time.process_time() - started
-        server.append((_cpu(redis_pid) - server_started) / requests * 1e6)
+        server.append((cpu_seconds(redis_pid) - server_started) / requests * 1e6)
         commands_after, script_us_after = _commands(redis_url)
         counts[tag] = (
             (commands_after - commands) / requests,
@@ -282,14 +272,7 @@ def report(pairs: dict[str, Pairs]) -> None:
             f"requests/s lost with limits in {name}: {1 - median(ratios):.1%} (median of the "
             f"rounds' limited/off ratios on one gateway: {spread})"
         )
-        p50 = [
-            lim.p50_ms - off.p50_ms
-            for off, lim in zip(pairs[name].off[1], pairs[name].limited[1], strict=True)
-        ]
-        cpu = [
-            lim.cpu_us - off.cpu_us
-            for off, lim in zip(pairs[name].off[32], pairs[name].limited[32], strict=True)
-        ]
+        p50, cpu = pairs[name].differences(1, "p50_ms"), pairs[name].differences(32, "cpu_us")
         print(
             f"  CPU per request added by the limits @32 conns: {median(cpu):+.0f} us; "
             f"p50 added @1 conn: {median(p50) * 1000:+.0f} us"
