@@ -180,10 +180,21 @@ class Gateway(Process):
         self.url = f"http://127.0.0.1:{self.port}"
         url = str((config or {}).get("database_url", "sqlite:///./gatewayz.db"))
         self.db_path = workdir / url.removeprefix("sqlite:///")
+        # The journal's default place is beside the database file (docs/CONFIGURATION.md).
+        spool = (config or {}).get("usage_spool")
+        beside = self.db_path.parent if url.startswith("sqlite") else workdir
+        self.spool_dir = workdir / spool if spool else beside / "gatewayz-spool"
         wait_http(f"{self.url}/health", self.proc, self.log)
 
+    def drained(self, timeout: float = 10.0) -> bool:
+        """Wait until the usage journals of the gateway's processes are empty: every
+        record of an answered request is then in the database (docs/SCALING.md)."""
+        return journals_drained(self.spool_dir, timeout)
+
     def rows(self, sql: str, *params: object) -> list[sqlite3.Row]:
-        """Rows of the gateway's SQLite database, read by a separate connection."""
+        """Rows of the gateway's SQLite database, read by a separate connection once the
+        usage journals are drained."""
+        self.drained()
         with contextlib.closing(sqlite3.connect(self.db_path)) as db:
             db.row_factory = sqlite3.Row
             return db.execute(sql, params).fetchall()
@@ -203,6 +214,21 @@ class Gateway(Process):
     def create_key(self, name: str = "test", *flags: str) -> str:
         out = self.cli("keys", "create", "--name", name, *flags)
         return out.stdout.strip().splitlines()[-1]
+
+
+def journals_drained(directory: Path, timeout: float = 10.0) -> bool:
+    """Wait (up to ``timeout``) until no usage journal in ``directory`` holds a record
+    not yet in the database (a process's journal is emptied once it is drained)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if all(p.stat().st_size == 0 for p in directory.glob("usage-*.jsonl")):
+                return True
+        except FileNotFoundError:  # a segment removed meanwhile: look again
+            continue
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
 
 
 class ImageUpstream(Process):

@@ -63,7 +63,7 @@ def test_bench_limits_prints_both_backends_side_by_side() -> None:
     assert "failed requests" not in out
 
 
-def test_bench_ledger_cost_prints_the_commit_and_the_append() -> None:
+def test_bench_ledger_cost_prints_the_commit_the_append_and_the_drain() -> None:
     done = subprocess.run(
         [sys.executable, "bench/ledger_cost.py", "--rows", "600"],
         cwd=ROOT,
@@ -72,8 +72,9 @@ def test_bench_ledger_cost_prints_the_commit_and_the_append() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    for what in ("SQLite commit (the ledger's writer)", "append to a file (one write)"):
+    for what in ("SQLite commit (the ledger's writer)", "usage journal append (one write)"):
         for group in ("1 row", "12 rows"):
             assert re.search(rf"{re.escape(what)}, {group}(\s+[\d.]+){{3}}", done.stdout), (
                 done.stdout
             )
+    assert re.search(r"journal drain \(its thread\), 80 rows(\s+[\d.]+){3}", done.stdout)

@@ -86,7 +86,7 @@ def _check_spool(settings: Settings) -> None:
     if problem is not None:
         raise ConfigError(
             f"usage_spool: {problem}; name a writable directory, or set usage_spool: off "
-            "to commit every usage record to PostgreSQL before its response"
+            "to commit every usage record to the database before its response"
         )
 
 

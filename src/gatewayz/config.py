@@ -28,6 +28,7 @@ from pydantic import (
 from gatewayz.tasks import Task, served_tasks
 
 DEFAULT_DATABASE_URL = "sqlite:///./gatewayz.db"
+DEFAULT_SPOOL = "./gatewayz-spool"
 LOCAL_PROVIDER = "local"
 LOCAL_CHAT_MODEL = "smollm2-135m-instruct"
 
@@ -295,11 +296,13 @@ class Settings(_Strict):
     models: tuple[ModelConfig, ...] = ()
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     auth_cache_ttl_s: float = Field(default=2.0, ge=0)
-    # On PostgreSQL: the directory of the local usage spool (docs/SCALING.md), relative
-    # to the working directory; "off" commits every usage record to PostgreSQL before
-    # its response instead. Ignored on SQLite.
+    # The directory of the local usage spool (docs/SCALING.md), relative to the working
+    # directory: a SQLite file per process in front of PostgreSQL, a journal of JSON lines
+    # per process in front of a SQLite file (by default beside the database file, so that
+    # a gateway started from anywhere on that database drains what a killed one left).
+    # "off" commits every usage record to the database before its response instead.
     usage_spool: Annotated[str, BeforeValidator(_yaml_off)] = Field(
-        default="./gatewayz-spool", min_length=1
+        default=DEFAULT_SPOOL, min_length=1
     )
     # How often each instance checks the shared registry for changes made elsewhere.
     registry_refresh_s: float = Field(default=1.0, gt=0, le=60)
@@ -404,9 +407,14 @@ class Settings(_Strict):
 
     @property
     def spool_directory(self) -> Path | None:
-        """Where usage records are spooled, or None (off, or not on PostgreSQL)."""
-        if self.usage_spool == "off" or not self.database_url.startswith("postgres"):
+        """Where usage records are spooled, or None (off)."""
+        from gatewayz.db.location import sqlite_file  # it imports this module
+
+        if self.usage_spool == "off":
             return None
+        database = sqlite_file(self.database_url)
+        if self.usage_spool == DEFAULT_SPOOL and database is not None:
+            return database.parent / Path(DEFAULT_SPOOL).name
         return Path(self.usage_spool)
 
     def provider(self, name: str) -> ProviderConfig:

@@ -150,15 +150,12 @@ def test_usage_recorded_per_task(local_gateway: Gateway, local_key: str) -> None
         timeout=60,
     )
     assert resp.status_code == 200
-    import sqlite3
-
-    db = sqlite3.connect(local_gateway.workdir / "gw.db")
-    row = db.execute(
+    rows = local_gateway.rows(
         "SELECT task, input_chars, cost_nano_usd, status FROM usage_records WHERE request_id = ?",
-        (resp.headers["inference-id"],),
-    ).fetchone()
+        resp.headers["inference-id"],
+    )
     # $0.0001 per request + $0.00002 per 1,000 chars x 4 chars = 100,000 + 80 nano-USD
-    assert row == ("text-classification", 4, 100_080, 200)
+    assert [tuple(r) for r in rows] == [("text-classification", 4, 100_080, 200)]
 
 
 def test_task_requests_spend_credits(local_gateway: Gateway) -> None:

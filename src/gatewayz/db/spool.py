@@ -58,27 +58,29 @@ def _busy(exc: sqlite3.Error) -> bool:
 
 
 class RowRefused(ValueError):
-    """A record PostgreSQL would refuse (too long, out of range, a NUL character)."""
+    """A record the database would refuse (too long, out of range, a NUL character)."""
 
 
 class Refusals:
-    """Why PostgreSQL would refuse a row (values in ``columns`` order), or None.
+    """Why the database would refuse a row (values in ``columns`` order), or None.
 
-    The spool accepts anything SQLite stores; checking here keeps a row PostgreSQL would
+    A spool accepts more than the database behind it: the SQLite spool anything SQLite
+    stores, the journal anything JSON holds. Checking here keeps a row the database would
     refuse out of the spool, so that it fails its request now, as a direct write would,
     instead of being answered and then refused by the drain. The limits of each column
-    are read from the table once."""
+    are read from the table once. SQLite (``sqlite=True``) enforces no length and stores
+    any 64-bit integer in any integer column."""
 
-    def __init__(self, columns: Sequence[str]) -> None:
+    def __init__(self, columns: Sequence[str], sqlite: bool = False) -> None:
         self._text: list[tuple[int, str, int]] = []  # (index, name, most characters)
         self._ints: list[tuple[int, str, int]] = []  # (index, name, largest magnitude)
         for index, name in enumerate(columns):
             kind = usage_records.c[name].type
-            if isinstance(kind, String):
+            if isinstance(kind, String) and not sqlite:
                 self._text.append((index, name, kind.length or 2**30))
             limit = next((v for t, v in _INT_RANGE.items() if isinstance(kind, t)), None)
             if limit is not None:
-                self._ints.append((index, name, limit))
+                self._ints.append((index, name, _INT_RANGE[BigInteger] if sqlite else limit))
 
     def __call__(self, row: Row) -> str | None:
         for index, name, length in self._text:
@@ -106,11 +108,11 @@ def check_directory(directory: Path) -> str | None:
     return None
 
 
-def _prefix(deployment: str) -> str:
+def spool_prefix(deployment: str) -> str:
     return f"{PREFIX}{''.join(c for c in deployment if c.isascii() and c.isalnum())}-"
 
 
-def _lock(path: Path) -> int | None:
+def lock_file(path: Path) -> int | None:
     """An exclusive lock on ``path`` (created if need be), or None if another process
     holds it or the file was replaced or removed while it was being taken."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -157,8 +159,8 @@ class SpoolFile:
         """A new file of this process's own, locked for its lifetime."""
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         while True:
-            name = f"{_prefix(deployment)}{uuid.uuid4().hex}"
-            fd = _lock(directory / f"{name}.lock")
+            name = f"{spool_prefix(deployment)}{uuid.uuid4().hex}"
+            fd = lock_file(directory / f"{name}.lock")
             if fd is not None:
                 return cls(directory / f"{name}.db", fd, columns, create=True)
 
@@ -169,8 +171,8 @@ class SpoolFile:
         found: list[SpoolFile] = []
         if not directory.is_dir():
             return found
-        for lock in sorted(directory.glob(f"{_prefix(deployment)}*.lock")):
-            fd = _lock(lock)
+        for lock in sorted(directory.glob(f"{spool_prefix(deployment)}*.lock")):
+            fd = lock_file(lock)
             if fd is not None:
                 found.append(cls(lock.with_suffix(".db"), fd, columns, create=False))
         return found
@@ -288,6 +290,10 @@ class SpoolFile:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def drained_now(self, through: int) -> None:
+        """The rows up to ``through`` are in the database: forgotten with the next append
+        (a commit of its own here would cost as much as an append)."""
 
     async def drained(self, through: int, refused: list[int]) -> None:
         """Forget the rows up to ``through`` (committed in PostgreSQL); keep ``refused``."""

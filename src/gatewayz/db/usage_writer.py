@@ -118,6 +118,8 @@ class SqliteUsageWriter(UsageWriter):
             f"INSERT INTO {usage_records.name} ({', '.join(self.columns)}) "
             f"VALUES ({', '.join('?' for _ in self.columns)})"
         )
+        # The journal's drain: a row whose request id is there already was drained before.
+        self._sql_new = self._sql.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
         dialect = engine.dialect
         processors: list[tuple[int, Callable[[Any], Any]]] = []
         for index, name in enumerate(self.columns):
@@ -144,6 +146,16 @@ class SqliteUsageWriter(UsageWriter):
                 raise
         # Locked: wait for the lock on the writer thread, never on the event loop.
         await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows)
+
+    async def insert_new(self, rows: list[Row]) -> None:
+        """Commit the rows whose request id is not in the table yet (the journal's drain),
+        on the writer thread: a batch of a drain is larger than a group commit, and the
+        event loop goes on serving while it is written."""
+        if self._processors:
+            rows = [self._convert(row) for row in rows]
+        await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._write, rows, self._sql_new
+        )
 
     async def reachable(self) -> bool:
         loop = asyncio.get_running_loop()
@@ -174,11 +186,11 @@ class SqliteUsageWriter(UsageWriter):
         conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         return conn
 
-    def _write(self, rows: list[Row]) -> None:
+    def _write(self, rows: list[Row], sql: str | None = None) -> None:
         """Runs on the writer thread only."""
         if self._conn is None:
             self._conn = self._connect()
-        _commit(self._conn, self._sql, rows)
+        _commit(self._conn, sql or self._sql, rows)
 
     def _close(self) -> None:
         if self._conn is not None:

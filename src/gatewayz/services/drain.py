@@ -1,18 +1,20 @@
-"""Draining the usage spool (``db/spool.py``) into PostgreSQL, exactly once.
+"""Draining a local usage spool into the database, exactly once: the SQLite spool
+(``db/spool.py``) into PostgreSQL, or the journal (``db/journal.py``) into a SQLite
+database (``services/drain_targets.py``).
 
 Each process spools to a file of its own and drains it as it goes: every batch spooled
-is inserted into PostgreSQL right away (``ON CONFLICT (request_id) DO NOTHING``, one
-transaction), and forgotten by the spool only after that transaction commits. A process
-killed between the two leaves rows that are already in PostgreSQL in its file; draining
-them again inserts nothing, so each record lands exactly once.
+is inserted into the database right away (rows whose request id is there already are
+skipped, one transaction), and forgotten by the spool only after that transaction
+commits. A process killed between the two leaves rows that are already in the database
+in its file; draining them again inserts nothing, so each record lands exactly once.
 
 Files of dead processes in the spool directory are claimed (see ``SpoolFile.orphans``) at
 start-up and every ``ORPHAN_SCAN_S`` after, drained the same way and removed.
 
-While PostgreSQL does not answer, rows wait in the spool and the drain is retried with
-backoff up to ``RETRY_MAX_S``; a row PostgreSQL refuses for its values (which ``refusal``
-keeps out of the spool, so this is not expected) is moved to the file's ``refused`` table
-and logged, so it never blocks the rows behind it.
+While the database does not answer, rows wait in the spool and the drain is retried with
+backoff up to ``RETRY_MAX_S``; a row the database refuses for its values (which ``Refusals``
+keeps out of the spool, so this is not expected) is set aside (the spool's ``refused``
+table, the journal's ``refused-`` file) and logged, so it never blocks the rows behind it.
 """
 
 from __future__ import annotations
@@ -22,89 +24,69 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import BigInteger, DateTime, Integer, String, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatewayz.db.outage import is_outage
+from gatewayz.db.journal import JournalFile
 from gatewayz.db.spool import Row, SpoolFile
-from gatewayz.db.tables import usage_records
 from gatewayz.services.deployment import deployment_id
+from gatewayz.services.drain_targets import DrainTarget, PostgresTarget
 
 log = logging.getLogger("gatewayz.drain")
 
 DRAIN_BATCH = 2_000
-# The drain commits at most this often: a PostgreSQL commit (and its disk flush) per
-# group of requests rather than per request, at the cost of that much visibility delay.
+# The drain commits at most this often: a database commit (on PostgreSQL, with its disk
+# flush) per group of requests rather than per request, at the cost of that much
+# visibility delay.
 DRAIN_EVERY_S = 0.02
-# A drain that PostgreSQL has not answered within this is retried (on a new connection;
-# rows it did commit are skipped the second time).
-PG_TIMEOUT_S = 10.0
 QUEUE_MAX = 50_000
 RETRY_BASE_S = 0.05
 RETRY_MAX_S = 1.0
 ORPHAN_SCAN_S = 5.0
 # How long a read of usage records (the billing lookup, usage pages) waits for this
-# process's spool to reach PostgreSQL before answering with what is there.
+# process's spool to reach the database before answering with what is there.
 FLUSH_WAIT_S = 2.0
 # At start-up, how long the files of dead processes may take to drain before the gateway
 # serves (they go on draining in the background after that).
 START_WAIT_S = 10.0
-# At shutdown, how long the last rows may take to reach PostgreSQL; rows still spooled
+# At shutdown, how long the last rows may take to reach the database; rows still spooled
 # then stay in the file for the next process on the directory.
 CLOSE_WAIT_S = 5.0
-
-
-# The array type each column's values are sent as. Unbounded ones: PostgreSQL assigns
-# them to the column as an INSERT would, so a value too long is refused, not cut.
-_ARRAYS = (
-    (BigInteger, "bigint"),
-    (Integer, "integer"),
-    (DateTime, "timestamptz"),
-    (String, "text"),
-)
-
-
-def _insert_sql(columns: Sequence[str]) -> str:
-    """One INSERT of a whole batch: each column's values as one array parameter, the rows
-    zipped back by ``unnest`` (asyncpg's ``executemany`` binds and executes each row on its
-    own: ~3.5% of a gateway's CPU at 32 connections); rows already there are skipped."""
-    arrays = []
-    for i, name in enumerate(columns, start=1):
-        kind = usage_records.c[name].type
-        array = next(t for cls, t in _ARRAYS if isinstance(kind, cls))
-        arrays.append(f"${i}::{array}[]")
-    return (
-        f"INSERT INTO {usage_records.name} ({', '.join(columns)}) "
-        f"SELECT * FROM unnest({', '.join(arrays)}) ON CONFLICT (request_id) DO NOTHING"
-    )
 
 
 class _Closing(Exception):
     """The drain stopped retrying because the process is stopping."""
 
 
-class SpoolDrainer:
-    """This process's spool, and the drain of it (and of dead processes' spools)."""
+Spool = SpoolFile | JournalFile
 
-    def __init__(self, engine: AsyncEngine, directory: Path, columns: Sequence[str]) -> None:
+
+class SpoolDrainer:
+    """This process's spool, and the drain of it (and of dead processes' spools) into
+    ``target`` (by default PostgreSQL, from a SQLite spool file)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        directory: Path,
+        columns: Sequence[str],
+        kind: type[SpoolFile] | type[JournalFile] = SpoolFile,
+        target: DrainTarget | None = None,
+    ) -> None:
         self._engine = engine
         self.directory = directory
         self.columns = tuple(columns)
-        self._spool: SpoolFile | None = None
+        self._kind = kind
+        self._target = target or PostgresTarget(engine, columns)
+        self._spool: Spool | None = None
         self._deployment = ""
-        # Rows spooled here, not yet in PostgreSQL, kept in memory (up to QUEUE_MAX; past
+        # Rows spooled here, not yet in the database, kept in memory (up to QUEUE_MAX; past
         # that, during a long outage, the drain reads them back from the file instead).
         self._queue: list[tuple[int, Row]] = []
         self._from_file = False
         self._next_seq = 1
         self._spooled = 0  # the last sequence number committed to the spool
-        self._drained = 0  # ... and to PostgreSQL
+        self._drained = 0  # ... and to the database
         self._forgotten = 0  # ... and deleted from the spool
-        self._pg: asyncpg.Connection | None = None  # the drain's own connection
-        self._pg_lock = asyncio.Lock()
-        self._sql = _insert_sql(self.columns)
-        self._connect_kwargs = engine.dialect.create_connect_args(engine.url)[1]
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
         self._orphans: set[asyncio.Task[None]] = set()
@@ -117,7 +99,7 @@ class SpoolDrainer:
         found now are drained before the first request is served (for up to
         ``START_WAIT_S``; the rest of the drain goes on in the background)."""
         self._deployment = await deployment_id(self._engine)
-        self._spool = SpoolFile.create(self.directory, self.columns, self._deployment)
+        self._spool = self._kind.create(self.directory, self.columns, self._deployment)
         self._claim_orphans()
         if self._orphans:  # normally milliseconds: answer lookups for them from the start
             await asyncio.wait(set(self._orphans), timeout=START_WAIT_S)
@@ -128,7 +110,7 @@ class SpoolDrainer:
 
     async def append(self, rows: list[Row]) -> None:
         """Commit ``rows`` to the spool (the usage record is then durable) and queue them
-        for PostgreSQL."""
+        for the database."""
         assert self._spool is not None, "the drainer is not started"
         first = self._next_seq
         self._next_seq += len(rows)
@@ -147,7 +129,7 @@ class SpoolDrainer:
 
     async def flush(self, wait_s: float = FLUSH_WAIT_S) -> bool:
         """Wait until what was spooled before this call (here, and in the dead processes'
-        files being drained) is in PostgreSQL; False if that took longer than ``wait_s``."""
+        files being drained) is in the database; False if that took longer than ``wait_s``."""
         target, orphans = self._spooled, set(self._orphans)
 
         async def drained() -> None:
@@ -162,8 +144,8 @@ class SpoolDrainer:
             return False
         return True
 
-    async def _next_batch(self, spool: SpoolFile) -> list[tuple[int, Row]]:
-        """The oldest rows not yet in PostgreSQL: from memory, then (after an overflow)
+    async def _next_batch(self, spool: Spool) -> list[tuple[int, Row]]:
+        """The oldest rows not yet in the database: from memory, then (after an overflow)
         from the file, in sequence order either way."""
         if self._queue:
             return self._queue[:DRAIN_BATCH]
@@ -190,6 +172,8 @@ class SpoolDrainer:
                 if refused:  # otherwise forgotten with the next append (or scan)
                     await self._forget(self._spool, batch[-1][0], refused)
                     self._forgotten = batch[-1][0]
+                else:
+                    self._spool.drained_now(batch[-1][0])
                 if self._queue:
                     del self._queue[: len(batch)]
                 async with self._progress:
@@ -199,58 +183,37 @@ class SpoolDrainer:
                 return
 
     @staticmethod
-    async def _forget(spool: SpoolFile, through: int, refused: list[int]) -> None:
+    async def _forget(spool: Spool, through: int, refused: list[int]) -> None:
         try:
             await spool.drained(through, refused)
-        except Exception as exc:  # the rows are in PostgreSQL: a later drain skips them
+        except Exception as exc:  # the rows are in the database: a later drain skips them
             log.warning("usage spool %s not updated after a drain: %s", spool.path, exc)
 
     async def _insert(self, batch: list[tuple[int, Row]]) -> list[int]:
-        """Insert ``batch`` into PostgreSQL (rows already there are skipped); the sequence
-        numbers of rows it refuses. Retries while PostgreSQL does not answer."""
+        """Insert ``batch`` into the database (rows already there are skipped); the
+        sequence numbers of rows it refuses. Retries while the database does not answer."""
         attempt = 0
         while True:
             try:
-                async with self._pg_lock:  # one connection: one drain at a time
-                    if self._pg is None or self._pg.is_closed():
-                        self._pg = await asyncpg.connect(
-                            **self._connect_kwargs, timeout=PG_TIMEOUT_S
-                        )
-                    # One statement: one round trip, atomic.
-                    columns = [list(c) for c in zip(*(row for _, row in batch), strict=True)]
-                    await self._pg.execute(self._sql, *columns, timeout=PG_TIMEOUT_S)
+                await self._target.insert([row for _, row in batch])
                 return []
-            except Exception as exc:  # the driver's errors vary; PostgreSQL is asked why
-                if not isinstance(exc, asyncpg.PostgresError) or is_outage(exc):
-                    await self._disconnect()
-                if not is_outage(exc) and await self._answers():
+            except Exception as exc:  # the drivers' errors vary; the database is asked why
+                outage = await self._target.failed(exc)
+                if not outage and await self._target.answers():
                     if len(batch) == 1:
-                        log.error("usage record refused by PostgreSQL (%s): %s", exc, batch[0])
+                        log.error("usage record refused by the database (%s): %s", exc, batch[0])
                         return [batch[0][0]]
                     half = len(batch) // 2
                     return [*await self._insert(batch[:half]), *await self._insert(batch[half:])]
                 if self._closing and asyncio.get_running_loop().time() > self._give_up_at:
                     raise _Closing from exc
                 if attempt == 0:
-                    log.warning("usage drain waiting for PostgreSQL: %s", exc)
+                    log.warning("usage drain waiting for the database: %s", exc)
                 await asyncio.sleep(min(RETRY_BASE_S * 2**attempt, RETRY_MAX_S))
                 attempt += 1
 
-    async def _disconnect(self) -> None:
-        if self._pg is not None:
-            self._pg.terminate()
-            self._pg = None
-
-    async def _answers(self) -> bool:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:  # any failure means "no"
-            return False
-        return True
-
     def _claim_orphans(self) -> None:
-        for orphan in SpoolFile.orphans(self.directory, self.columns, self._deployment):
+        for orphan in self._kind.orphans(self.directory, self.columns, self._deployment):
             task = asyncio.create_task(self._drain_orphan(orphan), name="usage-orphan-drain")
             self._orphans.add(task)
             task.add_done_callback(self._orphans.discard)
@@ -267,7 +230,7 @@ class SpoolDrainer:
             except OSError as exc:  # the directory is unreadable now; the next scan retries
                 log.warning("usage spool directory %s not scanned: %s", self.directory, exc)
 
-    async def _drain_orphan(self, orphan: SpoolFile) -> None:
+    async def _drain_orphan(self, orphan: Spool) -> None:
         drained = 0
         try:
             after = 0
@@ -299,7 +262,7 @@ class SpoolDrainer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._orphans:
             await asyncio.gather(*self._orphans, return_exceptions=True)
-        await self._disconnect()
+        await self._target.close()
         if self._spool is not None:
             if self._drained > self._forgotten:
                 await self._forget(self._spool, self._drained, [])

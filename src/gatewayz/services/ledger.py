@@ -5,11 +5,14 @@ written wait for the next one, so N concurrent requests share one commit instead
 paying for their own. ``record`` returns only once the row is committed, so a caller that
 awaits it before finishing its response never answers for a request it has not recorded.
 
-On PostgreSQL with a spool directory (``usage_spool``), "committed" means committed to
-this process's local spool file, which the drainer copies into PostgreSQL right after
-(``services/drain.py``): the answer does not wait for a network round trip. Records of
-requests holding credits (``held=True``) are still committed to PostgreSQL itself, since
-the credit sweep settles a dead process's holds from the usage records it finds there.
+With a spool directory (``usage_spool``), "committed" means written to this process's
+local spool, which the drainer copies into the database right after
+(``services/drain.py``): on PostgreSQL a SQLite file (``db/spool.py``), so the answer does
+not wait for a network round trip; on SQLite a journal of JSON lines (``db/journal.py``),
+so it does not wait for a commit that writes a page of each of the table's six B-trees.
+Records of requests holding credits (``held=True``) are still committed to the database
+itself, since the credit sweep settles a dead process's holds from the usage records it
+finds there.
 """
 
 from __future__ import annotations
@@ -24,10 +27,17 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gatewayz.db.journal import JournalFile
 from gatewayz.db.spool import Refusals, Row, RowRefused
-from gatewayz.db.usage_writer import EngineUsageWriter, UsageWriter, usage_writer
+from gatewayz.db.usage_writer import (
+    EngineUsageWriter,
+    SqliteUsageWriter,
+    UsageWriter,
+    usage_writer,
+)
 from gatewayz.errors import LedgerUnavailable
 from gatewayz.services.drain import SpoolDrainer
+from gatewayz.services.drain_targets import SqliteTarget
 
 log = logging.getLogger("gatewayz.ledger")
 
@@ -61,15 +71,15 @@ _as_row = operator.attrgetter(*_COLUMNS)
 
 
 class SpoolWriter(UsageWriter):
-    """Commits batches to the local spool (``db/spool.py``); if the spool itself fails
-    (a full or broken disk), to PostgreSQL directly, as without a spool."""
+    """Commits batches to the local spool; if the spool itself fails (a full or broken
+    disk), to the database directly, as without a spool."""
 
-    def __init__(self, drainer: SpoolDrainer, direct: UsageWriter) -> None:
+    def __init__(self, drainer: SpoolDrainer, direct: UsageWriter, sqlite: bool) -> None:
         super().__init__(drainer.columns)
         self._drainer = drainer
         self._direct = direct
         self._refused = False
-        self._refusal = Refusals(self.columns)
+        self._refusal = Refusals(self.columns, sqlite=sqlite)
 
     async def write(self, rows: list[Row]) -> None:
         self._refused = False
@@ -167,18 +177,30 @@ class GroupCommit:
 
 
 class UsageLedger:
-    """Where the routes' usage records go: one group commit to the database, and on
-    PostgreSQL with a spool directory, one to the spool for records without a credit hold."""
+    """Where the routes' usage records go: one group commit to the database, and with a
+    spool directory, one to the spool for records without a credit hold."""
 
     def __init__(self, engine: AsyncEngine, spool_directory: Path | None = None) -> None:
         writer = usage_writer(engine, _COLUMNS)
         self._direct = GroupCommit(writer)
         self.drainer: SpoolDrainer | None = None
         self._spooled = self._direct
-        if spool_directory is not None and engine.url.get_backend_name() == "postgresql":
+        self._journal: SpoolWriter | None = None
+        if spool_directory is None:
+            return
+        if engine.url.get_backend_name() == "postgresql":
             self.drainer = SpoolDrainer(engine, spool_directory, _COLUMNS)
-            direct = EngineUsageWriter(engine, _COLUMNS)
-            self._spooled = GroupCommit(SpoolWriter(self.drainer, direct))
+            direct: UsageWriter = EngineUsageWriter(engine, _COLUMNS)
+        elif isinstance(writer, SqliteUsageWriter):  # a database file, not one in memory
+            target = SqliteTarget(writer)
+            self.drainer = SpoolDrainer(engine, spool_directory, _COLUMNS, JournalFile, target)
+            direct = writer
+        else:
+            return
+        spool = SpoolWriter(self.drainer, direct, sqlite=direct is writer)
+        self._spooled = GroupCommit(spool)
+        if direct is writer:
+            self._journal = spool
 
     async def start(self) -> None:
         if self.drainer is not None:
@@ -193,6 +215,17 @@ class UsageLedger:
         return (self._direct if held else self._spooled).submit(record)
 
     async def record(self, record: UsageRecord, *, held: bool = False) -> None:
+        """Commit ``record`` (``held``: in the database itself) before returning. A
+        journal append is one ``write`` that never waits: it is made here, at once, rather
+        than by the group commit's task a turn of the event loop later (two turns per
+        request at one connection); if it fails, the group commit retries it, or refuses
+        it for its values."""
+        if not held and self._journal is not None:
+            try:
+                await self._journal.write([_as_row(record)])
+                return
+            except Exception as exc:  # the group commit decides what the failure was
+                log.debug("usage journal append failed (%s): through the group commit", exc)
         await asyncio.shield(self.submit(record, held=held))
 
     async def flush(self) -> None:
@@ -205,6 +238,6 @@ class UsageLedger:
         """Write everything still queued, then stop."""
         if self._spooled is not self._direct:
             await self._spooled.close()
-        await self._direct.close()
-        if self.drainer is not None:
+        if self.drainer is not None:  # before the database's writer, which it may use
             await self.drainer.close()
+        await self._direct.close()
