@@ -11,8 +11,8 @@ this process: the checkpoint thread included) per group and per row, and beside 
 the usage journal's append costs (``JournalFile.append``: one JSON line per row, one
 ``write`` per group), which is what a request of a key without credits waits for on SQLite
 with ``usage_spool`` on (docs/SCALING.md), and what the journal's drain then costs per
-row off the answer's path (``SqliteUsageWriter.insert_new`` on its thread, in batches of
-80 rows: about 20 ms of requests at 4,000 requests/s). ``bench/run.py``'s added p50 at 1
+row off the answer's path (``SqliteUsageWriter.insert_new``, in batches of 80 rows: about
+20 ms of requests at 4,000 requests/s). ``bench/run.py``'s added p50 at 1
 connection is the figure to set these against.
 """
 
@@ -91,7 +91,7 @@ async def commits(db: Path, key_id: int, rows: int, group: int) -> tuple[float, 
 
 
 async def drains(db: Path, key_id: int, rows: int, group: int) -> tuple[float, float]:
-    """The journal's drain: ``insert_new`` on the writer's thread."""
+    """The journal's drain: ``insert_new``, as the drainer calls it."""
     engine = create_engine(f"sqlite:///{db}")
     writer = SqliteUsageWriter(engine, str(db), COLUMNS)
     try:
@@ -142,7 +142,7 @@ def main() -> int:
                 label = f"{name}, {group} row{'s' if group > 1 else ''}"
                 print(f"{label:<44}{wall:>10.1f}{cpu:>10.1f}{wall / group:>13.1f}")
         wall, cpu = asyncio.run(drains(db, key_id, args.rows, DRAIN_GROUP))
-        label = f"journal drain (its thread), {DRAIN_GROUP} rows"
+        label = f"journal drain (insert_new), {DRAIN_GROUP} rows"
         print(f"{label:<44}{wall:>10.1f}{cpu:>10.1f}{wall / DRAIN_GROUP:>13.1f}")
     return 0
 

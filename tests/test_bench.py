@@ -77,4 +77,4 @@ def test_bench_ledger_cost_prints_the_commit_the_append_and_the_drain() -> None:
             assert re.search(rf"{re.escape(what)}, {group}(\s+[\d.]+){{3}}", done.stdout), (
                 done.stdout
             )
-    assert re.search(r"journal drain \(its thread\), 80 rows(\s+[\d.]+){3}", done.stdout)
+    assert re.search(r"journal drain \(insert_new\), 80 rows(\s+[\d.]+){3}", done.stdout)

@@ -30,6 +30,7 @@ from gatewayz.routing.health import RouteHealth
 from gatewayz.services.billing import BillingService
 from gatewayz.services.credits import CreditGuard
 from gatewayz.services.deployment import deployment_id
+from gatewayz.services.in_flight import InFlight
 from gatewayz.services.inference import InferenceService
 from gatewayz.services.keys import Authenticator
 from gatewayz.services.ledger import UsageLedger
@@ -110,7 +111,8 @@ def build_gateway(settings: Settings, redactor: Redactor) -> Gateway:
         probe=RouteProbe(settings.providers),
         origin=settings.origin,
     )
-    ledger = UsageLedger(engine, settings.spool_directory)
+    in_flight = InFlight()
+    ledger = UsageLedger(engine, settings.spool_directory, in_flight)
     credits = CreditGuard(engine)
     limiter = build_limiter(settings, metrics, lambda: deployment_id(engine))
     health = RouteHealth(
@@ -188,5 +190,9 @@ def build_app(settings: Settings) -> ASGIApp:
     app.state.api_document = ApiDocument(app.routes, __version__)
     routed = FixedRoutes(app, ROUTES, as_handlers(EXCEPTION_HANDLERS))
     return RequestIdMiddleware(
-        CrashBoundary(routed), gateway.metrics, family_of_unrouted, access_log=settings.access_log
+        CrashBoundary(routed),
+        gateway.metrics,
+        family_of_unrouted,
+        access_log=settings.access_log,
+        in_flight=gateway.ledger.in_flight,
     )

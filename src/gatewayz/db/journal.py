@@ -5,7 +5,9 @@ On SQLite, a usage record of a key without credits is appended to this process's
 (one ``write`` of a line per record, ~1-5 us, instead of a commit to the database that
 touches six B-trees and writes each of their pages to the WAL, ~85 us) before its response
 is sent, and inserted into the database right after by the drainer
-(``services/drain.py``), in batches, on a thread of its own. A ``write`` that has returned
+(``services/drain.py``), in batches, on the event loop's thread when the database is free
+(a drain on a thread of its own cost ~25% more CPU per row, in GIL hand-offs, and slowed
+the answers it ran beside). A ``write`` that has returned
 survives the process being killed (the data is in the operating system's page cache), as
 a WAL commit with ``synchronous=NORMAL`` does; neither survives the machine losing power
 before the page cache is written back.

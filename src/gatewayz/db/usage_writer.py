@@ -1,6 +1,7 @@
 """Writing batches of usage rows, each batch in one committed transaction.
 
-The usage ledger hands a writer whole batches (one per group commit). For SQLite the
+The usage ledger hands a writer whole batches (one per group commit, or per drain of
+the usage journal, ``db/journal.py``). For SQLite the
 batch is a prepared ``executemany`` on a stdlib ``sqlite3`` connection, committed on the
 event loop's own thread when the database is free at once (a WAL commit without fsync
 takes tens of microseconds: less than handing it to a thread, which cost ~7% of the
@@ -134,28 +135,26 @@ class SqliteUsageWriter(UsageWriter):
         self._checkpointer = Checkpointer(path)
 
     async def write(self, rows: list[Row]) -> None:
+        await self._commit(rows, self._sql)
+
+    async def insert_new(self, rows: list[Row]) -> None:
+        """Commit the rows whose request id is not in the table yet (the journal's drain,
+        which may find rows it drained before a crash)."""
+        await self._commit(rows, self._sql_new)
+
+    async def _commit(self, rows: list[Row], sql: str) -> None:
         if self._processors:
             rows = [self._convert(row) for row in rows]
         try:
             if self._inline is None:
                 self._inline = self._connect(busy_timeout_ms=0)
-            _commit(self._inline, self._sql, rows)
+            _commit(self._inline, sql, rows)
             return
         except sqlite3.Error as exc:
             if not _busy(exc):
                 raise
         # Locked: wait for the lock on the writer thread, never on the event loop.
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows)
-
-    async def insert_new(self, rows: list[Row]) -> None:
-        """Commit the rows whose request id is not in the table yet (the journal's drain),
-        on the writer thread: a batch of a drain is larger than a group commit, and the
-        event loop goes on serving while it is written."""
-        if self._processors:
-            rows = [self._convert(row) for row in rows]
-        await asyncio.get_running_loop().run_in_executor(
-            self._thread, self._write, rows, self._sql_new
-        )
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._write, rows, sql)
 
     async def reachable(self) -> bool:
         loop = asyncio.get_running_loop()
@@ -186,11 +185,11 @@ class SqliteUsageWriter(UsageWriter):
         conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         return conn
 
-    def _write(self, rows: list[Row], sql: str | None = None) -> None:
+    def _write(self, rows: list[Row], sql: str) -> None:
         """Runs on the writer thread only."""
         if self._conn is None:
             self._conn = self._connect()
-        _commit(self._conn, sql or self._sql, rows)
+        _commit(self._conn, sql, rows)
 
     def _close(self) -> None:
         if self._conn is not None:

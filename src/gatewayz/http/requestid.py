@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from gatewayz.services.in_flight import InFlight
 from gatewayz.services.metrics import Metrics
 
 Scope = MutableMapping[str, Any]
@@ -81,14 +82,17 @@ class RequestIdMiddleware:
         metrics: Metrics,
         family_of_unrouted: Callable[[str], str],
         access_log: bool = False,
+        in_flight: InFlight | None = None,
     ) -> None:
         """``family_of_unrouted`` names the family of a path no route serves (the router
-        sets the family of the others), which decides its request-id header too."""
+        sets the family of the others), which decides its request-id header too;
+        ``in_flight`` counts the requests being served."""
         self.app = app
         self.family_of_unrouted = family_of_unrouted
         self.metrics = metrics
         self.access_log = access_log
         self.new_id = UUIDSource()
+        self.in_flight = in_flight or InFlight()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,7 +124,12 @@ class RequestIdMiddleware:
                 self._observe(scope, state, status, started)
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        in_flight = self.in_flight
+        in_flight.count += 1
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            in_flight.count -= 1
 
     def _observe(
         self, scope: Scope, state: MutableMapping[str, Any], status: int, started: float

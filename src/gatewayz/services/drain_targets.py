@@ -106,8 +106,9 @@ class PostgresTarget(DrainTarget):
 
 
 class SqliteTarget(DrainTarget):
-    """The SQLite database, through the usage ledger's own writer (its thread, which
-    waits for the write lock, and its checkpoints)."""
+    """The SQLite database, through the usage ledger's own writer (on the event loop's
+    thread when the database is free, else its thread, which waits for the write lock;
+    and its checkpoints)."""
 
     def __init__(self, writer: SqliteUsageWriter) -> None:
         self._writer = writer
