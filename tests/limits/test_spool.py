@@ -131,21 +131,23 @@ def test_kill_minus_nine_during_an_outage_loses_nothing_and_duplicates_nothing(
     # Nothing reached PostgreSQL: every answered request's record is in the dead spool.
     assert stored(private_postgres, complete) == (0, 0)
     spool = workdir / "gatewayz-spool"
-    [left] = spool.glob("usage-*.db")
+    left = sorted(spool.glob("usage-*.jsonl"))
+    assert left and sum(p.stat().st_size for p in left) > 0
     # The same rows a second time, as a restored copy would bring them back: drained
     # twice, they must still be recorded once.
-    twin = left.with_name(re.sub(r"[0-9a-f]{32}\.db$", f"{uuid.uuid4().hex}.db", left.name))
-    for suffix in ("", "-wal"):
-        if Path(f"{left}{suffix}").exists():
-            shutil.copyfile(f"{left}{suffix}", f"{twin}{suffix}")
-    twin.with_suffix(".lock").touch()
+    twin = uuid.uuid4().hex
+    for segment in left:
+        name = re.sub(r"[0-9a-f]{32}(?=\.\d+\.jsonl$)", twin, segment.name)
+        shutil.copyfile(segment, segment.with_name(name))
+    (lock,) = spool.glob("usage-*.lock")
+    lock.with_name(re.sub(r"[0-9a-f]{32}(?=\.lock$)", twin, lock.name)).touch()
     restarted = Gateway(workdir, config)  # drains what the dead process left, then serves
     try:
         costs = priced(restarted, partner, complete)
         assert set(costs) == set(complete)
         assert set(costs.values()) == {cost_of(first)}
         assert stored(private_postgres, complete) == (len(complete), len(complete))
-        assert not list(spool.glob("usage-*.db")), "a drained spool was left behind"
+        assert not [p for p in left if p.exists()], "a drained journal was left behind"
         assert "drained" in restarted.log.read_text()
     finally:
         restarted.stop()

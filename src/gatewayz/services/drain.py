@@ -1,6 +1,5 @@
-"""Draining a local usage spool into the database, exactly once: the SQLite spool
-(``db/spool.py``) into PostgreSQL, or the journal (``db/journal.py``) into a SQLite
-database (``services/drain_targets.py``).
+"""Draining the local usage journals (``db/journal.py``) into the database, PostgreSQL or
+SQLite (``services/drain_targets.py``), exactly once.
 
 Each process spools to a file of its own and drains it as it goes: every batch spooled
 is inserted into the database right away (rows whose request id is there already are
@@ -8,13 +7,13 @@ skipped, one transaction), and forgotten by the spool only after that transactio
 commits. A process killed between the two leaves rows that are already in the database
 in its file; draining them again inserts nothing, so each record lands exactly once.
 
-Files of dead processes in the spool directory are claimed (see ``SpoolFile.orphans``) at
+Files of dead processes in the spool directory are claimed (see ``JournalFile.orphans``) at
 start-up and every ``ORPHAN_SCAN_S`` after, drained the same way and removed.
 
 While the database does not answer, rows wait in the spool and the drain is retried with
 backoff up to ``RETRY_MAX_S``; a row the database refuses for its values (which ``Refusals``
-keeps out of the spool, so this is not expected) is set aside (the spool's ``refused``
-table, the journal's ``refused-`` file) and logged, so it never blocks the rows behind it.
+keeps out of the spool, so this is not expected) is copied aside (the journal's
+``refused-`` file) and logged, so it never blocks the rows behind it.
 """
 
 from __future__ import annotations
@@ -27,9 +26,9 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatewayz.db.journal import JournalFile
-from gatewayz.db.spool import Row, SpoolFile
+from gatewayz.db.spool import Row
 from gatewayz.services.deployment import deployment_id
-from gatewayz.services.drain_targets import DrainTarget, PostgresTarget
+from gatewayz.services.drain_targets import DrainTarget
 
 log = logging.getLogger("gatewayz.drain")
 
@@ -57,27 +56,22 @@ class _Closing(Exception):
     """The drain stopped retrying because the process is stopping."""
 
 
-Spool = SpoolFile | JournalFile
-
-
 class SpoolDrainer:
-    """This process's spool, and the drain of it (and of dead processes' spools) into
-    ``target`` (by default PostgreSQL, from a SQLite spool file)."""
+    """This process's journal, and the drain of it (and of dead processes' journals) into
+    ``target``."""
 
     def __init__(
         self,
         engine: AsyncEngine,
         directory: Path,
         columns: Sequence[str],
-        kind: type[SpoolFile] | type[JournalFile] = SpoolFile,
-        target: DrainTarget | None = None,
+        target: DrainTarget,
     ) -> None:
         self._engine = engine
         self.directory = directory
         self.columns = tuple(columns)
-        self._kind = kind
-        self._target = target or PostgresTarget(engine, columns)
-        self._spool: Spool | None = None
+        self._target = target
+        self._spool: JournalFile | None = None
         self._deployment = ""
         # Rows spooled here, not yet in the database, kept in memory (up to QUEUE_MAX; past
         # that, during a long outage, the drain reads them back from the file instead).
@@ -99,7 +93,7 @@ class SpoolDrainer:
         found now are drained before the first request is served (for up to
         ``START_WAIT_S``; the rest of the drain goes on in the background)."""
         self._deployment = await deployment_id(self._engine)
-        self._spool = self._kind.create(self.directory, self.columns, self._deployment)
+        self._spool = JournalFile.create(self.directory, self.columns, self._deployment)
         self._claim_orphans()
         if self._orphans:  # normally milliseconds: answer lookups for them from the start
             await asyncio.wait(set(self._orphans), timeout=START_WAIT_S)
@@ -144,7 +138,7 @@ class SpoolDrainer:
             return False
         return True
 
-    async def _next_batch(self, spool: Spool) -> list[tuple[int, Row]]:
+    async def _next_batch(self, spool: JournalFile) -> list[tuple[int, Row]]:
         """The oldest rows not yet in the database: from memory, then (after an overflow)
         from the file, in sequence order either way."""
         if self._queue:
@@ -183,7 +177,7 @@ class SpoolDrainer:
                 return
 
     @staticmethod
-    async def _forget(spool: Spool, through: int, refused: list[int]) -> None:
+    async def _forget(spool: JournalFile, through: int, refused: list[int]) -> None:
         try:
             await spool.drained(through, refused)
         except Exception as exc:  # the rows are in the database: a later drain skips them
@@ -213,7 +207,7 @@ class SpoolDrainer:
                 attempt += 1
 
     def _claim_orphans(self) -> None:
-        for orphan in self._kind.orphans(self.directory, self.columns, self._deployment):
+        for orphan in JournalFile.orphans(self.directory, self.columns, self._deployment):
             task = asyncio.create_task(self._drain_orphan(orphan), name="usage-orphan-drain")
             self._orphans.add(task)
             task.add_done_callback(self._orphans.discard)
@@ -230,7 +224,7 @@ class SpoolDrainer:
             except OSError as exc:  # the directory is unreadable now; the next scan retries
                 log.warning("usage spool directory %s not scanned: %s", self.directory, exc)
 
-    async def _drain_orphan(self, orphan: Spool) -> None:
+    async def _drain_orphan(self, orphan: JournalFile) -> None:
         drained = 0
         try:
             after = 0

@@ -5,14 +5,13 @@ written wait for the next one, so N concurrent requests share one commit instead
 paying for their own. ``record`` returns only once the row is committed, so a caller that
 awaits it before finishing its response never answers for a request it has not recorded.
 
-With a spool directory (``usage_spool``), "committed" means written to this process's
-local spool, which the drainer copies into the database right after
-(``services/drain.py``): on PostgreSQL a SQLite file (``db/spool.py``), so the answer does
-not wait for a network round trip; on SQLite a journal of JSON lines (``db/journal.py``),
-so it does not wait for a commit that writes a page of each of the table's six B-trees.
-Records of requests holding credits (``held=True``) are still committed to the database
-itself, since the credit sweep settles a dead process's holds from the usage records it
-finds there.
+With a spool directory (``usage_spool``), "committed" means appended to this process's
+usage journal, a file of JSON lines (``db/journal.py``) that the drainer copies into the
+database right after (``services/drain.py``): on PostgreSQL the answer does not wait for
+a network round trip and a disk flush, on SQLite for a commit that writes a page of each
+of the table's six B-trees. Records of requests holding credits (``held=True``) are
+still committed to the database itself, since the credit sweep settles a dead process's
+holds from the usage records it finds there.
 """
 
 from __future__ import annotations
@@ -20,30 +19,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import operator
-import sqlite3
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gatewayz.db.journal import JournalFile
 from gatewayz.db.spool import Refusals, Row, RowRefused
 from gatewayz.db.usage_writer import (
-    EngineUsageWriter,
     SqliteUsageWriter,
     UsageWriter,
     usage_writer,
 )
 from gatewayz.errors import LedgerUnavailable
 from gatewayz.services.drain import SpoolDrainer
-from gatewayz.services.drain_targets import SqliteTarget
+from gatewayz.services.drain_targets import DrainTarget, PostgresTarget, SqliteTarget
 from gatewayz.services.in_flight import InFlight
 
 log = logging.getLogger("gatewayz.ledger")
 
 MAX_BATCH = 2_000
-# On SQLite with the journal: a record is appended at once, in a write of its own, while
+# With the journal: a record is appended at once, in a write of its own, while
 # the process serves at most this many requests; in a crowd, it goes through the group
 # commit's task, which appends the records of concurrent requests in one write. Measured
 # in one run on this project's machine (bench/run.py's references, the bare proxy = 1):
@@ -80,8 +76,8 @@ _as_row = operator.attrgetter(*_COLUMNS)
 
 
 class SpoolWriter(UsageWriter):
-    """Commits batches to the local spool; if the spool itself fails (a full or broken
-    disk), to the database directly, as without a spool."""
+    """Appends batches to the usage journal; if the journal itself fails (a full or
+    broken disk), commits them to the database directly, as without a spool."""
 
     def __init__(self, drainer: SpoolDrainer, direct: UsageWriter, sqlite: bool) -> None:
         super().__init__(drainer.columns)
@@ -99,11 +95,8 @@ class SpoolWriter(UsageWriter):
                 raise RowRefused(why)
         try:
             await self._drainer.append(rows)
-        except sqlite3.IntegrityError as exc:  # a request id already spooled
-            self._refused = True
-            raise RowRefused(str(exc)) from None
-        except (sqlite3.Error, OSError) as exc:
-            log.error("usage spool failed (%s): writing to the database directly", exc)
+        except OSError as exc:
+            log.error("usage journal failed (%s): writing to the database directly", exc)
             await self._direct.write(rows)
 
     async def reachable(self) -> bool:
@@ -187,7 +180,7 @@ class GroupCommit:
 
 class UsageLedger:
     """Where the routes' usage records go: one group commit to the database, and with a
-    spool directory, one to the spool for records without a credit hold."""
+    spool directory, the journal for records without a credit hold."""
 
     def __init__(
         self,
@@ -203,19 +196,16 @@ class UsageLedger:
         self._journal: SpoolWriter | None = None
         if spool_directory is None:
             return
-        if engine.url.get_backend_name() == "postgresql":
-            self.drainer = SpoolDrainer(engine, spool_directory, _COLUMNS)
-            direct: UsageWriter = EngineUsageWriter(engine, _COLUMNS)
-        elif isinstance(writer, SqliteUsageWriter):  # a database file, not one in memory
-            target = SqliteTarget(writer)
-            self.drainer = SpoolDrainer(engine, spool_directory, _COLUMNS, JournalFile, target)
-            direct = writer
-        else:
+        sqlite = isinstance(writer, SqliteUsageWriter)
+        if isinstance(writer, SqliteUsageWriter):
+            target: DrainTarget = SqliteTarget(writer)
+        elif engine.url.get_backend_name() == "postgresql":
+            target = PostgresTarget(engine, _COLUMNS)
+        else:  # SQLite in memory: no other connection could drain into it
             return
-        spool = SpoolWriter(self.drainer, direct, sqlite=direct is writer)
-        self._spooled = GroupCommit(spool)
-        if direct is writer:
-            self._journal = spool
+        self.drainer = SpoolDrainer(engine, spool_directory, _COLUMNS, target)
+        self._journal = SpoolWriter(self.drainer, writer, sqlite=sqlite)
+        self._spooled = GroupCommit(self._journal)
 
     async def start(self) -> None:
         if self.drainer is not None:
@@ -232,7 +222,7 @@ class UsageLedger:
     async def record(self, record: UsageRecord, *, held: bool = False) -> None:
         """Commit ``record`` (``held``: in the database itself) before returning.
 
-        On SQLite with the journal, the record of a request served alone (or nearly) is
+        With the journal, the record of a request served alone (or nearly) is
         appended here, at once: one ``write`` that never waits, instead of two turns of
         the event loop to the group commit's task and back. In a crowd, records go
         through the group commit, which appends those of concurrent requests in one
