@@ -3,6 +3,7 @@ subprocess on a free port, called over real sockets."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -214,6 +215,42 @@ class Gateway(Process):
     def create_key(self, name: str = "test", *flags: str) -> str:
         out = self.cli("keys", "create", "--name", name, *flags)
         return out.stdout.strip().splitlines()[-1]
+
+
+def burst_until_killed(
+    gw: Gateway,
+    key: str,
+    body: dict[str, Any],
+    total: int,
+    kill_after: int,
+    concurrency: int = 16,
+) -> list[str]:
+    """``total`` chat completions with ``body``, ``concurrency`` at a time; the gateway is
+    killed (-9) once ``kill_after`` were answered in full. The ids of the complete answers
+    (a request cut off by the kill is not one)."""
+
+    async def run() -> list[str]:
+        complete: list[str] = []
+        gate = asyncio.Semaphore(concurrency)
+        headers = {"Authorization": f"Bearer {key}"}
+
+        async def one(client: httpx.AsyncClient) -> None:
+            async with gate:
+                try:
+                    r = await client.post("/v1/chat/completions", json=body, headers=headers)
+                    answer: Any = r.json()
+                except (httpx.HTTPError, ValueError):
+                    return
+                if r.status_code == 200 and answer.get("choices"):
+                    complete.append(r.headers["inference-id"])
+                    if len(complete) == kill_after:
+                        gw.proc.kill()
+
+        async with httpx.AsyncClient(base_url=gw.url, timeout=30) as client:
+            await asyncio.gather(*(one(client) for _ in range(total)))
+        return complete
+
+    return asyncio.run(run())
 
 
 def journals_drained(directory: Path, timeout: float = 10.0) -> bool:

@@ -7,7 +7,6 @@ right after an answer sees it."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,36 +15,13 @@ import pytest
 
 from tests.checks import bearer
 from tests.families.conftest import families_config
-from tests.servers import Gateway, ToolUpstream
+from tests.servers import Gateway, ToolUpstream, burst_until_killed
 
 CHAT = {"model": "tooly", "messages": [{"role": "user", "content": "hello there"}]}
 
 
 def config(upstream: ToolUpstream, workdir: Path) -> dict[str, Any]:
     return families_config(upstream, workdir / "gw.db")
-
-
-async def _load(gw: Gateway, key: str, total: int, kill_after: int) -> list[str]:
-    """``total`` requests, 16 at a time; the gateway is killed (-9) once ``kill_after``
-    were answered in full. The ids of the complete answers."""
-    complete: list[str] = []
-    gate = asyncio.Semaphore(16)
-
-    async def one(client: httpx.AsyncClient) -> None:
-        async with gate:
-            try:
-                r = await client.post("/v1/chat/completions", json=CHAT, headers=bearer(key))
-                answer: Any = r.json()
-            except (httpx.HTTPError, ValueError):
-                return  # cut off by the kill: not a complete answer
-            if r.status_code == 200 and answer.get("choices"):
-                complete.append(r.headers["inference-id"])
-                if len(complete) == kill_after:
-                    gw.proc.kill()
-
-    async with httpx.AsyncClient(base_url=gw.url, timeout=30) as client:
-        await asyncio.gather(*(one(client) for _ in range(total)))
-    return complete
 
 
 def counts(gw: Gateway, ids: list[str]) -> tuple[int, int]:
@@ -66,7 +42,7 @@ def test_kill_minus_nine_mid_burst_loses_no_record_and_duplicates_none(
     doomed = Gateway(workdir, config(tool_upstream, workdir))
     key = doomed.create_key("burst")
     try:
-        complete = asyncio.run(_load(doomed, key, total=300, kill_after=120))
+        complete = burst_until_killed(doomed, key, CHAT, total=300, kill_after=120)
         doomed.proc.wait(10)
     finally:
         doomed.stop()

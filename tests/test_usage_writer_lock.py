@@ -41,6 +41,19 @@ def journaled(
     server.stop()
 
 
+def assert_recorded_once(gw: Gateway, answers: list[httpx.Response]) -> None:
+    """Each answer has one usage row, with the counts it reported."""
+    for answer in answers:
+        rows = gw.rows(
+            "SELECT status, input_tokens, output_tokens FROM usage_records WHERE request_id = ?",
+            inference_id(answer),
+        )
+        usage = answer.json()["usage"]
+        assert [tuple(r) for r in rows] == [
+            (200, usage["prompt_tokens"], usage["completion_tokens"])
+        ]
+
+
 def test_a_locked_database_delays_answers_not_the_server(gateway: Gateway) -> None:
     key = gateway.create_key("locked")
     with httpx.Client(base_url=gateway.url, headers=bearer(key), timeout=30) as http:
@@ -52,15 +65,7 @@ def test_a_locked_database_delays_answers_not_the_server(gateway: Gateway) -> No
             assert not any(f.done() for f in pending)
         answers = [f.result(timeout=30) for f in pending]
     assert [a.status_code for a in answers] == [200] * 4
-    for answer in answers:
-        rows = gateway.rows(
-            "SELECT status, input_tokens, output_tokens FROM usage_records WHERE request_id = ?",
-            inference_id(answer),
-        )
-        usage = answer.json()["usage"]
-        assert [tuple(r) for r in rows] == [
-            (200, usage["prompt_tokens"], usage["completion_tokens"])
-        ]
+    assert_recorded_once(gateway, answers)
 
 
 def test_a_locked_database_delays_no_answer_and_loses_no_record(journaled: Gateway) -> None:
@@ -74,12 +79,4 @@ def test_a_locked_database_delays_no_answer_and_loses_no_record(journaled: Gatew
             assert not journaled.drained(timeout=0.5)
             journal = b"".join(p.read_bytes() for p in journaled.spool_dir.glob("*.jsonl"))
             assert all(inference_id(a).encode() in journal for a in answers)
-    for answer in answers:
-        rows = journaled.rows(
-            "SELECT status, input_tokens, output_tokens FROM usage_records WHERE request_id = ?",
-            inference_id(answer),
-        )
-        usage = answer.json()["usage"]
-        assert [tuple(r) for r in rows] == [
-            (200, usage["prompt_tokens"], usage["completion_tokens"])
-        ]
+    assert_recorded_once(journaled, answers)

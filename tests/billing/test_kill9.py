@@ -3,7 +3,6 @@ must still be priced by the billing endpoint after a restart on the same databas
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,35 +10,12 @@ import httpx
 import pytest
 
 from tests.billing.conftest import FakeUpstream, auth, billing_config
-from tests.servers import Gateway
+from tests.servers import Gateway, burst_until_killed
 
 TOTAL, CONCURRENCY, KILL_AFTER = 200, 16, 60
 
 
-async def _load(url: str, key: str, gw: Gateway) -> list[str]:
-    complete: list[str] = []
-    gate = asyncio.Semaphore(CONCURRENCY)
-    body = {
-        "model": "example-chat",
-        "max_tokens": 1,
-        "messages": [{"role": "user", "content": "ping"}],
-    }
-
-    async def one(client: httpx.AsyncClient) -> None:
-        async with gate:
-            try:
-                r = await client.post("/v1/chat/completions", json=body, headers=auth(key))
-                answer: Any = r.json()
-            except (httpx.HTTPError, ValueError):
-                return  # cut off by the kill: not a complete response
-            if r.status_code == 200 and answer.get("choices"):
-                complete.append(r.headers["inference-id"])
-                if len(complete) == KILL_AFTER:
-                    gw.proc.kill()
-
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        await asyncio.gather(*(one(client) for _ in range(TOTAL)))
-    return complete
+BODY = {"model": "example-chat", "max_tokens": 1, "messages": [{"role": "user", "content": "ping"}]}
 
 
 @pytest.mark.slow
@@ -53,7 +29,7 @@ def test_kill_minus_nine_loses_no_billed_request(
     workdir: Path = tmp_path_factory.mktemp(f"kill9-{backend}")
     gw = Gateway(workdir, config)
     partner = gw.create_key("hf-router", "--partner")
-    complete = asyncio.run(_load(gw.url, partner, gw))
+    complete = burst_until_killed(gw, partner, BODY, TOTAL, KILL_AFTER, CONCURRENCY)
     assert gw.proc.wait(10) == -9
     gw.stop()
     assert len(complete) >= KILL_AFTER

@@ -23,7 +23,7 @@ import yaml
 
 from gatewayz.services.drain import FLUSH_WAIT_S, ORPHAN_SCAN_S
 from tests.limits.conftest import CHAT, PrivatePostgres, auth, billing_config, chat_body
-from tests.servers import PYTHON, Gateway
+from tests.servers import PYTHON, Gateway, burst_until_killed
 
 pytestmark = pytest.mark.postgres
 
@@ -87,29 +87,6 @@ def stored(pg: PrivatePostgres, ids: list[str]) -> tuple[int, int]:
     return asyncio.run(run())
 
 
-async def _load(gw: Gateway, key: str, total: int, kill_after: int) -> list[str]:
-    """``total`` requests, 16 at a time; the gateway is killed (-9) once ``kill_after``
-    were answered in full. The ids of the complete answers."""
-    complete: list[str] = []
-    gate = asyncio.Semaphore(16)
-
-    async def one(client: httpx.AsyncClient) -> None:
-        async with gate:
-            try:
-                r = await client.post(CHAT, json=chat_body(), headers=auth(key))
-                answer: Any = r.json()
-            except (httpx.HTTPError, ValueError):
-                return  # cut off by the kill: not a complete answer
-            if r.status_code == 200 and answer.get("choices"):
-                complete.append(r.headers["inference-id"])
-                if len(complete) == kill_after:
-                    gw.proc.kill()
-
-    async with httpx.AsyncClient(base_url=gw.url, timeout=30) as client:
-        await asyncio.gather(*(one(client) for _ in range(total)))
-    return complete
-
-
 def test_kill_minus_nine_during_an_outage_loses_nothing_and_duplicates_nothing(
     config: dict[str, Any],
     private_postgres: PrivatePostgres,
@@ -122,7 +99,7 @@ def test_kill_minus_nine_during_an_outage_loses_nothing_and_duplicates_nothing(
     assert first.status_code == 200
     private_postgres.halt()
     try:
-        complete = asyncio.run(_load(doomed, partner, total=200, kill_after=60))
+        complete = burst_until_killed(doomed, partner, chat_body(), total=200, kill_after=60)
     finally:
         private_postgres.start()
     assert doomed.proc.wait(10) == -9
