@@ -297,10 +297,10 @@ class Settings(_Strict):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     auth_cache_ttl_s: float = Field(default=2.0, ge=0)
     # The directory of the local usage spool (docs/SCALING.md), relative to the working
-    # directory: a SQLite file per process in front of PostgreSQL, a journal of JSON lines
-    # per process in front of a SQLite file (by default beside the database file, so that
-    # a gateway started from anywhere on that database drains what a killed one left).
-    # "off" commits every usage record to the database before its response instead.
+    # directory: a journal of JSON lines per process, drained into the database (on
+    # SQLite by default beside the database file, so that a gateway started from anywhere
+    # on that database drains what a killed one left). "off" commits every usage record
+    # to the database before its response instead.
     usage_spool: Annotated[str, BeforeValidator(_yaml_off)] = Field(
         default=DEFAULT_SPOOL, min_length=1
     )

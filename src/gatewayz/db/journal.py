@@ -241,14 +241,6 @@ class JournalFile:
         head = line[1 : line.find(b",")]
         return int(head) if head.isdigit() else None
 
-    async def reachable(self) -> bool:
-        try:
-            if self._fd is not None:
-                os.fstat(self._fd)
-        except OSError:
-            return False
-        return os.access(self._stem.parent, os.W_OK | os.X_OK)
-
     def _undrained(self) -> bool:
         return not self._read_to_end or self._forgotten < self._last
 

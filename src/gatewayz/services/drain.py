@@ -118,9 +118,6 @@ class SpoolDrainer:
         self._spooled = first + len(rows) - 1
         self._wake.set()
 
-    async def reachable(self) -> bool:
-        return self._spool is not None and await self._spool.reachable()
-
     async def flush(self, wait_s: float = FLUSH_WAIT_S) -> bool:
         """Wait until what was spooled before this call (here, and in the dead processes'
         files being drained) is in the database; False if that took longer than ``wait_s``."""
